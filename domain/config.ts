@@ -1,0 +1,128 @@
+import { z } from 'zod';
+
+/**
+ * Environment configuration, parsed once with zod. Pure: takes an env object, returns config or throws a
+ * ConfigError whose message names each bad variable and how to fix it.
+ */
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/cutover';
+
+const postgresUrl = (variable: string) =>
+  z
+    .string()
+    .trim()
+    .min(1, `${variable} is empty: unset it to use the default, or set a URL like ${DEFAULT_DATABASE_URL}`)
+    .refine((v) => {
+      try {
+        const u = new URL(v);
+        return (u.protocol === 'postgres:' || u.protocol === 'postgresql:') && u.hostname !== '' && u.pathname.length > 1;
+      } catch {
+        return false;
+      }
+    }, `${variable} must be a postgres URL with a host and a database name, e.g. ${DEFAULT_DATABASE_URL}`);
+
+const port = (variable: string, def: number) =>
+  z.coerce
+    .number({ error: `${variable} must be a port number (1-65535)` })
+    .int(`${variable} must be a whole port number`)
+    .min(1, `${variable} must be between 1 and 65535`)
+    .max(65535, `${variable} must be between 1 and 65535`)
+    .default(def);
+
+const EnvSchema = z.object({
+  DATABASE_URL: postgresUrl('DATABASE_URL').optional(),
+  CHALLENGES_DB_URL: postgresUrl('CHALLENGES_DB_URL').optional(),
+  CHALLENGE_DB_URL: postgresUrl('CHALLENGE_DB_URL').optional(),
+  REVIEW_DB_URL: postgresUrl('REVIEW_DB_URL').optional(),
+  TEMPORAL_ADDRESS: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9.\-_]+:\d{1,5}$/, 'TEMPORAL_ADDRESS must be host:port, e.g. temporal.internal:7233 (unset it to start a local dev server)')
+    .optional(),
+  TEMPORAL_NAMESPACE: z.string().trim().min(1, 'TEMPORAL_NAMESPACE is empty: unset it to use "default"').default('default'),
+  TEMPORAL_CLI_PATH: z.string().trim().min(1, 'TEMPORAL_CLI_PATH is empty: unset it or point it at the temporal binary').optional(),
+  TEMPORAL_PORT: port('TEMPORAL_PORT', 7233),
+  TEMPORAL_UI_PORT: port('TEMPORAL_UI_PORT', 8233),
+  TASK_QUEUE: z.string().trim().min(1, 'TASK_QUEUE is empty: unset it to use "cutover"').default('cutover'),
+  STATS_READ_SOURCE: z
+    .enum(['legacy', 'unified'], { error: 'STATS_READ_SOURCE must be "legacy" or "unified" (unset it to start from "legacy")' })
+    .optional(),
+  API_URL: z.url({ error: 'API_URL must be an http(s) URL of the member stats API, e.g. http://127.0.0.1:3000' }).optional(),
+  API_PORT: port('API_PORT', 3000),
+  CUTOVER_DATA_DIR: z.string().trim().min(1).default('.data'),
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+      error: 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent',
+    })
+    .default('info'),
+});
+
+export interface Config {
+  /** true when DATABASE_URL was not given: we may create the database, or start embedded Postgres. */
+  databaseDefaulted: boolean;
+  databaseUrl: string;
+  challengesDbUrl: string;
+  reviewDbUrl: string;
+  temporal: {
+    /** undefined → start a local dev server */
+    address?: string;
+    namespace: string;
+    cliPath?: string;
+    port: number;
+    uiPort: number;
+    taskQueue: string;
+  };
+  statsReadSource?: 'legacy' | 'unified';
+  apiUrl?: string;
+  apiPort: number;
+  dataDir: string;
+  logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
+}
+
+/** Empty strings count as unset, the way shells and .env files usually mean them. */
+function clean(env: Record<string, string | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const key of Object.keys(EnvSchema.shape)) {
+    const v = env[key];
+    if (v !== undefined && v !== '') out[key] = v;
+  }
+  return out;
+}
+
+export function parseConfig(env: Record<string, string | undefined>): Config {
+  const parsed = EnvSchema.safeParse(clean(env));
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `- ${String(i.path[0] ?? 'environment')}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  if (e.CHALLENGES_DB_URL && e.CHALLENGE_DB_URL && e.CHALLENGES_DB_URL !== e.CHALLENGE_DB_URL) {
+    throw new ConfigError(
+      'Invalid configuration:\n- CHALLENGES_DB_URL and CHALLENGE_DB_URL are both set and differ: set only one of them',
+    );
+  }
+  const databaseUrl = e.DATABASE_URL ?? DEFAULT_DATABASE_URL;
+  return {
+    databaseDefaulted: e.DATABASE_URL === undefined,
+    databaseUrl,
+    challengesDbUrl: e.CHALLENGES_DB_URL ?? e.CHALLENGE_DB_URL ?? databaseUrl,
+    reviewDbUrl: e.REVIEW_DB_URL ?? databaseUrl,
+    temporal: {
+      address: e.TEMPORAL_ADDRESS,
+      namespace: e.TEMPORAL_NAMESPACE,
+      cliPath: e.TEMPORAL_CLI_PATH,
+      port: e.TEMPORAL_PORT,
+      uiPort: e.TEMPORAL_UI_PORT,
+      taskQueue: e.TASK_QUEUE,
+    },
+    statsReadSource: e.STATS_READ_SOURCE,
+    apiUrl: e.API_URL,
+    apiPort: e.API_PORT,
+    dataDir: e.CUTOVER_DATA_DIR,
+    logLevel: e.LOG_LEVEL,
+  };
+}

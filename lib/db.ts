@@ -1,0 +1,45 @@
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import type { Config } from '../domain/config';
+
+// BIGINT → number: user ids and counts fit well inside 2^53 on this platform; NUMERIC stays string.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
+
+export interface Databases {
+  /** members DB: legacy member stats (source), unified stats and the platform schema (ours) */
+  members: Kysely<any>;
+  challenges: Kysely<any>;
+  reviews: Kysely<any>;
+  /** raw pools, for COPY; same connections kysely uses */
+  pools: { members: pg.Pool; challenges: pg.Pool; reviews: pg.Pool };
+  /** true when all three URLs name the same database: cross-schema joins are then possible */
+  sameDatabase: boolean;
+  close(): Promise<void>;
+}
+
+export function openDatabases(config: Pick<Config, 'databaseUrl' | 'challengesDbUrl' | 'reviewDbUrl'>, poolSize = 10): Databases {
+  const cache = new Map<string, { pool: pg.Pool; db: Kysely<any> }>();
+  const open = (url: string) => {
+    let entry = cache.get(url);
+    if (!entry) {
+      const pool = new pg.Pool({ connectionString: url, max: poolSize, application_name: 'cutover' });
+      entry = { pool, db: new Kysely<any>({ dialect: new PostgresDialect({ pool }) }) };
+      cache.set(url, entry);
+    }
+    return entry;
+  };
+  const m = open(config.databaseUrl);
+  const c = open(config.challengesDbUrl);
+  const r = open(config.reviewDbUrl);
+  return {
+    members: m.db,
+    challenges: c.db,
+    reviews: r.db,
+    pools: { members: m.pool, challenges: c.pool, reviews: r.pool },
+    sameDatabase: cache.size === 1,
+    async close() {
+      // destroying kysely ends its pool
+      await Promise.all([...cache.values()].map((e) => e.db.destroy()));
+    },
+  };
+}
