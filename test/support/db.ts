@@ -1,8 +1,7 @@
+import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
+import { inject } from 'vitest';
 import { parseConfig, type Config } from '../../domain/config';
-
-/** The Postgres server tests use: TEST_PG_URL's server, else the local one at 127.0.0.1:5432. */
-const ADMIN_URL = process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 function withDatabase(url: string, name: string): string {
   const u = new URL(url);
@@ -10,33 +9,25 @@ function withDatabase(url: string, name: string): string {
   return u.toString();
 }
 
+async function onServer(fn: (admin: Kysely<any>) => Promise<void>): Promise<void> {
+  const admin = new Kysely<any>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: inject('pgAdminUrl'), max: 1 }) }) });
+  try {
+    await fn(admin);
+  } finally {
+    await admin.destroy();
+  }
+}
+
 /**
- * A fresh, empty database for one test file (dropped first if a crashed run left it). Names are per file and
- * per process so parallel forks never share one.
+ * A fresh, empty database for one test file (dropped first if a crashed run left it). Names carry the process id
+ * so parallel forks never share one.
  */
 export async function createTestDatabase(label: string): Promise<{ url: string; name: string; drop(): Promise<void> }> {
   const name = `cutover_t_${label.replace(/[^a-z0-9_]/gi, '_').toLowerCase()}_${process.pid}`;
-  const admin = new pg.Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  try {
-    await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-    await admin.query(`CREATE DATABASE "${name}"`);
-  } finally {
-    await admin.end();
-  }
-  return {
-    url: withDatabase(ADMIN_URL, name),
-    name,
-    async drop() {
-      const c = new pg.Client({ connectionString: ADMIN_URL });
-      await c.connect();
-      try {
-        await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-      } finally {
-        await c.end();
-      }
-    },
-  };
+  const drop = () => onServer((admin) => sql`DROP DATABASE IF EXISTS ${sql.id(name)} WITH (FORCE)`.execute(admin).then(() => {}));
+  await drop();
+  await onServer((admin) => sql`CREATE DATABASE ${sql.id(name)}`.execute(admin).then(() => {}));
+  return { url: withDatabase(inject('pgAdminUrl'), name), name, drop };
 }
 
 /** Config for tests: one database for all three roles unless overridden. */

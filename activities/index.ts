@@ -1,0 +1,15 @@
+import type { ActivityDeps } from './deps';
+import { evidenceActivities } from './evidence';
+import { preflightActivities } from './preflight';
+
+export type { ActivityDeps } from './deps';
+
+export function createActivities(deps: ActivityDeps) {
+  return {
+    ...preflightActivities(deps),
+    ...evidenceActivities(deps),
+  };
+}
+
+/** The activity interface workflows proxy (type only: workflows never import activity code). */
+export type Activities = ReturnType<typeof createActivities>;

@@ -1,0 +1,25 @@
+import { Migrator, sql, type Kysely, type Migration, type MigrationResultSet } from 'kysely';
+import { unifiedStats } from './0001-unified-stats';
+import { platform } from './0002-platform';
+
+/** Our schema, in order. Names sort lexically; never rename or edit an applied migration — add one. */
+const MIGRATIONS: Record<string, Migration> = {
+  '0001-unified-stats': unifiedStats,
+  '0002-platform': platform,
+};
+
+/** Applies what is pending on the members database; a no-op when up to date. */
+export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
+  await sql`CREATE SCHEMA IF NOT EXISTS platform`.execute(db);
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => MIGRATIONS },
+    migrationTableSchema: 'platform',
+  });
+  const { error, results }: MigrationResultSet = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName;
+    throw new Error(`migration ${failed ?? '(setup)'} failed: ${(error as Error).message}`);
+  }
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

@@ -1,0 +1,48 @@
+import { CutoverPhase, CutoverState } from '../../workflows/search-attributes';
+import type { PreflightReport } from '../../domain/preflight';
+import type { Stack } from '../../lib/stack';
+import { hasWorker, runWorker } from '../../workers/run';
+
+/** Runs `fn` with a worker on the task queue: the one already polling (npm run stack), else one in this process. */
+export async function withWorker<T>(stack: Stack, log: (m: string) => void, fn: () => Promise<T>): Promise<T> {
+  const { client, config } = stack;
+  if (!client) throw new Error('Temporal is not up');
+  if (await hasWorker(client, config.temporal.namespace, config.temporal.taskQueue)) return fn();
+  log(`no worker is polling "${config.temporal.taskQueue}"; running one in this process`);
+  const worker = await runWorker(stack);
+  try {
+    return await fn();
+  } finally {
+    await worker.stop();
+  }
+}
+
+export function preflightWorkflowId(now = new Date()): string {
+  return `cutover/preflight/${now.toISOString().replace(/[:.]/g, '-')}`;
+}
+
+export async function runPreflight(stack: Stack, log: (m: string) => void): Promise<PreflightReport & { workflowId: string }> {
+  const client = stack.client;
+  if (!client) throw new Error('Temporal is not up');
+  const workflowId = preflightWorkflowId();
+  const report = await withWorker(stack, log, () =>
+    client.workflow.execute('preflight', {
+      taskQueue: stack.config.temporal.taskQueue,
+      workflowId,
+      typedSearchAttributes: [
+        { key: CutoverPhase, value: 'preflight' },
+        { key: CutoverState, value: 'running' },
+      ],
+    }) as Promise<PreflightReport>,
+  );
+  return { ...report, workflowId };
+}
+
+export function formatPreflight(report: PreflightReport & { workflowId: string }, uiUrl?: string): string {
+  const lines = report.checks.map((c) => `  ${c.skipped ? '–' : c.passed ? '✔' : '✘'} ${c.name.padEnd(26)} ${c.detail}`);
+  return [
+    `Preflight ${report.passed ? 'PASSED' : 'FAILED'} (workflow ${report.workflowId}, evidence #${report.evidenceId})`,
+    ...lines,
+    ...(uiUrl ? [`  Web UI: ${uiUrl}/namespaces/default/workflows/${encodeURIComponent(report.workflowId)}`] : []),
+  ].join('\n');
+}

@@ -1,0 +1,48 @@
+import { sql } from 'kysely';
+import { getReadSource } from '../../lib/read-source';
+import type { Stack } from '../../lib/stack';
+import { CutoverPhase, CutoverState } from '../../workflows/search-attributes';
+
+export interface StatusReport {
+  readSource: string;
+  evidence: Array<{ kind: string; id: number; passed: boolean; workflowId: string; createdAt: string }>;
+  workflows: Array<{ workflowId: string; type: string; status: string; phase?: string; state?: string; startTime: string }>;
+  temporal: { address?: string; uiUrl?: string };
+}
+
+export async function collectStatus(stack: Stack): Promise<StatusReport> {
+  const readSource = await getReadSource(stack.dbs.members);
+  const ev = await sql<{ kind: string; id: number; passed: boolean; workflowId: string; createdAt: Date }>`
+    SELECT DISTINCT ON (kind) kind, id, passed, "workflowId", "createdAt"
+    FROM platform.evidence ORDER BY kind, "createdAt" DESC, id DESC`.execute(stack.dbs.members);
+  const workflows: StatusReport['workflows'] = [];
+  if (stack.client) {
+    for await (const wf of stack.client.workflow.list({ pageSize: 20 })) {
+      workflows.push({
+        workflowId: wf.workflowId,
+        type: wf.type,
+        status: wf.status.name,
+        phase: wf.typedSearchAttributes.get(CutoverPhase),
+        state: wf.typedSearchAttributes.get(CutoverState),
+        startTime: wf.startTime.toISOString(),
+      });
+      if (workflows.length >= 20) break;
+    }
+  }
+  return {
+    readSource,
+    evidence: ev.rows.map((r) => ({ ...r, createdAt: r.createdAt.toISOString() })),
+    workflows,
+    temporal: { address: stack.temporal?.address, uiUrl: stack.temporal?.uiUrl },
+  };
+}
+
+export function formatStatus(s: StatusReport): string {
+  const out = [`Read source: ${s.readSource}`, `Temporal: ${s.temporal.address ?? '-'}${s.temporal.uiUrl ? ` (Web UI ${s.temporal.uiUrl})` : ''}`, 'Latest evidence:'];
+  if (s.evidence.length === 0) out.push('  (none yet)');
+  for (const e of s.evidence) out.push(`  ${e.kind.padEnd(12)} #${e.id} ${e.passed ? 'passed' : 'FAILED'}  ${e.createdAt}  ${e.workflowId}`);
+  out.push('Recent workflows:');
+  if (s.workflows.length === 0) out.push('  (none)');
+  for (const w of s.workflows) out.push(`  ${w.status.padEnd(10)} ${w.type.padEnd(12)} ${(w.state ?? '').padEnd(8)} ${w.startTime}  ${w.workflowId}`);
+  return out.join('\n');
+}

@@ -1,0 +1,40 @@
+// Operator CLI: npm run cutover -- <command> [options]
+import { Command, CommanderError } from 'commander';
+import { stderrLog } from '../lib/stack';
+import { fail, withStack } from './cli-support';
+import { formatPreflight, runPreflight } from './commands/preflight';
+import { collectStatus, formatStatus } from './commands/status';
+
+const program = new Command('cutover')
+  .description('Steer the member-stats cutover (legacy → unified) on Temporal')
+  .showHelpAfterError()
+  .exitOverride();
+
+program
+  .command('preflight')
+  .description('run every pre-flight check of the runbook as a workflow and store the result as evidence')
+  .option('--json', 'print the report as JSON on stdout')
+  .action(async (opts: { json?: boolean }) => {
+    const report = await withStack({}, async (stack) => {
+      const r = await runPreflight(stack, stderrLog);
+      process.stdout.write(opts.json ? `${JSON.stringify(r, null, 2)}\n` : `${formatPreflight(r, stack.temporal?.uiUrl)}\n`);
+      return r;
+    });
+    process.exitCode = report.passed ? 0 : 1;
+  });
+
+program
+  .command('status')
+  .description('read source, latest evidence per gate, recent workflows')
+  .option('--json', 'print the status as JSON on stdout')
+  .action(async (opts: { json?: boolean }) => {
+    await withStack({}, async (stack) => {
+      const s = await collectStatus(stack);
+      process.stdout.write(opts.json ? `${JSON.stringify(s, null, 2)}\n` : `${formatStatus(s)}\n`);
+    });
+  });
+
+program.parseAsync(process.argv).catch((e) => {
+  if (e instanceof CommanderError) process.exit(e.exitCode === 0 ? 0 : 2);
+  fail(e);
+});

@@ -1,0 +1,28 @@
+// npm run stack: bring up (or connect to) Temporal and Postgres, migrate, run the worker, stay up until Ctrl-C.
+import { bringUp, stderrLog } from '../lib/stack';
+import { runWorker } from '../workers/run';
+import { fail } from './cli-support';
+
+async function main() {
+  const stack = await bringUp();
+  const worker = await runWorker(stack);
+  const { temporal, postgres, config } = stack;
+  stderrLog(`Postgres: ${postgres.mode} (${new URL(config.databaseUrl).host}${new URL(config.databaseUrl).pathname})`);
+  stderrLog(`Temporal: ${temporal?.mode} at ${temporal?.address}, namespace ${config.temporal.namespace}`);
+  stderrLog(`Worker polling task queue "${worker.taskQueue}"`);
+  process.stdout.write(`Temporal Web UI: ${temporal?.uiUrl ?? '(external cluster: use its own UI)'}\n`);
+  stderrLog('Up. Ctrl-C to stop.');
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    stderrLog(`${signal}: shutting down`);
+    await worker.stop();
+    await stack.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+main().catch(fail);

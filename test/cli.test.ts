@@ -1,0 +1,62 @@
+import { execFile } from 'node:child_process';
+import { resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
+import { bringUp } from '../lib/stack';
+import { runSeed } from '../scripts/seed/index';
+import { createTestDatabase, testConfig } from './support/db';
+import { uniqueTaskQueue } from './support/stack';
+
+const run = promisify(execFile);
+const ROOT = resolve(__dirname, '..');
+const TSX = resolve(ROOT, 'node_modules/.bin/tsx');
+
+async function cli(args: string[], env: Record<string, string>) {
+  try {
+    const r = await run(TSX, ['scripts/cutover.ts', ...args], { cwd: ROOT, env: { ...process.env, ...env }, timeout: 120_000 });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+describe('operator CLI', () => {
+  let db: Awaited<ReturnType<typeof createTestDatabase>>;
+  let env: Record<string, string>;
+  beforeAll(async () => {
+    db = await createTestDatabase('cli');
+    const stack = await bringUp({ config: testConfig(db.url), temporal: false, log: () => {} });
+    await runSeed(stack.dbs, { size: 'tiny', seed: 3 });
+    await stack.close();
+    env = { DATABASE_URL: db.url, TEMPORAL_ADDRESS: inject('temporalAddress'), TASK_QUEUE: uniqueTaskQueue('cli') };
+  });
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  it('preflight --json prints the report only, exit 0; status --json shows its evidence', async () => {
+    const r = await cli(['preflight', '--json'], env);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.passed).toBe(true);
+    expect(report.workflowId).toMatch(/^cutover\/preflight\//);
+    const s = await cli(['status', '--json'], env);
+    expect(s.code).toBe(0);
+    const status = JSON.parse(s.stdout);
+    expect(status.readSource).toBe('legacy');
+    expect(status.evidence.find((e: { kind: string }) => e.kind === 'preflight')?.workflowId).toBe(report.workflowId);
+  });
+
+  it('bad configuration exits 2 naming the variable, nothing on stdout', async () => {
+    const r = await cli(['status', '--json'], { ...env, TEMPORAL_ADDRESS: 'nope' });
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/TEMPORAL_ADDRESS must be host:port/);
+  });
+
+  it('an unknown command or flag exits 2', async () => {
+    expect((await cli(['preflight', '--bogus'], env)).code).toBe(2);
+    expect((await cli(['frobnicate'], env)).code).toBe(2);
+  });
+});

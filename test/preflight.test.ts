@@ -1,0 +1,127 @@
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PreflightReport } from '../domain/preflight';
+import type { Stack } from '../lib/stack';
+import { runSeed } from '../scripts/seed/index';
+import { preflightWorkflowId } from '../scripts/commands/preflight';
+import { runWorker, type RunningWorker } from '../workers/run';
+import { CutoverPhase, CutoverState } from '../workflows/search-attributes';
+import { createTestDatabase } from './support/db';
+import { testStack, uniqueTaskQueue, workflowBundle } from './support/stack';
+
+async function preflightOn(stack: Stack, taskQueue: string): Promise<PreflightReport & { workflowId: string }> {
+  const workflowId = `${preflightWorkflowId()}-${Math.random().toString(36).slice(2, 8)}`;
+  const report = (await stack.client!.workflow.execute('preflight', {
+    taskQueue,
+    workflowId,
+    typedSearchAttributes: [{ key: CutoverPhase, value: 'preflight' }],
+  })) as PreflightReport;
+  return { ...report, workflowId };
+}
+
+const check = (r: PreflightReport, name: string) => r.checks.find((c) => c.name === name);
+
+describe('preflight workflow (real Temporal, real Postgres)', () => {
+  let db: Awaited<ReturnType<typeof createTestDatabase>>;
+  let emptyReviews: Awaited<ReturnType<typeof createTestDatabase>>;
+  let stack: Stack;
+  let worker: RunningWorker;
+  const taskQueue = uniqueTaskQueue('preflight');
+
+  beforeAll(async () => {
+    [db, emptyReviews] = await Promise.all([createTestDatabase('preflight'), createTestDatabase('preflight_noreview')]);
+    stack = await testStack(db.url);
+    await runSeed(stack.dbs, { size: 'tiny', seed: 7 });
+    worker = await runWorker(stack, { taskQueue, workflowBundle: await workflowBundle() });
+  });
+  afterAll(async () => {
+    await worker?.stop();
+    await stack?.close();
+    await db?.drop();
+    await emptyReviews?.drop();
+  });
+
+  it('passes on seeded data, reports every check, and stores the report as evidence', async () => {
+    const r = await preflightOn(stack, taskQueue);
+    expect(r.passed).toBe(true);
+    expect(r.checks.map((c) => c.name).sort()).toEqual(
+      ['api:health', 'challenges:legacy-types', 'database:challenges', 'database:members', 'database:reviews', 'read-source', 'review:challengeResult'].sort(),
+    );
+    expect(check(r, 'api:health')?.skipped).toBe(true);
+    const ev = await sql<{ passed: boolean; result: PreflightReport }>`
+      SELECT passed, result FROM platform.evidence WHERE kind = 'preflight' AND "workflowId" = ${r.workflowId}`.execute(stack.dbs.members);
+    expect(ev.rows).toHaveLength(1);
+    expect(ev.rows[0]?.passed).toBe(true);
+    expect(ev.rows[0]?.result.checks).toHaveLength(7);
+  });
+
+  it('is listed by its search attributes, as the Web UI filters', async () => {
+    const r = await preflightOn(stack, taskQueue);
+    const query = `CutoverPhase = 'preflight' AND CutoverState = 'passed' AND WorkflowId = '${r.workflowId}'`;
+    let found: string[] = [];
+    for (let i = 0; i < 40 && found.length === 0; i++) {
+      found = [];
+      for await (const wf of stack.client!.workflow.list({ query })) found.push(wf.workflowId);
+      if (found.length === 0) await new Promise((res) => setTimeout(res, 250));
+    }
+    expect(found).toEqual([r.workflowId]);
+    const desc = await stack.client!.workflow.getHandle(r.workflowId).describe();
+    expect(desc.typedSearchAttributes.get(CutoverState)).toBe('passed');
+  });
+
+  it('fails naming REVIEW_DB_URL when the review database has no challengeResult', async () => {
+    const other = await testStack(db.url, { REVIEW_DB_URL: emptyReviews.url });
+    const q = uniqueTaskQueue('preflight-noreview');
+    const w = await runWorker(other, { taskQueue: q, workflowBundle: await workflowBundle() });
+    try {
+      const r = await preflightOn(other, q);
+      expect(r.passed).toBe(false);
+      const c = check(r, 'review:challengeResult');
+      expect(c?.passed).toBe(false);
+      expect(c?.detail).toMatch(/REVIEW_DB_URL/);
+      expect(c?.detail).toMatch(/Deploy the review migrations/);
+      expect(check(r, 'database:reviews')?.passed).toBe(true);
+      expect(check(r, 'challenges:legacy-types')?.passed).toBe(true);
+    } finally {
+      await w.stop();
+      await other.close();
+    }
+  });
+
+  it('fails when a hidden legacy type is not resolvable, naming it', async () => {
+    await sql`UPDATE challenges."ChallengeType" SET name = 'CODE_RENAMED' WHERE name = 'CODE'`.execute(stack.dbs.challenges);
+    try {
+      const r = await preflightOn(stack, taskQueue);
+      expect(r.passed).toBe(false);
+      expect(check(r, 'challenges:legacy-types')?.detail).toMatch(/type CODE/);
+    } finally {
+      await sql`UPDATE challenges."ChallengeType" SET name = 'CODE' WHERE name = 'CODE_RENAMED'`.execute(stack.dbs.challenges);
+    }
+  });
+
+  it('fails when reads are not on legacy', async () => {
+    await sql`UPDATE platform."readSource" SET source = 'unified'`.execute(stack.dbs.members);
+    try {
+      const r = await preflightOn(stack, taskQueue);
+      expect(r.passed).toBe(false);
+      expect(check(r, 'read-source')?.detail).toMatch(/switch --to legacy/);
+    } finally {
+      await sql`UPDATE platform."readSource" SET source = 'legacy'`.execute(stack.dbs.members);
+    }
+  });
+
+  it('checks API health when API_URL is set', async () => {
+    const other = await testStack(db.url, { API_URL: 'http://127.0.0.1:9' });
+    const q = uniqueTaskQueue('preflight-api');
+    const w = await runWorker(other, { taskQueue: q, workflowBundle: await workflowBundle() });
+    try {
+      const r = await preflightOn(other, q);
+      const c = check(r, 'api:health');
+      expect(c?.passed).toBe(false);
+      expect(c?.detail).toMatch(/GET http:\/\/127\.0\.0\.1:9\/members\/health failed/);
+    } finally {
+      await w.stop();
+      await other.close();
+    }
+  });
+});

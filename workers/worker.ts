@@ -1,0 +1,28 @@
+import { NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
+import { createActivities } from '../activities';
+import type { Config } from '../domain/config';
+import type { Databases } from '../lib/db';
+
+export const WORKFLOWS_PATH = require.resolve('../workflows');
+
+export interface WorkerOptions {
+  config: Config;
+  dbs: Databases;
+  address: string;
+  taskQueue?: string;
+  /** a pre-built bundle (tests build one per file); otherwise the worker bundles WORKFLOWS_PATH itself */
+  workflowBundle?: WorkflowBundle;
+}
+
+/** A worker on the cutover task queue: our workflows plus activities bound to the given databases. */
+export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {
+  const connection = await NativeConnection.connect({ address: opts.address });
+  const worker = await Worker.create({
+    connection,
+    namespace: opts.config.temporal.namespace,
+    taskQueue: opts.taskQueue ?? opts.config.temporal.taskQueue,
+    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    activities: createActivities({ config: opts.config, dbs: opts.dbs }),
+  });
+  return { worker, connection };
+}
