@@ -52,13 +52,18 @@ export const DESIGN_SUBTRACKS = {
 
 export const DATA_SCIENCE_SUBTRACKS = { SRM: 1, MARATHON_MATCH: 2 } as const;
 
-/** Rating colour bands of memberMaxRating. */
+/** Rating colour bands of memberMaxRating: the first band whose `below` exceeds the rating; the last is open. */
+export const RATING_COLOR_BANDS: ReadonlyArray<{ below: number | null; color: string }> = [
+  { below: 900, color: '#9D9FA0' },
+  { below: 1200, color: '#69C329' },
+  { below: 1500, color: '#616BD5' },
+  { below: 2200, color: '#FCD617' },
+  { below: null, color: '#EF3A3A' },
+];
+
 export function ratingColor(rating: number): string {
-  if (rating < 900) return '#9D9FA0';
-  if (rating < 1200) return '#69C329';
-  if (rating < 1500) return '#616BD5';
-  if (rating < 2200) return '#FCD617';
-  return '#EF3A3A';
+  const band = RATING_COLOR_BANDS.find((b) => b.below === null || rating < b.below);
+  return band!.color;
 }
 
 export function trackByName(track: TrackName) {

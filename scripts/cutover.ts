@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { stderrLog } from '../lib/stack';
 import { fail, withStack } from './cli-support';
 import { formatPreflight, runPreflight } from './commands/preflight';
+import { registerRate } from './commands/rate';
 import { collectStatus, formatStatus } from './commands/status';
 
 const program = new Command('cutover')
@@ -33,6 +34,8 @@ program
       process.stdout.write(opts.json ? `${JSON.stringify(s, null, 2)}\n` : `${formatStatus(s)}\n`);
     });
   });
+
+registerRate(program);
 
 program.parseAsync(process.argv).catch((e) => {
   if (e instanceof CommanderError) process.exit(e.exitCode === 0 ? 0 : 2);
