@@ -1,0 +1,54 @@
+import type { TrackName, TypeName } from './catalog';
+
+/**
+ * Where legacy stats land in the unified tables: one place for backfill, parity and the read API.
+ * A unified key is (track, type) by name; ids are resolved from the challenges catalogue at run time.
+ */
+export interface UnifiedKey {
+  track: TrackName;
+  type: TypeName;
+}
+
+/** Legacy family = the parent stats table a legacy row hangs from; parity's track-summary groups by it. */
+export type LegacyFamily = 'DEVELOP' | 'DESIGN' | 'DATA_SCIENCE';
+
+/** memberDevelopStatsItem.name → unified key. Legacy develop sub-tracks with a hidden challenge type keep it. */
+export const DEVELOP_ITEM_KEYS: Record<string, UnifiedKey> = {
+  DEVELOPMENT: { track: 'DEVELOPMENT', type: 'Challenge' },
+  CODE: { track: 'DEVELOPMENT', type: 'CODE' },
+  FIRST_2_FINISH: { track: 'DEVELOPMENT', type: 'First2Finish' },
+  ARCHITECTURE: { track: 'DEVELOPMENT', type: 'ARCHITECTURE' },
+  ASSEMBLY_COMPETITION: { track: 'DEVELOPMENT', type: 'ASSEMBLY_COMPETITION' },
+  UI_PROTOTYPE_COMPETITION: { track: 'DEVELOPMENT', type: 'UI_PROTOTYPE_COMPETITION' },
+  BUG_HUNT: { track: 'DEVELOPMENT', type: 'BUG_HUNT' },
+};
+
+/** memberDesignStatsItem.name → unified key: design sub-tracks collapse into Challenge, except F2F. */
+export function designItemKey(name: string): UnifiedKey {
+  return name === 'DESIGN_FIRST_2_FINISH' ? { track: 'DESIGN', type: 'First2Finish' } : { track: 'DESIGN', type: 'Challenge' };
+}
+
+export const SRM_KEY: UnifiedKey = { track: 'DATA_SCIENCE', type: 'SRM' };
+/** Marathon Matches are always DATA_SCIENCE, whatever track the challenge was imported under. */
+export const MARATHON_KEY: UnifiedKey = { track: 'DATA_SCIENCE', type: 'Marathon Match' };
+/** The Development rating stream (RATINGS.md: DEVELOP / Challenge). */
+export const DEVELOP_RATED_KEY: UnifiedKey = { track: 'DEVELOPMENT', type: 'Challenge' };
+
+/** Legacy data-science history sub-track → unified key. */
+export function dataScienceHistoryKey(subTrack: string): UnifiedKey | undefined {
+  if (subTrack === 'SRM') return SRM_KEY;
+  if (subTrack === 'MARATHON_MATCH') return MARATHON_KEY;
+  return undefined;
+}
+
+/** A completed challenge's unified key: its own track and type, Marathon Matches moved to DATA_SCIENCE. */
+export function challengeKey(track: TrackName, type: TypeName): UnifiedKey {
+  return type === 'Marathon Match' ? MARATHON_KEY : { track, type };
+}
+
+/** The legacy family a unified track belongs to (QA was a legacy develop sub-track family). */
+export function familyOf(track: TrackName): LegacyFamily {
+  if (track === 'DESIGN') return 'DESIGN';
+  if (track === 'DATA_SCIENCE') return 'DATA_SCIENCE';
+  return 'DEVELOP';
+}
