@@ -1,4 +1,5 @@
 import type { ActivityDeps } from './deps';
+import { backfillActivities } from './backfill';
 import { evidenceActivities } from './evidence';
 import { preflightActivities } from './preflight';
 
@@ -8,6 +9,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...preflightActivities(deps),
     ...evidenceActivities(deps),
+    ...backfillActivities(deps),
   };
 }
 

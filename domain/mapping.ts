@@ -20,7 +20,8 @@ export const DEVELOP_ITEM_KEYS: Record<string, UnifiedKey> = {
   ARCHITECTURE: { track: 'DEVELOPMENT', type: 'ARCHITECTURE' },
   ASSEMBLY_COMPETITION: { track: 'DEVELOPMENT', type: 'ASSEMBLY_COMPETITION' },
   UI_PROTOTYPE_COMPETITION: { track: 'DEVELOPMENT', type: 'UI_PROTOTYPE_COMPETITION' },
-  BUG_HUNT: { track: 'DEVELOPMENT', type: 'BUG_HUNT' },
+  // Bug Hunt was a develop sub-track in legacy; the platform files it under Quality Assurance
+  BUG_HUNT: { track: 'QUALITY_ASSURANCE', type: 'BUG_HUNT' },
 };
 
 /** memberDesignStatsItem.name → unified key: design sub-tracks collapse into Challenge, except F2F. */

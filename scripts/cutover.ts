@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { stderrLog } from '../lib/stack';
 import { fail, withStack } from './cli-support';
 import { formatPreflight, runPreflight } from './commands/preflight';
+import { registerBackfill } from './commands/backfill';
 import { registerRate } from './commands/rate';
 import { collectStatus, formatStatus } from './commands/status';
 
@@ -35,6 +36,7 @@ program
     });
   });
 
+registerBackfill(program);
 registerRate(program);
 
 program.parseAsync(process.argv).catch((e) => {

@@ -1,9 +1,10 @@
+import { join } from 'node:path';
 import { NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import type { Config } from '../domain/config';
 import type { Databases } from '../lib/db';
 
-export const WORKFLOWS_PATH = require.resolve('../workflows');
+export const WORKFLOWS_PATH = join(__dirname, '..', 'workflows', 'index.ts');
 
 export interface WorkerOptions {
   config: Config;

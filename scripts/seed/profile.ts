@@ -73,7 +73,8 @@ export const KINDS: readonly ChallengeKind[] = [
   { key: 'desf2f', track: 'DESIGN', type: 'First2Finish', fromYear: 2014, toYear: 2025, per1000: 70, min: 3, median: 3, sigma: 0.5, max: 15, ratedShare: 0, durationDays: [1, 4], score: 'review', prizes: 1, items: [{ table: 'design', name: 'DESIGN_FIRST_2_FINISH' }] },
   { key: 'mm', track: 'DATA_SCIENCE', type: 'Marathon Match', fromYear: 2005, toYear: 2025, per1000: 5, min: 14, median: 160, sigma: 0.5, max: 600, ratedShare: 0.95, durationDays: [7, 28], score: 'marathon', prizes: 5, items: [{ table: 'marathon' }] },
   { key: 'srm', track: 'DATA_SCIENCE', type: 'SRM', fromYear: 2005, toYear: 2022, per1000: 15, min: 12, median: 260, sigma: 0.5, max: 900, ratedShare: 1, durationDays: [0.08, 0.1], score: 'srm', prizes: 3, items: [{ table: 'srm' }] },
-  { key: 'qa', track: 'QUALITY_ASSURANCE', type: 'Challenge', fromYear: 2014, toYear: 2025, per1000: 95, min: 3, median: 6, sigma: 0.5, max: 30, ratedShare: 0, durationDays: [3, 8], score: 'review', prizes: 2, items: [{ table: 'develop', name: 'BUG_HUNT' }] },
+  // new-platform QA challenges: legacy stats never counted them (the backfill supplements them from results)
+  { key: 'qa', track: 'QUALITY_ASSURANCE', type: 'Challenge', fromYear: 2014, toYear: 2025, per1000: 95, min: 3, median: 6, sigma: 0.5, max: 30, ratedShare: 0, durationDays: [3, 8], score: 'review', prizes: 2, items: [null] },
   { key: 'bughunt', track: 'QUALITY_ASSURANCE', type: 'BUG_HUNT', fromYear: 2008, toYear: 2016, per1000: 36, min: 2, median: 5, sigma: 0.5, max: 25, ratedShare: 0, durationDays: [2, 5], score: 'review', prizes: 2, items: [{ table: 'develop', name: 'BUG_HUNT' }] },
   { key: 'qaf2f', track: 'QUALITY_ASSURANCE', type: 'First2Finish', fromYear: 2016, toYear: 2025, per1000: 24, min: 1, median: 2, sigma: 0.4, max: 10, ratedShare: 0, durationDays: [1, 3], score: 'review', prizes: 1, items: [null] },
 ];

@@ -1,0 +1,132 @@
+import { z } from 'zod';
+
+/** Phase A options, as the runbook names them. Validated at the CLI and again as the workflow's input. */
+export const BackfillOptions = z
+  .object({
+    userIds: z.array(z.number().int().positive({ error: 'user ids are positive integers' })).max(10_000, { error: 'at most 10,000 --user-id values; run a full backfill instead' }).optional(),
+    /** ChallengeTrack id (UUID) or track name (DEVELOPMENT, DATA_SCIENCE, DESIGN, QUALITY_ASSURANCE) */
+    track: z.string().min(1).optional(),
+    skipHistory: z.boolean().default(false),
+    skipRerate: z.boolean().default(false),
+    concurrency: z.number().int().min(1, { error: '--concurrency must be between 1 and 32' }).max(32, { error: '--concurrency must be between 1 and 32' }).default(4),
+    limit: z.number().int().positive({ error: '--limit must be a positive whole number' }).optional(),
+    batchSize: z.number().int().min(1).max(5000, { error: '--batch-size must be between 1 and 5000' }).default(500),
+    csvOnly: z.boolean().default(false),
+    csvPath: z.string().min(1).optional(),
+  })
+  .refine((o) => !o.csvOnly || o.csvPath !== undefined, { error: '--csv-only needs --csv-path <dir> to write the CSV files to', path: ['csvPath'] })
+  .refine((o) => o.csvPath === undefined || o.csvOnly, { error: '--csv-path only applies with --csv-only', path: ['csvPath'] });
+
+export type BackfillOptions = z.infer<typeof BackfillOptions>;
+
+/** A keyset range of userId, inclusive at both ends. */
+export type UserRange = readonly [number, number];
+
+/** Per-step wall time in ms, summed over batches. */
+export interface Timings {
+  preload: number;
+  aggregate: number;
+  statsWrite: number;
+  historyWrite: number;
+  rerate: number;
+  derived: number;
+}
+
+export const zeroTimings = (): Timings => ({ preload: 0, aggregate: 0, statsWrite: 0, historyWrite: 0, rerate: 0, derived: 0 });
+
+export function addTimings(a: Timings, b: Timings): Timings {
+  return {
+    preload: a.preload + b.preload,
+    aggregate: a.aggregate + b.aggregate,
+    statsWrite: a.statsWrite + b.statsWrite,
+    historyWrite: a.historyWrite + b.historyWrite,
+    rerate: a.rerate + b.rerate,
+    derived: a.derived + b.derived,
+  };
+}
+
+/** A member whose batch share was heaviest: set-based SQL has no per-member clock, so weight is rows. */
+export interface HeavyMember {
+  userId: number;
+  rows: number;
+}
+
+export interface BatchResult {
+  range: UserRange;
+  members: number;
+  /** user ids referenced by source rows but absent from `member`: skipped, reported */
+  missingMembers: number;
+  missingSample: number[];
+  statsRows: number;
+  historyRows: number;
+  staleRemoved: number;
+  rerated: number;
+  timings: Timings;
+  heaviest: HeavyMember[];
+  ms: number;
+}
+
+export interface BackfillTotals {
+  members: number;
+  missingMembers: number;
+  missingSample: number[];
+  statsRows: number;
+  historyRows: number;
+  staleRemoved: number;
+  rerated: number;
+  batches: number;
+  timings: Timings;
+  heaviest: HeavyMember[];
+}
+
+export const zeroTotals = (): BackfillTotals => ({
+  members: 0,
+  missingMembers: 0,
+  missingSample: [],
+  statsRows: 0,
+  historyRows: 0,
+  staleRemoved: 0,
+  rerated: 0,
+  batches: 0,
+  timings: zeroTimings(),
+  heaviest: [],
+});
+
+const SAMPLE = 10;
+
+export function addBatch(t: BackfillTotals, b: BatchResult): BackfillTotals {
+  return {
+    members: t.members + b.members,
+    missingMembers: t.missingMembers + b.missingMembers,
+    missingSample: [...t.missingSample, ...b.missingSample].slice(0, SAMPLE),
+    statsRows: t.statsRows + b.statsRows,
+    historyRows: t.historyRows + b.historyRows,
+    staleRemoved: t.staleRemoved + b.staleRemoved,
+    rerated: t.rerated + b.rerated,
+    batches: t.batches + 1,
+    timings: addTimings(t.timings, b.timings),
+    heaviest: [...t.heaviest, ...b.heaviest].sort((x, y) => y.rows - x.rows || x.userId - y.userId).slice(0, SAMPLE),
+  };
+}
+
+export interface BackfillProgress {
+  state: 'preparing' | 'running' | 'paused' | 'finalizing' | 'done' | 'failed';
+  membersDone: number;
+  membersTotal: number;
+  rowsWritten: number;
+  batchesDone: number;
+  batchesTotal: number;
+  inFlight: number;
+  concurrency: number;
+  membersPerSec: number;
+  etaSeconds: number | null;
+  totals: BackfillTotals;
+  lastError?: string;
+}
+
+/** Rate and ETA from work done over elapsed active time. */
+export function rateAndEta(done: number, total: number, elapsedMs: number): { membersPerSec: number; etaSeconds: number | null } {
+  const membersPerSec = elapsedMs > 0 ? (done * 1000) / elapsedMs : 0;
+  const etaSeconds = membersPerSec > 0 ? Math.max(0, (total - done) / membersPerSec) : null;
+  return { membersPerSec, etaSeconds };
+}

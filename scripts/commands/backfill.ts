@@ -1,0 +1,183 @@
+import { WorkflowExecutionAlreadyStartedError, type WorkflowHandle } from '@temporalio/client';
+import { SingleBar } from 'cli-progress';
+import type { Command } from 'commander';
+import { BackfillOptions, type BackfillProgress } from '../../domain/backfill';
+import { stderrLog, type Stack } from '../../lib/stack';
+import type { BackfillResult } from '../../workflows/backfill';
+import { BACKFILL_WORKFLOW_ID, backfillProgress, pauseSignal, resumeSignal, setConcurrency } from '../../workflows/backfill-defs';
+import { CutoverPhase, CutoverState } from '../../workflows/search-attributes';
+import { UsageError, withStack } from '../cli-support';
+import { withWorker } from './preflight';
+
+interface RawFlags {
+  userId?: string[];
+  userIds?: string;
+  trackId?: string;
+  skipHistory?: boolean;
+  skipRerate?: boolean;
+  concurrency?: string;
+  limit?: string;
+  batchSize?: string;
+  csvOnly?: boolean;
+  csvPath?: string;
+  json?: boolean;
+}
+
+const int = (flag: string, v: string | undefined): number | undefined => {
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v.trim())) throw new UsageError(`${flag} must be a whole number, got "${v}"`);
+  return Number(v);
+};
+
+/** Flags → validated options; every problem is reported before anything starts. */
+export function parseBackfillFlags(f: RawFlags): BackfillOptions {
+  const ids = [...(f.userId ?? []), ...(f.userIds ? f.userIds.split(',') : [])].map((s) => s.trim()).filter((s) => s !== '');
+  const bad = ids.filter((s) => !/^\d+$/.test(s) || Number(s) === 0);
+  if (bad.length > 0) throw new UsageError(`--user-id/--user-ids take positive whole numbers; bad: ${bad.slice(0, 5).join(', ')}`);
+  const parsed = BackfillOptions.safeParse({
+    userIds: ids.length > 0 ? ids.map(Number) : undefined,
+    track: f.trackId,
+    skipHistory: f.skipHistory ?? false,
+    skipRerate: f.skipRerate ?? false,
+    concurrency: int('--concurrency', f.concurrency),
+    limit: int('--limit', f.limit),
+    batchSize: int('--batch-size', f.batchSize),
+    csvOnly: f.csvOnly ?? false,
+    csvPath: f.csvPath,
+  });
+  if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => i.message).join('\n'));
+  return parsed.data;
+}
+
+function renderProgress(bar: SingleBar, p: BackfillProgress): void {
+  bar.setTotal(Math.max(p.membersTotal, 1));
+  bar.update(p.membersDone, {
+    state: p.state,
+    rate: p.membersPerSec.toFixed(0),
+    etaText: p.etaSeconds === null ? '–' : `${Math.ceil(p.etaSeconds)}s`,
+    rows: p.rowsWritten,
+    inflight: `${p.inFlight}/${p.concurrency}`,
+  });
+}
+
+/** Follows a running backfill: a live bar on a terminal, nothing on stdout; Ctrl-C detaches. */
+async function follow(handle: WorkflowHandle, json: boolean): Promise<BackfillResult> {
+  const result = handle.result() as Promise<BackfillResult>;
+  const tty = process.stderr.isTTY && !json;
+  const bar = new SingleBar({
+    stream: process.stderr,
+    format: ' backfill [{bar}] {percentage}% | {value}/{total} members | {rate}/s | ETA {etaText} | {rows} rows | {state} {inflight}',
+    noTTYOutput: false,
+    hideCursor: true,
+  });
+  let started = false;
+  let lastLog = 0;
+  const timer = setInterval(async () => {
+    try {
+      const p = await handle.query(backfillProgress);
+      if (tty) {
+        if (!started) bar.start(Math.max(p.membersTotal, 1), 0, {});
+        started = true;
+        renderProgress(bar, p);
+      } else if (!json && Date.now() - lastLog > 5000) {
+        lastLog = Date.now();
+        stderrLog(`backfill ${p.state}: ${p.membersDone}/${p.membersTotal} members, ${p.membersPerSec.toFixed(0)}/s`);
+      }
+    } catch {
+      // the query can fail between continue-as-new runs; the next tick catches up
+    }
+  }, 500);
+  try {
+    return await result;
+  } finally {
+    clearInterval(timer);
+    if (started) bar.stop();
+  }
+}
+
+function summary(r: BackfillResult): string {
+  const t = r.totals;
+  const ms = (x: number) => `${(x / 1000).toFixed(1)}s`;
+  return [
+    `Backfill done in ${r.seconds.toFixed(1)} s (${r.membersPerSec.toFixed(0)} members/s), evidence #${r.evidenceId}`,
+    `  members ${t.members}, skipped (missing from member) ${t.missingMembers}${t.missingSample.length ? ` e.g. ${t.missingSample.join(', ')}` : ''}`,
+    `  memberStats rows written ${t.statsRows}, history rows written ${t.historyRows}, stale removed ${t.staleRemoved}, ranks changed ${r.ranksChanged}`,
+    `  time by step (summed over batches): preload ${ms(t.timings.preload)}, aggregate ${ms(t.timings.aggregate)}, stats ${ms(t.timings.statsWrite)}, history ${ms(t.timings.historyWrite)}, rerate ${ms(t.timings.rerate)}, derived ${ms(t.timings.derived)}`,
+    ...(t.heaviest.length ? [`  heaviest members (rows): ${t.heaviest.map((h) => `${h.userId}(${h.rows})`).join(', ')}`] : []),
+    ...r.csvFiles.map((f) => `  wrote ${f}`),
+  ].join('\n');
+}
+
+export async function startBackfill(stack: Stack, options: BackfillOptions): Promise<WorkflowHandle> {
+  const client = stack.client!;
+  try {
+    return await client.workflow.start('backfill', {
+      taskQueue: stack.config.temporal.taskQueue,
+      workflowId: BACKFILL_WORKFLOW_ID,
+      args: [{ options }],
+      typedSearchAttributes: [
+        { key: CutoverPhase, value: 'backfill' },
+        { key: CutoverState, value: 'running' },
+      ],
+    });
+  } catch (e) {
+    if (e instanceof WorkflowExecutionAlreadyStartedError) {
+      throw new UsageError(`a backfill is already running (${BACKFILL_WORKFLOW_ID}): follow it with \`status\`, or pause/resume/retune it`);
+    }
+    throw e;
+  }
+}
+
+export function registerBackfill(program: Command): void {
+  const collect = (v: string, prev: string[] = []) => [...prev, v];
+  program
+    .command('backfill')
+    .description('Phase A: build memberStats, memberStatsHistory and memberMaxRating from the legacy and review data')
+    .option('--user-id <id>', 'only this member (repeatable)', collect)
+    .option('--user-ids <a,b,…>', 'only these members')
+    .option('--track-id <uuid|name>', 'only this track (ChallengeTrack id or name, e.g. DEVELOPMENT)')
+    .option('--skip-history', 'do not write memberStatsHistory')
+    .option('--skip-rerate', 'do not run the Development rerate replay')
+    .option('--concurrency <n>', 'batches in flight (1-32; retune while running with `retune`)')
+    .option('--limit <n>', 'only the first N members by userId')
+    .option('--batch-size <n>', 'members per batch (default 500)')
+    .option('--csv-only', 'dry run: compute the rows and write CSV files, write nothing to the database')
+    .option('--csv-path <dir>', 'directory for --csv-only output')
+    .option('--json', 'print a final JSON summary instead of the live progress bar')
+    .action(async (flags: RawFlags) => {
+      const options = parseBackfillFlags(flags);
+      await withStack({}, (stack) =>
+        withWorker(stack, stderrLog, async () => {
+          const handle = await startBackfill(stack, options);
+          if (!flags.json) stderrLog(`started ${handle.workflowId}${stack.temporal?.uiUrl ? ` — ${stack.temporal.uiUrl}/namespaces/${stack.config.temporal.namespace}/workflows/${encodeURIComponent(handle.workflowId)}` : ''}; Ctrl-C detaches`);
+          process.once('SIGINT', () => {
+            stderrLog(`detached: ${handle.workflowId} keeps running on the server (it needs a worker: \`npm run stack\` or \`npm run worker\`)`);
+            process.exit(0);
+          });
+          const result = await follow(handle, flags.json === true);
+          process.stdout.write(flags.json ? `${JSON.stringify(result, null, 2)}\n` : `${summary(result)}\n`);
+        }),
+      );
+    });
+
+  const target = (stack: Stack) => stack.client!.workflow.getHandle(BACKFILL_WORKFLOW_ID);
+  program
+    .command('pause')
+    .description('pause the running backfill between batches')
+    .action(() => withStack({}, async (s) => void (await target(s).signal(pauseSignal), stderrLog('pause requested'))));
+  program
+    .command('resume')
+    .description('resume a paused backfill')
+    .action(() => withStack({}, async (s) => void (await target(s).signal(resumeSignal), stderrLog('resumed'))));
+  program
+    .command('retune')
+    .description('change the running backfill’s concurrency')
+    .requiredOption('--concurrency <n>', 'batches in flight, 1-32')
+    .action((f: { concurrency: string }) =>
+      withStack({}, async (s) => {
+        const n = int('--concurrency', f.concurrency)!;
+        const now = await target(s).executeUpdate(setConcurrency, { args: [n] });
+        stderrLog(`concurrency is now ${now}`);
+      }),
+    );
+}

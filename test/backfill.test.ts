@@ -1,0 +1,281 @@
+import { WorkflowFailedError } from '@temporalio/client';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TRACKS, TYPES, type TrackName, type TypeName } from '../domain/catalog';
+import { challengeKey, DEVELOP_ITEM_KEYS, designItemKey, MARATHON_KEY, SRM_KEY, type UnifiedKey } from '../domain/mapping';
+import type { Stack } from '../lib/stack';
+import { runSeed } from '../scripts/seed/index';
+import { runWorker, type RunningWorker } from '../workers/run';
+import { backfillProgress, pauseSignal, resumeSignal, setConcurrency } from '../workflows/backfill-defs';
+import { clearUnified, runTestBackfill, startTestBackfill, unifiedChecksum } from './support/backfill';
+import { createTestDatabase } from './support/db';
+import { testStack, uniqueTaskQueue, workflowBundle } from './support/stack';
+
+/** Every message along a failure's cause chain. */
+function failureText(e: unknown): string {
+  const out: string[] = [];
+  for (let c = e as Error | undefined; c; c = (c as { cause?: Error }).cause) out.push(c.message);
+  return out.join(' <- ');
+}
+
+const trackId = (t: TrackName) => TRACKS.find((x) => x.track === t)!.id;
+const typeId = (t: TypeName) => TYPES.find((x) => x.name === t)!.id;
+const keyOf = (userId: number, k: UnifiedKey) => `${userId}/${trackId(k.track)}/${typeId(k.type)}`;
+
+interface Expected {
+  challenges: number;
+  wins: number;
+  rating: number | null;
+  volatility: number | null;
+  maxRating: number | null;
+  minRating: number | null;
+  globalRank: number | null;
+  countryRank: number | null;
+  schoolRank: number | null;
+}
+
+/** What the unified stats must be, computed independently from the source tables with the runbook's rules. */
+async function expectedStats(stack: Stack): Promise<Map<string, Expected>> {
+  const db = stack.dbs.members;
+  const out = new Map<string, Expected>();
+  const legacy = (userId: number, k: UnifiedKey, e: Expected) => out.set(keyOf(userId, k), e);
+  const dev = await sql<any>`
+    SELECT ds."userId", i.* FROM members."memberDevelopStats" ds JOIN members."memberDevelopStatsItem" i ON i."developStatsId" = ds.id
+    JOIN members."member" m ON m."userId" = ds."userId"`.execute(db);
+  for (const r of dev.rows) {
+    legacy(r.userId, DEVELOP_ITEM_KEYS[r.name]!, {
+      challenges: r.challenges, wins: r.wins, rating: r.rating, volatility: r.volatility, maxRating: r.maxRating, minRating: r.minRating,
+      globalRank: r.overallRank, countryRank: r.countryRank, schoolRank: r.schoolRank,
+    });
+  }
+  const des = await sql<any>`
+    SELECT ds."userId", i.name, i.challenges, i.wins FROM members."memberDesignStats" ds JOIN members."memberDesignStatsItem" i ON i."designStatsId" = ds.id
+    JOIN members."member" m ON m."userId" = ds."userId"`.execute(db);
+  for (const r of des.rows) {
+    const k = keyOf(r.userId, designItemKey(r.name));
+    const e = out.get(k) ?? { challenges: 0, wins: 0, rating: null, volatility: null, maxRating: null, minRating: null, globalRank: null, countryRank: null, schoolRank: null };
+    out.set(k, { ...e, challenges: e.challenges + r.challenges, wins: e.wins + r.wins });
+  }
+  for (const [table, key] of [['memberSrmStats', SRM_KEY], ['memberMarathonStats', MARATHON_KEY]] as const) {
+    const ds = await sql<any>`
+      SELECT d."userId", s.* FROM members."memberDataScienceStats" d JOIN ${sql.table(`members.${table}`)} s ON s."dataScienceStatsId" = d.id
+      JOIN members."member" m ON m."userId" = d."userId"`.execute(db);
+    for (const r of ds.rows) {
+      legacy(r.userId, key, {
+        challenges: r.challenges, wins: r.wins, rating: r.rating, volatility: r.volatility, maxRating: r.maximumRating, minRating: r.minimumRating,
+        globalRank: r.rank, countryRank: r.countryRank, schoolRank: r.schoolRank,
+      });
+    }
+  }
+  // keys legacy never had: completed challenges from results, else winners
+  const events = await sql<{ userId: number; challengeId: string; win: boolean; track: TrackName; type: TypeName }>`
+    WITH ev AS (
+      SELECT cr."userId"::bigint AS "userId", cr."challengeId", cr.placement = 1 AS win FROM reviews."challengeResult" cr
+      UNION ALL
+      SELECT w."userId", w."challengeId"::text, w.type = 'PLACEMENT' AND w.placement = 1 FROM challenges."ChallengeWinner" w
+      WHERE w.type IN ('PLACEMENT', 'PASSED_REVIEW')
+        AND NOT EXISTS (SELECT 1 FROM reviews."challengeResult" cr WHERE cr."challengeId" = w."challengeId"::text AND cr."userId" = w."userId"::text)
+    )
+    SELECT ev.*, t.track, y.name AS type FROM ev
+    JOIN members."member" m ON m."userId" = ev."userId"
+    JOIN challenges."Challenge" c ON c.id::text = ev."challengeId" AND c.status = 'COMPLETED'
+    JOIN challenges."ChallengeTrack" t ON t.id = c."trackId" JOIN challenges."ChallengeType" y ON y.id = c."typeId"`.execute(db);
+  const supplement = new Map<string, { ids: Set<string>; wins: Set<string> }>();
+  for (const e of events.rows) {
+    const k = keyOf(e.userId, challengeKey(e.track, e.type));
+    if (out.has(k)) continue;
+    const s = supplement.get(k) ?? { ids: new Set(), wins: new Set() };
+    s.ids.add(e.challengeId);
+    if (e.win) s.wins.add(e.challengeId);
+    supplement.set(k, s);
+  }
+  for (const [k, s] of supplement) {
+    out.set(k, { challenges: s.ids.size, wins: s.wins.size, rating: null, volatility: null, maxRating: null, minRating: null, globalRank: null, countryRank: null, schoolRank: null });
+  }
+  return out;
+}
+
+describe('backfill (real Temporal, real Postgres, tiny dataset)', () => {
+  let db: Awaited<ReturnType<typeof createTestDatabase>>;
+  let emptyReviews: Awaited<ReturnType<typeof createTestDatabase>>;
+  let stack: Stack;
+  let worker: RunningWorker;
+  const taskQueue = uniqueTaskQueue('backfill');
+
+  beforeAll(async () => {
+    [db, emptyReviews] = await Promise.all([createTestDatabase('backfill'), createTestDatabase('backfill_noreview')]);
+    stack = await testStack(db.url);
+    await runSeed(stack.dbs, { size: 'tiny', seed: 11 });
+    worker = await runWorker(stack, { taskQueue, workflowBundle: await workflowBundle() });
+  });
+  afterAll(async () => {
+    await worker?.stop();
+    await stack?.close();
+    await db?.drop();
+    await emptyReviews?.drop();
+  });
+
+  it('builds every member’s stats exactly as the legacy source (and results where legacy has none) says', async () => {
+    await clearUnified(stack.dbs.members);
+    const r = await runTestBackfill(stack.client!, taskQueue, { batchSize: 37 });
+    const expected = await expectedStats(stack);
+    const got = await sql<any>`SELECT * FROM members."memberStats"`.execute(stack.dbs.members);
+    expect(got.rows.length).toBe(expected.size);
+    for (const row of got.rows) {
+      const e = expected.get(`${row.userId}/${row.trackId}/${row.typeId}`);
+      expect(e, `unexpected row ${row.userId}/${row.trackId}/${row.typeId}`).toBeDefined();
+      expect({
+        challenges: row.challenges, wins: row.wins, rating: row.rating, volatility: row.volatility, maxRating: row.maxRating,
+        minRating: row.minRating, globalRank: row.globalRank, countryRank: row.countryRank, schoolRank: row.schoolRank,
+      }).toEqual(e);
+    }
+    // members missing from `member` are skipped and reported, with the exact count
+    const missing = await sql<{ n: number }>`
+      SELECT count(DISTINCT x."userId")::int AS n FROM (
+        SELECT "userId" FROM members."memberDevelopStats" UNION ALL SELECT "userId" FROM members."memberDesignStats"
+        UNION ALL SELECT "userId" FROM members."memberDataScienceStats" UNION ALL SELECT "userId" FROM members."memberHistoryStats") x
+      WHERE NOT EXISTS (SELECT 1 FROM members."member" m WHERE m."userId" = x."userId")`.execute(stack.dbs.members);
+    expect(missing.rows[0]!.n).toBeGreaterThan(0);
+    expect(r.totals.missingMembers).toBe(missing.rows[0]!.n);
+    expect(r.totals.missingSample.length).toBeGreaterThan(0);
+    const members = await sql<{ n: number }>`SELECT count(*)::int AS n FROM members."member"`.execute(stack.dbs.members);
+    expect(r.totals.members).toBe(members.rows[0]!.n);
+    expect(r.totals.batches).toBe(Math.ceil(members.rows[0]!.n / 37));
+  });
+
+  it('seeds history from legacy rows, then rated completed challenges; exactly one mostRecent, the latest', async () => {
+    const legacy = await sql<{ userId: number; challengeId: string; rating: number | null; at: Date }>`
+      SELECT h."userId", d."challengeId"::text AS "challengeId", d."newRating" AS rating, d."ratingDate" AS at
+      FROM members."memberHistoryStats" h JOIN members."memberDevelopHistoryStats" d ON d."historyStatsId" = h.id
+      JOIN members."member" m ON m."userId" = h."userId"
+      UNION ALL
+      SELECT h."userId", d."challengeId"::text, d.rating, d.date
+      FROM members."memberHistoryStats" h JOIN members."memberDataScienceHistoryStats" d ON d."historyStatsId" = h.id
+      JOIN members."member" m ON m."userId" = h."userId"`.execute(stack.dbs.members);
+    const unified = await sql<{ userId: number; challengeId: string; newRating: number | null; eventDate: Date; createdBy: string }>`
+      SELECT "userId", "challengeId", "newRating", "eventDate", "createdBy" FROM members."memberStatsHistory"`.execute(stack.dbs.members);
+    const byKey = new Map(unified.rows.map((u) => [`${u.userId}/${u.challengeId}`, u]));
+    for (const l of legacy.rows) {
+      const u = byKey.get(`${l.userId}/${l.challengeId}`);
+      expect(u, `legacy history ${l.userId}/${l.challengeId}`).toBeDefined();
+      expect(u!.newRating).toBe(l.rating);
+      expect(u!.eventDate.getTime()).toBe(l.at.getTime());
+    }
+    const fromChallenges = unified.rows.filter((u) => u.createdBy === 'backfill:challenge');
+    expect(unified.rows.length).toBe(legacy.rows.length + fromChallenges.length);
+    const violations = await sql<{ n: number }>`
+      SELECT count(*)::int AS n FROM (
+        SELECT "userId", "trackId", "typeId",
+               count(*) FILTER (WHERE "mostRecent") AS recent,
+               max("eventDate") AS latest,
+               max("eventDate") FILTER (WHERE "mostRecent") AS flagged
+        FROM members."memberStatsHistory" GROUP BY 1, 2, 3) g
+      WHERE recent <> 1 OR flagged <> latest`.execute(stack.dbs.members);
+    expect(violations.rows[0]!.n).toBe(0);
+  });
+
+  it('a second run writes nothing and leaves identical tables; ranks and memberMaxRating hold for every member', async () => {
+    const before = await unifiedChecksum(stack.dbs.members);
+    const r = await runTestBackfill(stack.client!, taskQueue, { batchSize: 50, concurrency: 2 });
+    expect(r.totals.statsRows + r.totals.historyRows + r.totals.staleRemoved + r.ranksChanged).toBe(0);
+    expect(await unifiedChecksum(stack.dbs.members)).toEqual(before);
+    const withRating = await sql<{ n: number }>`SELECT count(DISTINCT "userId")::int AS n FROM members."memberStats" WHERE rating IS NOT NULL`.execute(stack.dbs.members);
+    expect(before.counts[2]).toBe(withRating.rows[0]!.n);
+    const unranked = await sql<{ n: number }>`SELECT count(*)::int AS n FROM members."memberStats" WHERE rating IS NOT NULL AND "globalRank" IS NULL`.execute(stack.dbs.members);
+    expect(unranked.rows[0]!.n).toBe(0);
+  });
+
+  it('replaces stale unified-only rows on full runs, never on track-filtered runs', async () => {
+    const someone = (await sql<{ userId: number }>`SELECT "userId" FROM members."memberStats" LIMIT 1`.execute(stack.dbs.members)).rows[0]!.userId;
+    await sql`INSERT INTO members."memberStats" ("userId", "trackId", "typeId", challenges, wins) VALUES (${someone}, ${trackId('DESIGN')}, ${typeId('Task')}, 9, 9)`.execute(stack.dbs.members);
+    const filtered = await runTestBackfill(stack.client!, taskQueue, { track: 'DATA_SCIENCE' });
+    expect(filtered.plan.trackName).toBe('DATA_SCIENCE');
+    expect(filtered.totals.staleRemoved).toBe(0);
+    const full = await runTestBackfill(stack.client!, taskQueue, { userIds: [someone] });
+    expect(full.totals.staleRemoved).toBe(1);
+    const left = await sql<{ n: number }>`SELECT count(*)::int AS n FROM members."memberStats" WHERE "typeId" = ${typeId('Task')} AND "trackId" = ${trackId('DESIGN')}`.execute(stack.dbs.members);
+    expect(left.rows[0]!.n).toBe(0);
+  });
+
+  it('--user-id runs each member as a child workflow with a business id; a spot fix restores a member', async () => {
+    const before = await unifiedChecksum(stack.dbs.members);
+    const ids = (await sql<{ userId: number }>`SELECT DISTINCT "userId" FROM members."memberStats" ORDER BY 1 LIMIT 2`.execute(stack.dbs.members)).rows.map((r) => r.userId);
+    await sql`DELETE FROM members."memberStats" WHERE "userId" = ANY(${ids}::bigint[])`.execute(stack.dbs.members);
+    await sql`DELETE FROM members."memberStatsHistory" WHERE "userId" = ANY(${ids}::bigint[])`.execute(stack.dbs.members);
+    const r = await runTestBackfill(stack.client!, taskQueue, { userIds: ids });
+    expect(r.totals.members).toBe(2);
+    expect(r.totals.batches).toBe(2);
+    const child = await stack.client!.workflow.getHandle(`backfill/member/${ids[0]}`).describe();
+    expect(child.type).toBe('backfillMember');
+    expect(await unifiedChecksum(stack.dbs.members)).toEqual(before);
+  });
+
+  it('--csv-only computes the same rows into CSV files and writes nothing to the database', async () => {
+    const before = await unifiedChecksum(stack.dbs.members);
+    await clearUnified(stack.dbs.members);
+    const dir = mkdtempSync(join(tmpdir(), 'cutover-csv-'));
+    const r = await runTestBackfill(stack.client!, taskQueue, { csvOnly: true, csvPath: dir, batchSize: 60 });
+    const after = await unifiedChecksum(stack.dbs.members);
+    expect(after.counts).toEqual([0, 0, 0]);
+    const platformRows = await sql<{ n: number }>`SELECT count(*)::int AS n FROM platform.evidence WHERE kind = 'backfill' AND "workflowId" LIKE 'test/%'`.execute(stack.dbs.members);
+    expect(platformRows.rows[0]!.n).toBeGreaterThan(0); // evidence of the dry run itself is the one write
+    expect(r.csvFiles.map((f) => f.split('/').pop())).toEqual(['memberStats.csv', 'memberStatsHistory.csv']);
+    const lines = (f: string) => readFileSync(f, 'utf8').trimEnd().split('\n');
+    expect(lines(r.csvFiles[0]!)).toHaveLength(before.counts[0]! + 1);
+    expect(lines(r.csvFiles[1]!)).toHaveLength(before.counts[1]! + 1);
+    expect(lines(r.csvFiles[0]!)[0]).toMatch(/^userId,trackId,typeId,challenges,wins,rating/);
+    // restore for the tests after this one
+    await runTestBackfill(stack.client!, taskQueue, {});
+    expect(await unifiedChecksum(stack.dbs.members)).toEqual(before);
+  });
+
+  it('pauses between batches, rejects a bad concurrency, retunes, resumes, and continues-as-new', async () => {
+    await clearUnified(stack.dbs.members);
+    const h = await startTestBackfill(stack.client!, taskQueue, { batchSize: 5, concurrency: 1 }, { historyBudget: 60 });
+    await h.signal(pauseSignal);
+    await new Promise((r) => setTimeout(r, 1500));
+    const p1 = await h.query(backfillProgress);
+    expect(p1.state).toBe('paused');
+    await new Promise((r) => setTimeout(r, 1000));
+    const p2 = await h.query(backfillProgress);
+    expect(p2.batchesDone).toBe(p1.batchesDone);
+    const rejected = await h.executeUpdate(setConcurrency, { args: [0] }).catch((e: unknown) => e);
+    expect(failureText(rejected)).toMatch(/concurrency must be a whole number from 1 to 32, got 0/);
+    expect(await h.executeUpdate(setConcurrency, { args: [3] })).toBe(3);
+    await h.signal(resumeSignal);
+    const r = await h.result();
+    const members = await sql<{ n: number }>`SELECT count(*)::int AS n FROM members."member"`.execute(stack.dbs.members);
+    expect(r.totals.members).toBe(members.rows[0]!.n);
+    expect(r.totals.batches).toBeGreaterThan(30);
+    // the run was handed over at least once, and the last run finished the job
+    const first = await stack.client!.workflow.getHandle(h.workflowId, h.firstExecutionRunId).describe();
+    expect(first.status.name).toBe('CONTINUED_AS_NEW');
+  });
+
+  it('stops with a non-retryable error naming REVIEW_DB_URL when the review database lacks challengeResult; writes nothing', async () => {
+    const before = await unifiedChecksum(stack.dbs.members);
+    const other = await testStack(db.url, { REVIEW_DB_URL: emptyReviews.url });
+    const q = uniqueTaskQueue('backfill-noreview');
+    const w = await runWorker(other, { taskQueue: q, workflowBundle: await workflowBundle() });
+    try {
+      const err = await runTestBackfill(other.client!, q, {}).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(WorkflowFailedError);
+      expect(failureText(err)).toMatch(/REVIEW_DB_URL/);
+      expect(await unifiedChecksum(stack.dbs.members)).toEqual(before);
+    } finally {
+      await w.stop();
+      await other.close();
+    }
+  });
+
+  it('an unknown track fails at once, before any write', async () => {
+    const before = await unifiedChecksum(stack.dbs.members);
+    const err = await runTestBackfill(stack.client!, taskQueue, { track: 'UNDERWATER_BASKETS' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    expect(failureText(err)).toMatch(/--track-id UNDERWATER_BASKETS is neither/);
+    expect(await unifiedChecksum(stack.dbs.members)).toEqual(before);
+  });
+});

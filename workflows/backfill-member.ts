@@ -1,0 +1,34 @@
+import { proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import { BackfillOptions, type BatchResult } from '../domain/backfill';
+import type { BatchPlan } from '../activities/backfill';
+import { CutoverPhase, CutoverState } from './search-attributes';
+
+const acts = proxyActivities<Activities>({
+  startToCloseTimeout: '5 minutes',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: ['ReviewSchemaMissing', 'InvalidInput'] },
+});
+
+export interface MemberBackfillInput {
+  userId: number;
+  options: BackfillOptions;
+  /** resolved by the parent's prepare; a standalone spot fix omits it and resolves its own */
+  plan?: BatchPlan;
+  /** a standalone spot fix re-ranks its partitions; under a parent, the parent does it once at the end */
+  refreshRanks: boolean;
+}
+
+/** One member's backfill: spot fixes and rollback repair, or one item of a --user-id run. */
+export async function backfillMember(input: MemberBackfillInput): Promise<BatchResult> {
+  const options = BackfillOptions.parse({ ...input.options, userIds: [input.userId] });
+  upsertSearchAttributes([
+    { key: CutoverPhase, value: 'backfill' },
+    { key: CutoverState, value: 'running' },
+  ]);
+  const plan = input.plan ?? (await acts.backfillPrepare(options));
+  const batchPlan: BatchPlan = { trackId: plan.trackId, fullRun: plan.fullRun, runKey: plan.runKey };
+  const result = await acts.backfillBatch({ scope: { userIds: [input.userId] }, options, plan: batchPlan });
+  if (input.refreshRanks) await acts.backfillFinalize({ options, plan: batchPlan });
+  upsertSearchAttributes([{ key: CutoverState, value: 'done' }]);
+  return result;
+}
