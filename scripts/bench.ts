@@ -1,7 +1,9 @@
 // npm run bench -- <ratings|…> [--json]: speed goals, measured as ratios against baselines run in the same process.
 import { Command, CommanderError } from 'commander';
+import { z } from 'zod';
+import { benchBackfill } from './bench/backfill';
 import { benchRatings } from './bench/ratings';
-import { fail } from './cli-support';
+import { fail, UsageError } from './cli-support';
 
 const program = new Command('bench').description('Benchmarks: print figures and ratios against in-process baselines').exitOverride();
 
@@ -10,6 +12,25 @@ program
   .description('engine-only replay of a medium-sized rated history held in memory')
   .option('--json', 'print one JSON object')
   .action((opts: { json?: boolean }) => benchRatings({ json: opts.json === true }));
+
+const BackfillBench = z.object({
+  size: z.enum(['tiny', 'small', 'medium', 'large'], { error: '--size must be tiny, small, medium or large' }),
+  concurrency: z.coerce.number().int().min(1).max(32, { error: '--concurrency must be 1-32' }),
+  baselineSample: z.coerce.number().int().min(10, { error: '--baseline-sample must be ≥ 10' }),
+});
+
+program
+  .command('backfill')
+  .description('orchestrated backfill vs the one-pass SQL limit vs the per-member baseline, in one run (database cutover_bench)')
+  .option('--size <size>', 'dataset size', 'small')
+  .option('--concurrency <n>', 'orchestrated batches in flight', '2')
+  .option('--baseline-sample <n>', 'members the per-member baseline is timed on', '1000')
+  .option('--json', 'print one JSON object')
+  .action(async (raw: Record<string, unknown>) => {
+    const parsed = BackfillBench.safeParse(raw);
+    if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => i.message).join('\n'));
+    await benchBackfill({ ...parsed.data, json: raw.json === true });
+  });
 
 program.parseAsync(process.argv).catch((e) => {
   if (e instanceof CommanderError) process.exit(e.exitCode === 0 ? 0 : 2);

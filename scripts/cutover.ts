@@ -5,6 +5,8 @@ import { fail, withStack } from './cli-support';
 import { formatPreflight, runPreflight } from './commands/preflight';
 import { registerBackfill } from './commands/backfill';
 import { registerRate } from './commands/rate';
+import { registerServe } from './commands/serve';
+import { registerSwitch } from './commands/switch';
 import { collectStatus, formatStatus } from './commands/status';
 
 const program = new Command('cutover')
@@ -38,6 +40,8 @@ program
 
 registerBackfill(program);
 registerRate(program);
+registerSwitch(program);
+registerServe(program);
 
 program.parseAsync(process.argv).catch((e) => {
   if (e instanceof CommanderError) process.exit(e.exitCode === 0 ? 0 : 2);

@@ -2,21 +2,29 @@
 import { bringUp, stderrLog } from '../lib/stack';
 import { runWorker } from '../workers/run';
 import { fail } from './cli-support';
+import { startApiForStack } from './commands/serve';
 
 async function main() {
   const stack = await bringUp();
   const worker = await runWorker(stack);
+  const api = await startApiForStack(stack).catch(async (e) => {
+    await worker.stop();
+    await stack.close();
+    throw e;
+  });
   const { temporal, postgres, config } = stack;
   stderrLog(`Postgres: ${postgres.mode} (${new URL(config.databaseUrl).host}${new URL(config.databaseUrl).pathname})`);
   stderrLog(`Temporal: ${temporal?.mode} at ${temporal?.address}, namespace ${config.temporal.namespace}`);
   stderrLog(`Worker polling task queue "${worker.taskQueue}"`);
   process.stdout.write(`Temporal Web UI: ${temporal?.uiUrl ?? '(external cluster: use its own UI)'}\n`);
+  process.stdout.write(`Member stats API: ${api.url}/members/health (OpenAPI: ${api.url}/members/openapi.json)\n`);
   stderrLog('Up. Ctrl-C to stop.');
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     stderrLog(`${signal}: shutting down`);
+    await api.close(); // flushes buffered legacy-read counts while the pool is open
     await worker.stop();
     await stack.close();
     process.exit(0);

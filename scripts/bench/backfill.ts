@@ -1,0 +1,146 @@
+import { performance } from 'node:perf_hooks';
+import { sql, type Kysely } from 'kysely';
+import { refreshMaxRating, refreshRanks } from '../../activities/sql/derived';
+import { DIRECT_SOURCES, loadBatchMembers, loadCatalog, writeHistory, writeStats, type BatchSql } from '../../activities/sql/backfill';
+import { parseConfig } from '../../domain/config';
+import { bringUp, stderrLog, type Stack } from '../../lib/stack';
+import { runWorker } from '../../workers/run';
+import type { BackfillResult } from '../../workflows/backfill';
+import { runSeed, type SeedSize } from '../seed/index';
+
+/**
+ * Phase A speed, all in one process against one database: (a) the orchestrated backfill workflow, (b) the limit —
+ * the same SQL over every member in one pass, no orchestration, (c) the baseline — one member at a time at
+ * concurrency 4, as the original script worked (timed on a sample of members: it is a rate).
+ */
+
+const BENCH_SEED = 1;
+
+async function ensureSeeded(stack: Stack, size: SeedSize): Promise<void> {
+  const key = 'bench:seed';
+  const r = await sql<{ value: { size: string; seed: number } }>`SELECT value FROM platform.checkpoint WHERE key = ${key}`.execute(stack.dbs.members);
+  const v = r.rows[0]?.value;
+  if (v?.size === size && v.seed === BENCH_SEED) return;
+  stderrLog(`seeding ${size} into the bench database`);
+  await runSeed(stack.dbs, { size, seed: BENCH_SEED, log: () => {} });
+  await sql`INSERT INTO platform.checkpoint (key, value) VALUES (${key}, ${JSON.stringify({ size, seed: BENCH_SEED })}::jsonb)
+            ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, "updatedAt" = now()`.execute(stack.dbs.members);
+}
+
+async function clearUnified(db: Kysely<any>): Promise<void> {
+  await sql`TRUNCATE members."memberStats", members."memberStatsHistory", members."memberMaxRating"`.execute(db);
+}
+
+async function memberCount(db: Kysely<any>): Promise<number> {
+  return (await sql<{ n: number }>`SELECT count(*)::int AS n FROM members."member"`.execute(db)).rows[0]!.n;
+}
+
+/** (b) the same statements over every member at once, in one transaction: what Postgres alone can do. */
+async function limitPass(stack: Stack): Promise<number> {
+  const catalog = await loadCatalog(stack.dbs.challenges);
+  const b: BatchSql = { catalog, src: DIRECT_SOURCES, fullRun: true };
+  const started = performance.now();
+  await stack.dbs.members.transaction().execute(async (tx) => {
+    await sql`SET LOCAL work_mem = '256MB'`.execute(tx);
+    await loadBatchMembers(tx, { range: [1, Number.MAX_SAFE_INTEGER] });
+    await writeStats(tx, b);
+    await writeHistory(tx, b);
+    await refreshMaxRating(tx, { tracks: catalog.tracks.map((t) => ({ id: t.id, name: t.track })), types: catalog.types }, { fromUserId: 1, toUserId: Number.MAX_SAFE_INTEGER });
+  });
+  await refreshRanks(stack.dbs.members);
+  return (performance.now() - started) / 1000;
+}
+
+/** (c) per member, four at a time, each its own round trips and transaction. */
+async function baselinePass(stack: Stack, sample: number): Promise<{ members: number; seconds: number }> {
+  const catalog = await loadCatalog(stack.dbs.challenges);
+  const b: BatchSql = { catalog, src: DIRECT_SOURCES, fullRun: true };
+  const ids = (await sql<{ userId: number }>`SELECT "userId" FROM members."member" ORDER BY "userId" LIMIT ${sample}`.execute(stack.dbs.members)).rows.map((r) => r.userId);
+  const queue = [...ids];
+  const started = performance.now();
+  const worker = async () => {
+    for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
+      const one = id;
+      await stack.dbs.members.transaction().execute(async (tx) => {
+        await loadBatchMembers(tx, { userIds: [one] });
+        await writeStats(tx, b);
+        await writeHistory(tx, b);
+        await refreshMaxRating(tx, { tracks: catalog.tracks.map((t) => ({ id: t.id, name: t.track })), types: catalog.types }, { userIds: [one] });
+      });
+    }
+  };
+  await Promise.all([worker(), worker(), worker(), worker()]);
+  return { members: ids.length, seconds: (performance.now() - started) / 1000 };
+}
+
+/** (a) the workflow end to end, timed from start to result; the worker is up (bundled, polling) beforehand. */
+async function orchestrated(stack: Stack, concurrency: number): Promise<{ result: BackfillResult; seconds: number }> {
+  const taskQueue = `bench-backfill-${process.pid}`;
+  const worker = await runWorker(stack, { taskQueue });
+  try {
+    const started = performance.now();
+    const h = await stack.client!.workflow.start('backfill', {
+      taskQueue,
+      workflowId: `bench/backfill/${Date.now()}`,
+      args: [{ options: { skipHistory: false, skipRerate: false, concurrency, batchSize: 1000, csvOnly: false } }],
+    });
+    const result = (await h.result()) as BackfillResult;
+    return { result, seconds: (performance.now() - started) / 1000 };
+  } finally {
+    await worker.stop();
+  }
+}
+
+export async function benchBackfill(opts: { size: SeedSize; json: boolean; concurrency: number; baselineSample: number }): Promise<void> {
+  const base = parseConfig(process.env);
+  const url = new URL(base.databaseUrl);
+  url.pathname = '/cutover_bench';
+  const config = parseConfig({ ...process.env, DATABASE_URL: url.toString(), CHALLENGES_DB_URL: undefined, CHALLENGE_DB_URL: undefined, REVIEW_DB_URL: undefined });
+  // the bench database is ours to create (never the operator's database)
+  const stack = await bringUp({ config: { ...config, databaseDefaulted: true } });
+  try {
+    await ensureSeeded(stack, opts.size);
+    const members = await memberCount(stack.dbs.members);
+
+    await clearUnified(stack.dbs.members);
+    stderrLog(`(b) limit: one set-based pass over ${members} members`);
+    const limitSeconds = await limitPass(stack);
+
+    await clearUnified(stack.dbs.members);
+    stderrLog(`(a) orchestrated: backfill workflow, concurrency ${opts.concurrency}`);
+    const { result: r, seconds: orchestratedSeconds } = await orchestrated(stack, opts.concurrency);
+
+    await clearUnified(stack.dbs.members);
+    stderrLog(`(c) baseline: one member at a time, concurrency 4, on the first ${opts.baselineSample} members`);
+    const baseline = await baselinePass(stack, opts.baselineSample);
+
+    const out = {
+      size: opts.size,
+      members,
+      orchestrated: { membersPerSec: r.totals.members / orchestratedSeconds, seconds: orchestratedSeconds, timingsMs: r.totals.timings, batches: r.totals.batches },
+      limit: { membersPerSec: members / limitSeconds, seconds: limitSeconds },
+      baseline: { membersPerSec: baseline.members / baseline.seconds, seconds: baseline.seconds, sampledMembers: baseline.members },
+      ratioToLimit: 0,
+      speedupOverBaseline: 0,
+    };
+    out.ratioToLimit = out.orchestrated.membersPerSec / out.limit.membersPerSec;
+    out.speedupOverBaseline = out.orchestrated.membersPerSec / out.baseline.membersPerSec;
+    if (opts.json) {
+      process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+    } else {
+      const f = (x: number) => x.toFixed(0).padStart(8);
+      process.stdout.write(
+        [
+          `backfill bench (${opts.size}: ${members} members)`,
+          `  orchestrated ${f(out.orchestrated.membersPerSec)} members/s  (${orchestratedSeconds.toFixed(1)} s, ${r.totals.batches} batches)`,
+          `  limit        ${f(out.limit.membersPerSec)} members/s  (${limitSeconds.toFixed(1)} s, one set-based pass)`,
+          `  baseline     ${f(out.baseline.membersPerSec)} members/s  (${baseline.seconds.toFixed(1)} s for ${baseline.members} members, one at a time ×4)`,
+          `  ratioToLimit ${out.ratioToLimit.toFixed(2)} (goal ≥ 0.70: ${out.ratioToLimit >= 0.7 ? 'met' : 'NOT met'})`,
+          `  speedupOverBaseline ${out.speedupOverBaseline.toFixed(1)}× (goal ≥ 20: ${out.speedupOverBaseline >= 20 ? 'met' : 'NOT met'})`,
+        ].join('\n') + '\n',
+      );
+    }
+  } finally {
+    await stack.close();
+  }
+}
