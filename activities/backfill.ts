@@ -1,25 +1,13 @@
-import { mkdir, readdir, readFile, rm, writeFile, appendFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { sql, type Kysely } from 'kysely';
-import { stringify } from 'csv-stringify/sync';
-import type { BackfillOptions, BatchResult, HeavyMember, Timings, UserRange } from '../domain/backfill';
+import type { BackfillOptions, BatchResult, Timings, UserRange } from '../domain/backfill';
 import { zeroTimings } from '../domain/backfill';
-import { refreshMaxRating, refreshRanks } from './sql/derived';
-import {
-  DIRECT_SOURCES,
-  historyRowsQuery,
-  loadBatchMembers,
-  loadCatalog,
-  statsRowsQuery,
-  writeHistory,
-  writeStats,
-  type BatchSql,
-  type Catalog,
-} from './sql/backfill';
-import { preloadSources } from './sql/preload';
-import type { Databases } from '../lib/db';
+import { inTransaction, processBatch, type Scope } from './backfill-batch';
+import { assembleCsv } from './backfill-csv';
+import { refreshRanks } from './sql/derived';
+import { loadCatalog, type Catalog } from './sql/backfill';
+import { developReplay, type DevelopReplay } from './sql/develop-replay';
 import type { ActivityDeps } from './deps';
 
 /** What prepare resolves once for a run; batches get the part they need. */
@@ -38,7 +26,7 @@ export interface BackfillPlan extends BatchPlan {
 }
 
 export interface BatchInput {
-  scope: { range: UserRange } | { userIds: number[] };
+  scope: Scope;
   options: BackfillOptions;
   plan: BatchPlan;
 }
@@ -56,16 +44,21 @@ async function requireChallengeResult(reviews: Kysely<any>): Promise<void> {
   }
 }
 
-function heaviest(perMember: Map<number, number>, n = 5): HeavyMember[] {
-  return [...perMember.entries()]
-    .map(([userId, rows]) => ({ userId, rows }))
-    .sort((a, b) => b.rows - a.rows || a.userId - b.userId)
-    .slice(0, n);
-}
-
 export function backfillActivities({ dbs }: ActivityDeps) {
   let catalog: Promise<Catalog> | undefined;
   const getCatalog = () => (catalog ??= loadCatalog(dbs.challenges).catch((e) => ((catalog = undefined), Promise.reject(e))));
+  // One Development replay per run and process: every batch of the run writes its members' slice of it.
+  const replays = new Map<string, Promise<DevelopReplay>>();
+  const getReplay = (runKey: string): Promise<DevelopReplay> => {
+    let r = replays.get(runKey);
+    if (!r) {
+      if (replays.size >= 2) replays.delete(replays.keys().next().value!);
+      r = getCatalog().then((cat) => developReplay(dbs, cat));
+      r.catch(() => replays.delete(runKey));
+      replays.set(runKey, r);
+    }
+    return r;
+  };
 
   return {
     /** Resolves the options (track, member scope) and cuts the member set into keyset ranges. Writes nothing. */
@@ -113,9 +106,8 @@ export function backfillActivities({ dbs }: ActivityDeps) {
     },
 
     /**
-     * One batch in one transaction: members → stats upsert → history upsert + mostRecent reset → derived
-     * (memberMaxRating). A crash anywhere rolls the batch back; the retry redoes it. --csv-only computes the same
-     * rows and writes them to part files instead, touching nothing in the database.
+     * One batch in one transaction (activities/backfill-batch.ts): a crash anywhere rolls it back and the retry
+     * redoes it. --csv-only computes the same rows into part files and rolls back, touching nothing.
      */
     async backfillBatch(input: BatchInput): Promise<BatchResult> {
       const started = performance.now();
@@ -136,7 +128,9 @@ export function backfillActivities({ dbs }: ActivityDeps) {
         }
       };
       try {
-        const r = await inTransaction(dbs.members, input.options.csvOnly, (tx) => runBatch(tx, dbs, cat, input, lap));
+        const r = await inTransaction(dbs.members, input.options.csvOnly, (tx) =>
+          processBatch(tx, { dbs, catalog: cat, scope: input.scope, options: input.options, plan: input.plan, lap, replay: () => getReplay(input.plan.runKey) }),
+        );
         return { ...r, timings, ms: performance.now() - started };
       } finally {
         clearInterval(beat);
@@ -156,110 +150,3 @@ export function backfillActivities({ dbs }: ActivityDeps) {
   };
 }
 
-const DRY_RUN = Symbol('dry run: roll back');
-
-/** Runs fn in a transaction; a dry run always rolls back, so nothing it did (temp tables included) can stay. */
-async function inTransaction<T>(db: Kysely<any>, dryRun: boolean, fn: (tx: Kysely<any>) => Promise<T>): Promise<T> {
-  if (!dryRun) return db.transaction().execute(fn);
-  let out: T | undefined;
-  try {
-    await db.transaction().execute(async (tx) => {
-      out = await fn(tx);
-      throw DRY_RUN;
-    });
-  } catch (e) {
-    if (e !== DRY_RUN) throw e;
-  }
-  return out as T;
-}
-
-type Lap = <T>(name: keyof Timings, fn: () => Promise<T>) => Promise<T>;
-
-async function runBatch(tx: Kysely<any>, dbs: Databases, cat: Catalog, input: BatchInput, lap: Lap): Promise<Omit<BatchResult, 'timings' | 'ms'>> {
-  const { options, plan } = input;
-  const batch = await lap('preload', async () => {
-    const m = await loadBatchMembers(tx, input.scope);
-    const src = dbs.sameDatabase ? DIRECT_SOURCES : await preloadSources(tx, dbs);
-    return { ...m, src };
-  });
-  const b: BatchSql = { catalog: cat, src: batch.src, trackId: plan.trackId, fullRun: plan.fullRun };
-  let statsRows = 0;
-  let historyRows = 0;
-  let staleRemoved = 0;
-  const weight = new Map<number, number>();
-  const weigh = (m: Map<number, number>) => m.forEach((n, id) => weight.set(id, (weight.get(id) ?? 0) + n));
-
-  if (options.csvOnly) {
-    const stats = await lap('aggregate', () => sql<Record<string, unknown>>`${statsRowsQuery(b)} ORDER BY 1, 2, 3`.execute(tx));
-    const history = options.skipHistory
-      ? { rows: [] }
-      : await lap('aggregate', () => sql<Record<string, unknown>>`${historyRowsQuery(b)} ORDER BY 1, 2, 3, 4`.execute(tx));
-    await lap('statsWrite', () => writeCsvPart(options.csvPath!, plan.runKey, input.scope, 'memberStats', stats.rows));
-    await lap('historyWrite', () => writeCsvPart(options.csvPath!, plan.runKey, input.scope, 'memberStatsHistory', history.rows));
-    statsRows = stats.rows.length;
-    historyRows = history.rows.length;
-  } else {
-    const s = await lap('statsWrite', () => writeStats(tx, b));
-    statsRows = s.written;
-    staleRemoved += s.stale;
-    weigh(s.perMember);
-    if (!options.skipHistory) {
-      const h = await lap('historyWrite', () => writeHistory(tx, b));
-      historyRows = h.written;
-      staleRemoved += h.stale;
-      weigh(h.perMember);
-    }
-    await lap('derived', async () => {
-      const ids = await sql<{ userId: number }>`SELECT "userId" FROM batch_members`.execute(tx);
-      await refreshMaxRating(tx, { tracks: cat.tracks.map((x) => ({ id: x.id, name: x.track })), types: cat.types }, { userIds: ids.rows.map((x) => x.userId) });
-    });
-  }
-  const range: UserRange = 'range' in input.scope ? input.scope.range : [input.scope.userIds[0] ?? 0, input.scope.userIds.at(-1) ?? 0];
-  return {
-    range,
-    members: batch.members,
-    missingMembers: batch.missing.length,
-    missingSample: batch.missing.slice(0, 10),
-    statsRows,
-    historyRows,
-    staleRemoved,
-    rerated: 0,
-    heaviest: heaviest(weight),
-  };
-}
-
-// --- CSV dry run: one part file per batch (a retry overwrites its own), assembled in range order at the end ---
-
-const partName = (scope: BatchInput['scope']) =>
-  'range' in scope ? `${String(scope.range[0]).padStart(16, '0')}` : `u${String(scope.userIds[0] ?? 0).padStart(15, '0')}`;
-
-async function writeCsvPart(dir: string, runKey: string, scope: BatchInput['scope'], table: string, rows: Record<string, unknown>[]): Promise<void> {
-  const parts = join(resolve(dir), `.parts-${runKey}`, table);
-  await mkdir(parts, { recursive: true });
-  const body = stringify(rows, { cast: { date: (d) => d.toISOString(), boolean: (v) => String(v) } });
-  await writeFile(join(parts, `${partName(scope)}.csv`), body);
-}
-
-async function assembleCsv(dir: string, runKey: string): Promise<string[]> {
-  const root = join(resolve(dir), `.parts-${runKey}`);
-  const out: string[] = [];
-  for (const [table, header] of [
-    ['memberStats', STATS_HEADER],
-    ['memberStatsHistory', HISTORY_HEADER],
-  ] as const) {
-    const file = join(resolve(dir), `${table}.csv`);
-    await writeFile(file, `${header.join(',')}\n`);
-    const parts = (await readdir(join(root, table)).catch(() => [] as string[])).sort();
-    for (const p of parts) await appendFile(file, await readFile(join(root, table, p)));
-    out.push(file);
-  }
-  await rm(root, { recursive: true, force: true });
-  return out;
-}
-
-const STATS_HEADER = [
-  'userId', 'trackId', 'typeId', 'challenges', 'wins', 'rating', 'volatility', 'maxRating', 'minRating', 'globalRank', 'countryRank',
-  'schoolRank', 'percentile', 'avgRank', 'avgNumSubmissions', 'bestRank', 'topFiveFinishes', 'topTenFinishes', 'mostRecentEventDate',
-  'mostRecentSubmission',
-];
-const HISTORY_HEADER = ['userId', 'trackId', 'typeId', 'challengeId', 'challengeName', 'oldRating', 'newRating', 'placement', 'percentile', 'eventDate', 'createdBy'];

@@ -3,10 +3,10 @@ import { challengeKey, DEVELOP_ITEM_KEYS, designItemKey, MARATHON_KEY, SRM_KEY, 
 import { DESIGN_SUBTRACKS, TRACKS, TYPES, type TrackName, type TypeName } from '../../domain/catalog';
 
 /**
- * Phase A as set-based SQL over one batch of members. Every statement reads the batch's members from the temp
- * table `pg_temp.batch_members` (filled first), so the same SQL serves a keyset range, explicit ids or — for the
- * benchmark's limit — every member at once. Source relations are parameters: the real tables when the three
- * databases are one, or temp copies preloaded from the challenges and review databases when they are not.
+ * Phase A as set-based SQL over one batch of members. Every statement reads the batch from temp tables filled
+ * first — batch_members, and the members' results and winner rows with their challenges (batch_results,
+ * batch_winners: activities/sql/batch-sources.ts) — so the same SQL serves a keyset range, explicit ids or, for the
+ * benchmark's limit, every member at once, whether the three databases are one or not.
  */
 
 /** Ids of the catalogue as the challenges database has them (resolved by name, never assumed). */
@@ -15,21 +15,8 @@ export interface Catalog {
   types: Array<{ id: string; name: TypeName }>;
 }
 
-export interface SourceRelations {
-  challengeResult: RawBuilder<unknown>;
-  challenge: RawBuilder<unknown>;
-  winner: RawBuilder<unknown>;
-}
-
-export const DIRECT_SOURCES: SourceRelations = {
-  challengeResult: sql`reviews."challengeResult"`,
-  challenge: sql`challenges."Challenge"`,
-  winner: sql`challenges."ChallengeWinner"`,
-};
-
 export interface BatchSql {
   catalog: Catalog;
-  src: SourceRelations;
   /** only this track's rows are written (and nothing else is touched) */
   trackId?: string;
   /** the run computes all of a member's rows: rows it no longer produces are removed */
@@ -142,20 +129,16 @@ export function statsRowsQuery(b: BatchSql): RawBuilder<unknown> {
       ORDER BY "userId", track_id, type_id, "mostRecentEventDate" DESC NULLS LAST, challenges DESC NULLS LAST
     ),
     results AS (
-      SELECT p."userId", cr."challengeId", cr.placement, cr."newRating", ch."trackId", ch."typeId", ch."endDate"
-      FROM batch_members p
-      JOIN ${b.src.challengeResult} cr ON cr."userId" = p."userId"::text
-      JOIN ${b.src.challenge} ch ON ch.id::text = cr."challengeId" AND ch.status = 'COMPLETED'
+      SELECT "userId", "challengeId", placement, "newRating", "trackId", "typeId", "endDate" FROM batch_results WHERE status = 'COMPLETED'
     ),
     events AS (
       SELECT r."userId", r."challengeId", r.placement = 1 AS win, r."newRating", r."endDate", r."trackId", r."typeId"
       FROM results r
       UNION ALL
-      SELECT p."userId", w."challengeId"::text, w.type = 'PLACEMENT' AND w.placement = 1, NULL::int, ch."endDate", ch."trackId", ch."typeId"
-      FROM batch_members p
-      JOIN ${b.src.winner} w ON w."userId" = p."userId" AND w.type IN ('PLACEMENT', 'PASSED_REVIEW')
-      JOIN ${b.src.challenge} ch ON ch.id = w."challengeId" AND ch.status = 'COMPLETED'
-      WHERE NOT EXISTS (SELECT 1 FROM results r WHERE r."userId" = p."userId" AND r."challengeId" = w."challengeId"::text)
+      SELECT w."userId", w."challengeId", w.type = 'PLACEMENT' AND w.placement = 1, NULL::int, w."endDate", w."trackId", w."typeId"
+      FROM batch_winners w
+      WHERE w.status = 'COMPLETED' AND w.type IN ('PLACEMENT', 'PASSED_REVIEW')
+        AND NOT EXISTS (SELECT 1 FROM batch_results r WHERE r."userId" = w."userId" AND r."challengeId" = w."challengeId")
     ),
     supplement AS (
       SELECT e."userId", k.track_id, k.type_id,
@@ -209,15 +192,14 @@ export function historyRowsQuery(b: BatchSql): RawBuilder<unknown> {
       JOIN ${dsHistoryMap(c)} AS m(name, track_id, type_id) ON m.name = d."subTrack"
     ),
     completed AS (
-      SELECT p."userId", k.track_id, k.type_id, cr."challengeId", ch.name AS "challengeName",
-             cr."newRating", cr.placement, NULL::float8 AS percentile, ch."endDate" AS "eventDate"
-      FROM batch_members p
-      JOIN ${b.src.challengeResult} cr ON cr."userId" = p."userId"::text AND cr."newRating" IS NOT NULL
-      JOIN ${b.src.challenge} ch ON ch.id::text = cr."challengeId" AND ch.status = 'COMPLETED' AND ch."endDate" IS NOT NULL
-      JOIN ${challengeKeyMap(c)} AS k(track_id_in, type_id_in, track_id, type_id) ON k.track_id_in = ch."trackId" AND k.type_id_in = ch."typeId"
-      WHERE NOT EXISTS (
-        SELECT 1 FROM legacy l
-        WHERE l."userId" = p."userId" AND l.track_id = k.track_id AND l.type_id = k.type_id AND l."challengeId" = ch."legacyId"::text)
+      SELECT r."userId", k.track_id, k.type_id, r."challengeId", r.name AS "challengeName",
+             r."newRating", r.placement, NULL::float8 AS percentile, r."endDate" AS "eventDate"
+      FROM batch_results r
+      JOIN ${challengeKeyMap(c)} AS k(track_id_in, type_id_in, track_id, type_id) ON k.track_id_in = r."trackId" AND k.type_id_in = r."typeId"
+      WHERE r.status = 'COMPLETED' AND r."endDate" IS NOT NULL AND r."newRating" IS NOT NULL
+        AND NOT EXISTS (
+          SELECT 1 FROM legacy l
+          WHERE l."userId" = r."userId" AND l.track_id = k.track_id AND l.type_id = k.type_id AND l."challengeId" = r."legacyId"::text)
     ),
     rows AS (
       SELECT DISTINCT ON ("userId", track_id, type_id, "challengeId") *
@@ -226,7 +208,7 @@ export function historyRowsQuery(b: BatchSql): RawBuilder<unknown> {
     )
     SELECT "userId", track_id AS "trackId", type_id AS "typeId", "challengeId", "challengeName",
            LAG("newRating") OVER (PARTITION BY "userId", track_id, type_id ORDER BY "eventDate", "challengeId") AS "oldRating",
-           "newRating", placement, percentile, "eventDate", "createdBy"
+           "newRating", NULL::int AS "oldVolatility", NULL::int AS "newVolatility", placement, percentile, "eventDate", "createdBy"
     FROM rows
     WHERE ${trackFilter(b, sql`track_id`)}`;
 }
@@ -238,7 +220,10 @@ const STATS_COLUMNS = [
 ] as const;
 const STATS_UPDATED = STATS_COLUMNS.slice(3);
 
-const HISTORY_COLUMNS = ['userId', 'trackId', 'typeId', 'challengeId', 'challengeName', 'oldRating', 'newRating', 'placement', 'percentile', 'eventDate', 'createdBy'] as const;
+const HISTORY_COLUMNS = [
+  'userId', 'trackId', 'typeId', 'challengeId', 'challengeName', 'oldRating', 'newRating', 'oldVolatility', 'newVolatility', 'placement',
+  'percentile', 'eventDate', 'createdBy',
+] as const;
 const HISTORY_UPDATED = HISTORY_COLUMNS.slice(4);
 
 const ids = (cols: readonly string[]) => sql.join(cols.map((c) => sql.id(c)));
@@ -246,11 +231,34 @@ const excluded = (cols: readonly string[]) => sql.join(cols.map((c) => sql`${sql
 const changed = (table: string, cols: readonly string[]) =>
   sql`(${sql.join(cols.map((c) => sql`${sql.table(table)}.${sql.id(c)}`))}) IS DISTINCT FROM (${sql.join(cols.map((c) => sql`EXCLUDED.${sql.id(c)}`))})`;
 
-/** Upserts the batch's stats rows (only rows whose values change are rewritten); removes stale ones on full runs. */
-export async function writeStats(db: Kysely<any>, b: BatchSql): Promise<{ written: number; stale: number; perMember: Map<number, number> }> {
+/** Stages the batch's computed rows in temp tables (batch_stats, batch_history): adjusted, exported or upserted from there. */
+export async function stageStats(db: Kysely<any>, b: BatchSql): Promise<number> {
+  const r = await sql`CREATE TEMP TABLE batch_stats ON COMMIT DROP AS ${statsRowsQuery(b)}`.execute(db);
+  return Number(r.numAffectedRows ?? 0);
+}
+
+export async function stageHistory(db: Kysely<any>, b: BatchSql): Promise<number> {
+  const r = await sql`CREATE TEMP TABLE batch_history ON COMMIT DROP AS ${historyRowsQuery(b)}`.execute(db);
+  return Number(r.numAffectedRows ?? 0);
+}
+
+export interface Written {
+  written: number;
+  stale: number;
+  perMember: Map<number, number>;
+}
+
+function perMember(rows: Array<{ userId: number }>): Map<number, number> {
+  const m = new Map<number, number>();
+  for (const row of rows) m.set(row.userId, (m.get(row.userId) ?? 0) + 1);
+  return m;
+}
+
+/** Upserts staged stats (only rows whose values change are rewritten); removes stale ones on full runs. */
+export async function upsertStats(db: Kysely<any>, b: BatchSql): Promise<Written> {
   const r = await sql<{ userId: number }>`
     INSERT INTO members."memberStats" (${ids(STATS_COLUMNS)})
-    SELECT ${ids(STATS_COLUMNS)} FROM (${statsRowsQuery(b)}) s
+    SELECT ${ids(STATS_COLUMNS)} FROM batch_stats
     ON CONFLICT ("userId", "trackId", "typeId") DO UPDATE SET ${excluded(STATS_UPDATED)}, "updatedAt" = now()
     WHERE ${changed('members.memberStats', STATS_UPDATED)}
     RETURNING "userId"`.execute(db);
@@ -260,20 +268,18 @@ export async function writeStats(db: Kysely<any>, b: BatchSql): Promise<{ writte
       DELETE FROM members."memberStats" x
       USING batch_members p
       WHERE x."userId" = p."userId"
-        AND NOT EXISTS (SELECT 1 FROM (${statsRowsQuery(b)}) s WHERE s."userId" = x."userId" AND s."trackId" = x."trackId" AND s."typeId" = x."typeId")`.execute(db);
+        AND NOT EXISTS (SELECT 1 FROM batch_stats s WHERE s."userId" = x."userId" AND s."trackId" = x."trackId" AND s."typeId" = x."typeId")`.execute(db);
     stale = Number(d.numAffectedRows ?? 0);
   }
-  const perMember = new Map<number, number>();
-  for (const row of r.rows) perMember.set(row.userId, (perMember.get(row.userId) ?? 0) + 1);
-  return { written: r.rows.length, stale, perMember };
+  return { written: r.rows.length, stale, perMember: perMember(r.rows) };
 }
 
 /**
- * Upserts the batch's history rows, removes stale ones on full runs, then resets mostRecent: clear first, then set
- * the latest row per (user, track, type) — the partial unique index admits no other order.
+ * Upserts staged history, removes stale rows on full runs (never a rerate's canonical rows: the rerate corrects
+ * those itself), then resets mostRecent: clear first, then set the latest row per (user, track, type) — the
+ * partial unique index admits no other order.
  */
-export async function writeHistory(db: Kysely<any>, b: BatchSql): Promise<{ written: number; stale: number; perMember: Map<number, number> }> {
-  await sql`CREATE TEMP TABLE batch_history ON COMMIT DROP AS ${historyRowsQuery(b)}`.execute(db);
+export async function upsertHistory(db: Kysely<any>, b: BatchSql): Promise<Written> {
   const r = await sql<{ userId: number }>`
     INSERT INTO members."memberStatsHistory" (${ids(HISTORY_COLUMNS)})
     SELECT ${ids(HISTORY_COLUMNS)} FROM batch_history
@@ -285,14 +291,12 @@ export async function writeHistory(db: Kysely<any>, b: BatchSql): Promise<{ writ
     const d = await sql`
       DELETE FROM members."memberStatsHistory" x
       USING batch_members p
-      WHERE x."userId" = p."userId"
+      WHERE x."userId" = p."userId" AND x."createdBy" <> 'rerate'
         AND NOT EXISTS (SELECT 1 FROM batch_history h WHERE h."userId" = x."userId" AND h."trackId" = x."trackId" AND h."typeId" = x."typeId" AND h."challengeId" = x."challengeId")`.execute(db);
     stale = Number(d.numAffectedRows ?? 0);
   }
   await resetMostRecent(db, b);
-  const perMember = new Map<number, number>();
-  for (const row of r.rows) perMember.set(row.userId, (perMember.get(row.userId) ?? 0) + 1);
-  return { written: r.rows.length, stale, perMember };
+  return { written: r.rows.length, stale, perMember: perMember(r.rows) };
 }
 
 /** Exactly one mostRecent row per (user, track, type) of the batch: the latest eventDate (ties → challengeId). */

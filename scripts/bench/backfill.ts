@@ -1,7 +1,10 @@
 import { performance } from 'node:perf_hooks';
 import { sql, type Kysely } from 'kysely';
-import { refreshMaxRating, refreshRanks } from '../../activities/sql/derived';
-import { DIRECT_SOURCES, loadBatchMembers, loadCatalog, writeHistory, writeStats, type BatchSql } from '../../activities/sql/backfill';
+import { processBatch, untimed, type Scope } from '../../activities/backfill-batch';
+import { loadCatalog } from '../../activities/sql/backfill';
+import { developReplay } from '../../activities/sql/develop-replay';
+import { refreshRanks } from '../../activities/sql/derived';
+import { BackfillOptions } from '../../domain/backfill';
 import { parseConfig } from '../../domain/config';
 import { bringUp, stderrLog, type Stack } from '../../lib/stack';
 import { runWorker } from '../../workers/run';
@@ -35,39 +38,35 @@ async function memberCount(db: Kysely<any>): Promise<number> {
   return (await sql<{ n: number }>`SELECT count(*)::int AS n FROM members."member"`.execute(db)).rows[0]!.n;
 }
 
-/** (b) the same statements over every member at once, in one transaction: what Postgres alone can do. */
-async function limitPass(stack: Stack): Promise<number> {
-  const catalog = await loadCatalog(stack.dbs.challenges);
-  const b: BatchSql = { catalog, src: DIRECT_SOURCES, fullRun: true };
-  const started = performance.now();
+const OPTIONS = BackfillOptions.parse({});
+
+/** The batch code over `scope` in one transaction, as the activity runs it but with no orchestration around it. */
+async function direct(stack: Stack, scope: Scope, replay: ReturnType<typeof developReplay>, catalog: Awaited<ReturnType<typeof loadCatalog>>): Promise<void> {
   await stack.dbs.members.transaction().execute(async (tx) => {
     await sql`SET LOCAL work_mem = '256MB'`.execute(tx);
-    await loadBatchMembers(tx, { range: [1, Number.MAX_SAFE_INTEGER] });
-    await writeStats(tx, b);
-    await writeHistory(tx, b);
-    await refreshMaxRating(tx, { tracks: catalog.tracks.map((t) => ({ id: t.id, name: t.track })), types: catalog.types }, { fromUserId: 1, toUserId: Number.MAX_SAFE_INTEGER });
+    await processBatch(tx, { dbs: stack.dbs, catalog, scope, options: OPTIONS, plan: { fullRun: true, runKey: 'bench' }, lap: untimed, replay: () => replay });
   });
+}
+
+/** (b) the limit: every member in one set-based pass (one replay, one transaction), then ranks. */
+async function limitPass(stack: Stack): Promise<number> {
+  const started = performance.now();
+  const catalog = await loadCatalog(stack.dbs.challenges);
+  await direct(stack, { range: [1, Number.MAX_SAFE_INTEGER] }, developReplay(stack.dbs, catalog), catalog);
   await refreshRanks(stack.dbs.members);
   return (performance.now() - started) / 1000;
 }
 
-/** (c) per member, four at a time, each its own round trips and transaction. */
+/** (c) per member, four at a time, each its own round trips and transaction (the replay computed once, for free). */
 async function baselinePass(stack: Stack, sample: number): Promise<{ members: number; seconds: number }> {
   const catalog = await loadCatalog(stack.dbs.challenges);
-  const b: BatchSql = { catalog, src: DIRECT_SOURCES, fullRun: true };
+  const replay = developReplay(stack.dbs, catalog);
+  await replay;
   const ids = (await sql<{ userId: number }>`SELECT "userId" FROM members."member" ORDER BY "userId" LIMIT ${sample}`.execute(stack.dbs.members)).rows.map((r) => r.userId);
   const queue = [...ids];
   const started = performance.now();
   const worker = async () => {
-    for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
-      const one = id;
-      await stack.dbs.members.transaction().execute(async (tx) => {
-        await loadBatchMembers(tx, { userIds: [one] });
-        await writeStats(tx, b);
-        await writeHistory(tx, b);
-        await refreshMaxRating(tx, { tracks: catalog.tracks.map((t) => ({ id: t.id, name: t.track })), types: catalog.types }, { userIds: [one] });
-      });
-    }
+    for (let id = queue.shift(); id !== undefined; id = queue.shift()) await direct(stack, { userIds: [id] }, replay, catalog);
   };
   await Promise.all([worker(), worker(), worker(), worker()]);
   return { members: ids.length, seconds: (performance.now() - started) / 1000 };
