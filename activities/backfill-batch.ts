@@ -56,6 +56,8 @@ function heaviest(perMember: Map<number, number>, n = 5): HeavyMember[] {
 export async function processBatch(tx: Kysely<any>, ctx: BatchContext): Promise<Omit<BatchResult, 'timings' | 'ms'>> {
   const { dbs, catalog: cat, options, plan, lap, scope } = ctx;
   const batch = await lap('preload', async () => {
+    // hashes of the batch (Challenge, staged rows) fit in memory instead of spilling to disk
+    await sql`SET LOCAL work_mem = '64MB'`.execute(tx);
     const m = await loadBatchMembers(tx, scope);
     await loadBatchSources(tx, dbs);
     return m;

@@ -16,6 +16,7 @@ program
 const BackfillBench = z.object({
   size: z.enum(['tiny', 'small', 'medium', 'large'], { error: '--size must be tiny, small, medium or large' }),
   concurrency: z.coerce.number().int().min(1).max(32, { error: '--concurrency must be 1-32' }),
+  batchSize: z.coerce.number().int().min(1).max(5000, { error: '--batch-size must be 1-5000' }),
   baselineSample: z.coerce.number().int().min(10, { error: '--baseline-sample must be ≥ 10' }),
 });
 
@@ -24,6 +25,7 @@ program
   .description('orchestrated backfill vs the one-pass SQL limit vs the per-member baseline, in one run (database cutover_bench)')
   .option('--size <size>', 'dataset size', 'small')
   .option('--concurrency <n>', 'orchestrated batches in flight', '2')
+  .option('--batch-size <n>', 'members per orchestrated batch', '2500')
   .option('--baseline-sample <n>', 'members the per-member baseline is timed on', '1000')
   .option('--json', 'print one JSON object')
   .action(async (raw: Record<string, unknown>) => {

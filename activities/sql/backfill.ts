@@ -301,20 +301,23 @@ export async function upsertHistory(db: Kysely<any>, b: BatchSql): Promise<Writt
 
 /** Exactly one mostRecent row per (user, track, type) of the batch: the latest eventDate (ties → challengeId). */
 export async function resetMostRecent(db: Kysely<any>, b: Pick<BatchSql, 'trackId'>): Promise<void> {
+  const scope = trackFilter(b as BatchSql, sql`h."trackId"`);
   await sql`
-    UPDATE members."memberStatsHistory" x SET "mostRecent" = false
-    FROM batch_members p
-    WHERE x."userId" = p."userId" AND x."mostRecent" AND ${trackFilter(b as BatchSql, sql`x."trackId"`)}
-      AND x.id <> ALL (SELECT DISTINCT ON (h."userId", h."trackId", h."typeId") h.id
-                       FROM members."memberStatsHistory" h JOIN batch_members q ON q."userId" = h."userId"
-                       ORDER BY h."userId", h."trackId", h."typeId", h."eventDate" DESC, h."challengeId" DESC)`.execute(db);
+    CREATE TEMP TABLE batch_latest ON COMMIT DROP AS
+    SELECT DISTINCT ON (h."userId", h."trackId", h."typeId") h.id
+    FROM batch_members q JOIN members."memberStatsHistory" h ON h."userId" = q."userId"
+    WHERE ${scope}
+    ORDER BY h."userId", h."trackId", h."typeId", h."eventDate" DESC, h."challengeId" DESC`.execute(db);
+  // clear first, then set: the partial unique index is checked row by row
   await sql`
-    UPDATE members."memberStatsHistory" x SET "mostRecent" = true
-    FROM (SELECT DISTINCT ON (h."userId", h."trackId", h."typeId") h.id
-          FROM members."memberStatsHistory" h JOIN batch_members q ON q."userId" = h."userId"
-          WHERE ${trackFilter(b as BatchSql, sql`h."trackId"`)}
-          ORDER BY h."userId", h."trackId", h."typeId", h."eventDate" DESC, h."challengeId" DESC) latest
-    WHERE x.id = latest.id AND NOT x."mostRecent"`.execute(db);
+    UPDATE members."memberStatsHistory" h SET "mostRecent" = false
+    FROM batch_members q
+    WHERE h."userId" = q."userId" AND h."mostRecent" AND ${scope}
+      AND NOT EXISTS (SELECT 1 FROM batch_latest l WHERE l.id = h.id)`.execute(db);
+  await sql`
+    UPDATE members."memberStatsHistory" h SET "mostRecent" = true
+    FROM batch_latest l WHERE h.id = l.id AND NOT h."mostRecent"`.execute(db);
+  await sql`DROP TABLE batch_latest`.execute(db);
 }
 
 /** The catalogue as the challenges database has it; every name we map to must resolve. */

@@ -10,11 +10,6 @@ import type { Databases } from '../../lib/db';
 
 const UUID_TEXT = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
 
-/** text → uuid only when it is one (legacy ids are numeric): cheap string checks, a regex per row costs 3× more. */
-const asUuid = (col: ReturnType<typeof sql>) => sql`(CASE WHEN length(${col}) = 36
-  AND substr(${col}, 9, 1) = '-' AND substr(${col}, 14, 1) = '-' AND substr(${col}, 19, 1) = '-' AND substr(${col}, 24, 1) = '-'
-  AND translate(lower(${col}), '0123456789abcdef-', '') = '' THEN ${col}::uuid END)`;
-
 const RESULT_COLUMNS = sql`"userId" bigint, "challengeId" text, placement int, "newRating" int, "trackId" uuid, "typeId" uuid, status text, "endDate" timestamptz, name text, "legacyId" bigint`;
 const WINNER_COLUMNS = sql`"userId" bigint, "challengeId" text, placement int, type text, "trackId" uuid, "typeId" uuid, status text, "endDate" timestamptz`;
 
@@ -27,12 +22,15 @@ export async function loadBatchSources(tx: Kysely<any>, dbs: Databases): Promise
       SELECT p."userId", cr."challengeId", cr.placement, cr."newRating", ch."trackId", ch."typeId", ch.status, ch."endDate", ch.name, ch."legacyId"
       FROM batch_members p
       JOIN reviews."challengeResult" cr ON cr."userId" = p."userId"::text
-      JOIN challenges."Challenge" ch ON ch.id = ${asUuid(sql`cr."challengeId"`)}`.execute(tx);
+      -- joined as text: no cast can fail on a legacy numeric id, and hashing Challenge once beats a check per row
+      JOIN challenges."Challenge" ch ON ch.id::text = cr."challengeId"`.execute(tx);
     await sql`
       INSERT INTO batch_winners
       SELECT p."userId", w."challengeId"::text, w.placement, w.type, ch."trackId", ch."typeId", ch.status, ch."endDate"
       FROM batch_members p
+      -- the bounds let the userId index scan start at the batch instead of the table's first row
       JOIN challenges."ChallengeWinner" w ON w."userId" = p."userId"
+        AND w."userId" BETWEEN (SELECT min("userId") FROM batch_members) AND (SELECT max("userId") FROM batch_members)
       JOIN challenges."Challenge" ch ON ch.id = w."challengeId"`.execute(tx);
   } else {
     await copyFromOtherDatabases(tx, dbs);

@@ -43,7 +43,6 @@ const OPTIONS = BackfillOptions.parse({});
 /** The batch code over `scope` in one transaction, as the activity runs it but with no orchestration around it. */
 async function direct(stack: Stack, scope: Scope, replay: ReturnType<typeof developReplay>, catalog: Awaited<ReturnType<typeof loadCatalog>>): Promise<void> {
   await stack.dbs.members.transaction().execute(async (tx) => {
-    await sql`SET LOCAL work_mem = '256MB'`.execute(tx);
     await processBatch(tx, { dbs: stack.dbs, catalog, scope, options: OPTIONS, plan: { fullRun: true, runKey: 'bench' }, lap: untimed, replay: () => replay });
   });
 }
@@ -73,7 +72,7 @@ async function baselinePass(stack: Stack, sample: number): Promise<{ members: nu
 }
 
 /** (a) the workflow end to end, timed from start to result; the worker is up (bundled, polling) beforehand. */
-async function orchestrated(stack: Stack, concurrency: number): Promise<{ result: BackfillResult; seconds: number }> {
+async function orchestrated(stack: Stack, concurrency: number, batchSize: number): Promise<{ result: BackfillResult; seconds: number }> {
   const taskQueue = `bench-backfill-${process.pid}`;
   const worker = await runWorker(stack, { taskQueue });
   try {
@@ -81,7 +80,7 @@ async function orchestrated(stack: Stack, concurrency: number): Promise<{ result
     const h = await stack.client!.workflow.start('backfill', {
       taskQueue,
       workflowId: `bench/backfill/${Date.now()}`,
-      args: [{ options: { skipHistory: false, skipRerate: false, concurrency, batchSize: 1000, csvOnly: false } }],
+      args: [{ options: BackfillOptions.parse({ concurrency, batchSize }) }],
     });
     const result = (await h.result()) as BackfillResult;
     return { result, seconds: (performance.now() - started) / 1000 };
@@ -90,7 +89,7 @@ async function orchestrated(stack: Stack, concurrency: number): Promise<{ result
   }
 }
 
-export async function benchBackfill(opts: { size: SeedSize; json: boolean; concurrency: number; baselineSample: number }): Promise<void> {
+export async function benchBackfill(opts: { size: SeedSize; json: boolean; concurrency: number; batchSize: number; baselineSample: number }): Promise<void> {
   const base = parseConfig(process.env);
   const url = new URL(base.databaseUrl);
   url.pathname = '/cutover_bench';
@@ -106,8 +105,8 @@ export async function benchBackfill(opts: { size: SeedSize; json: boolean; concu
     const limitSeconds = await limitPass(stack);
 
     await clearUnified(stack.dbs.members);
-    stderrLog(`(a) orchestrated: backfill workflow, concurrency ${opts.concurrency}`);
-    const { result: r, seconds: orchestratedSeconds } = await orchestrated(stack, opts.concurrency);
+    stderrLog(`(a) orchestrated: backfill workflow, concurrency ${opts.concurrency}, batches of ${opts.batchSize}`);
+    const { result: r, seconds: orchestratedSeconds } = await orchestrated(stack, opts.concurrency, opts.batchSize);
 
     await clearUnified(stack.dbs.members);
     stderrLog(`(c) baseline: one member at a time, concurrency 4, on the first ${opts.baselineSample} members`);
