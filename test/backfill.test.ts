@@ -7,12 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TRACKS, TYPES, type TrackName, type TypeName } from '../domain/catalog';
 import { challengeKey, DEVELOP_ITEM_KEYS, designItemKey, MARATHON_KEY, SRM_KEY, type UnifiedKey } from '../domain/mapping';
 import type { Stack } from '../lib/stack';
-import { runSeed } from '../scripts/seed/index';
-import { runWorker, type RunningWorker } from '../workers/run';
 import { backfillProgress, pauseSignal, resumeSignal, setConcurrency } from '../workflows/backfill-defs';
 import { clearUnified, runTestBackfill, startTestBackfill, unifiedChecksum } from './support/backfill';
 import { createTestDatabase } from './support/db';
-import { testStack, uniqueTaskQueue, workflowBundle } from './support/stack';
+import { seededStack, withOtherStack } from './support/stack';
 
 /** Every message along a failure's cause chain. */
 function failureText(e: unknown): string {
@@ -99,22 +97,17 @@ async function expectedStats(stack: Stack): Promise<Map<string, Expected>> {
 }
 
 describe('backfill (real Temporal, real Postgres, tiny dataset)', () => {
-  let db: Awaited<ReturnType<typeof createTestDatabase>>;
+  let env: Awaited<ReturnType<typeof seededStack>>;
   let emptyReviews: Awaited<ReturnType<typeof createTestDatabase>>;
   let stack: Stack;
-  let worker: RunningWorker;
-  const taskQueue = uniqueTaskQueue('backfill');
+  let taskQueue: string;
 
   beforeAll(async () => {
-    [db, emptyReviews] = await Promise.all([createTestDatabase('backfill'), createTestDatabase('backfill_noreview')]);
-    stack = await testStack(db.url);
-    await runSeed(stack.dbs, { size: 'tiny', seed: 11 });
-    worker = await runWorker(stack, { taskQueue, workflowBundle: await workflowBundle() });
+    [env, emptyReviews] = await Promise.all([seededStack('backfill', { size: 'tiny', seed: 11 }), createTestDatabase('backfill_noreview')]);
+    ({ stack, taskQueue } = env);
   });
   afterAll(async () => {
-    await worker?.stop();
-    await stack?.close();
-    await db?.drop();
+    await env?.close();
     await emptyReviews?.drop();
   });
 
@@ -257,18 +250,12 @@ describe('backfill (real Temporal, real Postgres, tiny dataset)', () => {
 
   it('stops with a non-retryable error naming REVIEW_DB_URL when the review database lacks challengeResult; writes nothing', async () => {
     const before = await unifiedChecksum(stack.dbs.members);
-    const other = await testStack(db.url, { REVIEW_DB_URL: emptyReviews.url });
-    const q = uniqueTaskQueue('backfill-noreview');
-    const w = await runWorker(other, { taskQueue: q, workflowBundle: await workflowBundle() });
-    try {
+    await withOtherStack(env.db.url, { REVIEW_DB_URL: emptyReviews.url }, async (other, q) => {
       const err = await runTestBackfill(other.client!, q, {}).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(WorkflowFailedError);
       expect(failureText(err)).toMatch(/REVIEW_DB_URL/);
       expect(await unifiedChecksum(stack.dbs.members)).toEqual(before);
-    } finally {
-      await w.stop();
-      await other.close();
-    }
+    });
   });
 
   it('an unknown track fails at once, before any write', async () => {

@@ -2,12 +2,10 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PreflightReport } from '../domain/preflight';
 import type { Stack } from '../lib/stack';
-import { runSeed } from '../scripts/seed/index';
 import { preflightWorkflowId } from '../scripts/commands/preflight';
-import { runWorker, type RunningWorker } from '../workers/run';
 import { CutoverPhase, CutoverState } from '../workflows/search-attributes';
 import { createTestDatabase } from './support/db';
-import { testStack, uniqueTaskQueue, workflowBundle } from './support/stack';
+import { seededStack, withOtherStack } from './support/stack';
 
 async function preflightOn(stack: Stack, taskQueue: string): Promise<PreflightReport & { workflowId: string }> {
   const workflowId = `${preflightWorkflowId()}-${Math.random().toString(36).slice(2, 8)}`;
@@ -22,22 +20,17 @@ async function preflightOn(stack: Stack, taskQueue: string): Promise<PreflightRe
 const check = (r: PreflightReport, name: string) => r.checks.find((c) => c.name === name);
 
 describe('preflight workflow (real Temporal, real Postgres)', () => {
-  let db: Awaited<ReturnType<typeof createTestDatabase>>;
+  let env: Awaited<ReturnType<typeof seededStack>>;
   let emptyReviews: Awaited<ReturnType<typeof createTestDatabase>>;
   let stack: Stack;
-  let worker: RunningWorker;
-  const taskQueue = uniqueTaskQueue('preflight');
+  let taskQueue: string;
 
   beforeAll(async () => {
-    [db, emptyReviews] = await Promise.all([createTestDatabase('preflight'), createTestDatabase('preflight_noreview')]);
-    stack = await testStack(db.url);
-    await runSeed(stack.dbs, { size: 'tiny', seed: 7 });
-    worker = await runWorker(stack, { taskQueue, workflowBundle: await workflowBundle() });
+    [env, emptyReviews] = await Promise.all([seededStack('preflight', { size: 'tiny', seed: 7 }), createTestDatabase('preflight_noreview')]);
+    ({ stack, taskQueue } = env);
   });
   afterAll(async () => {
-    await worker?.stop();
-    await stack?.close();
-    await db?.drop();
+    await env?.close();
     await emptyReviews?.drop();
   });
 
@@ -70,10 +63,7 @@ describe('preflight workflow (real Temporal, real Postgres)', () => {
   });
 
   it('fails naming REVIEW_DB_URL when the review database has no challengeResult', async () => {
-    const other = await testStack(db.url, { REVIEW_DB_URL: emptyReviews.url });
-    const q = uniqueTaskQueue('preflight-noreview');
-    const w = await runWorker(other, { taskQueue: q, workflowBundle: await workflowBundle() });
-    try {
+    await withOtherStack(env.db.url, { REVIEW_DB_URL: emptyReviews.url }, async (other, q) => {
       const r = await preflightOn(other, q);
       expect(r.passed).toBe(false);
       const c = check(r, 'review:challengeResult');
@@ -82,10 +72,7 @@ describe('preflight workflow (real Temporal, real Postgres)', () => {
       expect(c?.detail).toMatch(/Deploy the review migrations/);
       expect(check(r, 'database:reviews')?.passed).toBe(true);
       expect(check(r, 'challenges:legacy-types')?.passed).toBe(true);
-    } finally {
-      await w.stop();
-      await other.close();
-    }
+    });
   });
 
   it('fails when a hidden legacy type is not resolvable, naming it', async () => {
@@ -111,17 +98,11 @@ describe('preflight workflow (real Temporal, real Postgres)', () => {
   });
 
   it('checks API health when API_URL is set', async () => {
-    const other = await testStack(db.url, { API_URL: 'http://127.0.0.1:9' });
-    const q = uniqueTaskQueue('preflight-api');
-    const w = await runWorker(other, { taskQueue: q, workflowBundle: await workflowBundle() });
-    try {
+    await withOtherStack(env.db.url, { API_URL: 'http://127.0.0.1:9' }, async (other, q) => {
       const r = await preflightOn(other, q);
       const c = check(r, 'api:health');
       expect(c?.passed).toBe(false);
       expect(c?.detail).toMatch(/GET http:\/\/127\.0\.0\.1:9\/members\/health failed/);
-    } finally {
-      await w.stop();
-      await other.close();
-    }
+    });
   });
 });
