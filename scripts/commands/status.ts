@@ -1,6 +1,8 @@
 import { sql } from 'kysely';
 import { getReadSource } from '../../lib/read-source';
 import type { Stack } from '../../lib/stack';
+import type { BackfillProgress } from '../../domain/backfill';
+import { BACKFILL_WORKFLOW_ID, backfillProgress } from '../../workflows/backfill-defs';
 import { CutoverPhase, CutoverState } from '../../workflows/search-attributes';
 
 export interface StatusReport {
@@ -8,6 +10,19 @@ export interface StatusReport {
   evidence: Array<{ kind: string; id: number; passed: boolean; workflowId: string; createdAt: string }>;
   workflows: Array<{ workflowId: string; type: string; status: string; phase?: string; state?: string; startTime: string }>;
   temporal: { address?: string; uiUrl?: string };
+  /** the running backfill's progress, when one runs */
+  backfill?: BackfillProgress;
+}
+
+async function runningBackfill(stack: Stack): Promise<BackfillProgress | undefined> {
+  if (!stack.client) return undefined;
+  try {
+    const h = stack.client.workflow.getHandle(BACKFILL_WORKFLOW_ID);
+    if ((await h.describe()).status.name !== 'RUNNING') return undefined;
+    return await h.query(backfillProgress);
+  } catch {
+    return undefined; // never started, or no worker to answer the query right now
+  }
 }
 
 export async function collectStatus(stack: Stack): Promise<StatusReport> {
@@ -31,6 +46,7 @@ export async function collectStatus(stack: Stack): Promise<StatusReport> {
   }
   return {
     readSource,
+    backfill: await runningBackfill(stack),
     evidence: ev.rows.map((r) => ({ ...r, createdAt: r.createdAt.toISOString() })),
     workflows,
     temporal: { address: stack.temporal?.address, uiUrl: stack.temporal?.uiUrl },
@@ -38,7 +54,15 @@ export async function collectStatus(stack: Stack): Promise<StatusReport> {
 }
 
 export function formatStatus(s: StatusReport): string {
-  const out = [`Read source: ${s.readSource}`, `Temporal: ${s.temporal.address ?? '-'}${s.temporal.uiUrl ? ` (Web UI ${s.temporal.uiUrl})` : ''}`, 'Latest evidence:'];
+  const out = [`Read source: ${s.readSource}`, `Temporal: ${s.temporal.address ?? '-'}${s.temporal.uiUrl ? ` (Web UI ${s.temporal.uiUrl})` : ''}`];
+  if (s.backfill) {
+    const b = s.backfill;
+    out.push(
+      `Backfill ${b.state}: ${b.membersDone}/${b.membersTotal} members, ${b.rowsWritten} rows, ${b.membersPerSec.toFixed(0)}/s, ` +
+        `ETA ${b.etaSeconds === null ? '–' : `${Math.ceil(b.etaSeconds)} s`}, ${b.inFlight}/${b.concurrency} batches in flight`,
+    );
+  }
+  out.push('Latest evidence:');
   if (s.evidence.length === 0) out.push('  (none yet)');
   for (const e of s.evidence) out.push(`  ${e.kind.padEnd(12)} #${e.id} ${e.passed ? 'passed' : 'FAILED'}  ${e.createdAt}  ${e.workflowId}`);
   out.push('Recent workflows:');
