@@ -2,6 +2,7 @@ import type { ActivityDeps } from './deps';
 import { backfillActivities } from './backfill';
 import { evidenceActivities } from './evidence';
 import { preflightActivities } from './preflight';
+import { parityActivities } from './parity';
 
 export type { ActivityDeps } from './deps';
 
@@ -10,6 +11,7 @@ export function createActivities(deps: ActivityDeps) {
     ...preflightActivities(deps),
     ...evidenceActivities(deps),
     ...backfillActivities(deps),
+    ...parityActivities(deps),
   };
 }
 

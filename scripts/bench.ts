@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { z } from 'zod';
 import { benchBackfill } from './bench/backfill';
+import { benchParity } from './bench/parity';
 import { benchRatings } from './bench/ratings';
 import { fail, UsageError } from './cli-support';
 
@@ -32,6 +33,23 @@ program
     const parsed = BackfillBench.safeParse(raw);
     if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => i.message).join('\n'));
     await benchBackfill({ ...parsed.data, json: raw.json === true });
+  });
+
+const ParityBench = z.object({
+  size: z.enum(['tiny', 'small', 'medium', 'large'], { error: '--size must be tiny, small, medium or large' }),
+  baselineSample: z.coerce.number().int().min(10, { error: '--baseline-sample must be ≥ 10' }),
+});
+
+program
+  .command('parity')
+  .description('full parity (workflow, set-based) vs the per-member approach extrapolated to every member (database cutover_bench)')
+  .option('--size <size>', 'dataset size', 'small')
+  .option('--baseline-sample <n>', 'members the per-member approach is timed on', '200')
+  .option('--json', 'print one JSON object')
+  .action(async (raw: Record<string, unknown>) => {
+    const parsed = ParityBench.safeParse(raw);
+    if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => i.message).join('\n'));
+    await benchParity({ ...parsed.data, json: raw.json === true });
   });
 
 program.parseAsync(process.argv).catch((e) => {

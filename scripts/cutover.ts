@@ -4,6 +4,7 @@ import { stderrLog } from '../lib/stack';
 import { fail, withStack } from './cli-support';
 import { formatPreflight, runPreflight } from './commands/preflight';
 import { registerBackfill } from './commands/backfill';
+import { registerParity } from './commands/parity';
 import { registerRate } from './commands/rate';
 import { registerServe } from './commands/serve';
 import { registerSwitch } from './commands/switch';
@@ -39,6 +40,7 @@ program
   });
 
 registerBackfill(program);
+registerParity(program);
 registerRate(program);
 registerSwitch(program);
 registerServe(program);

@@ -54,7 +54,8 @@ describe('parity CLI', () => {
     expect(both.code).toBe(2);
     expect(both.stderr).toMatch(/choose one of --samples, --full and --user-id/);
     expect((await cli(['parity', '--samples', 'x'], env)).code).toBe(2);
-    const missing = await cli(['parity', '--user-id', '999999999'], env);
+    // its own queue: the server still lists the first command's (stopped) worker as a poller for a while
+    const missing = await cli(['parity', '--user-id', '999999999'], { ...env, TASK_QUEUE: uniqueTaskQueue('parity-cli') });
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/--user-id 999999999: no such member/);
   });

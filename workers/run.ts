@@ -1,4 +1,5 @@
 import { DefaultLogger, Runtime, type WorkflowBundle } from '@temporalio/worker';
+import { hostname } from 'node:os';
 import { temporal } from '@temporalio/proto';
 import type { Client } from '@temporalio/client';
 import type { Stack } from '../lib/stack';
@@ -22,7 +23,13 @@ export interface RunningWorker {
 }
 
 /** Runs a worker in this process until stop(); resolves once it is polling. */
-export async function runWorker(stack: Stack, opts: { taskQueue?: string; workflowBundle?: WorkflowBundle } = {}): Promise<RunningWorker> {
+/** CLI commands run a worker only for their own duration: such pollers say nothing about who will serve later. */
+const CLI_IDENTITY_PREFIX = 'cutover-cli-';
+
+export async function runWorker(
+  stack: Stack,
+  opts: { taskQueue?: string; workflowBundle?: WorkflowBundle; role?: 'cli' | 'worker' } = {},
+): Promise<RunningWorker> {
   if (!stack.temporal) throw new Error('runWorker needs a stack brought up with Temporal');
   installRuntime();
   const taskQueue = opts.taskQueue ?? stack.config.temporal.taskQueue;
@@ -32,6 +39,7 @@ export async function runWorker(stack: Stack, opts: { taskQueue?: string; workfl
     address: stack.temporal.address,
     taskQueue,
     workflowBundle: opts.workflowBundle,
+    identity: `${opts.role === 'cli' ? CLI_IDENTITY_PREFIX : 'cutover-worker-'}${process.pid}@${hostname()}`,
   });
   const running = worker.run();
   return {
@@ -44,12 +52,20 @@ export async function runWorker(stack: Stack, opts: { taskQueue?: string; workfl
   };
 }
 
-/** Whether some worker polls the task queue now (e.g. `npm run stack` in another terminal). */
+/**
+ * Whether a long-lived worker polls the task queue now (e.g. `npm run stack` in another terminal). The server
+ * lists pollers for minutes after they stop, so only recent polls count (an idle worker re-polls within about a
+ * minute), and workers embedded in earlier CLI commands never do.
+ */
 export async function hasWorker(client: Client, namespace: string, taskQueue: string): Promise<boolean> {
   const r = await client.workflowService.describeTaskQueue({
     namespace,
     taskQueue: { name: taskQueue },
     taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
   });
-  return (r.pollers ?? []).length > 0;
+  const recent = Date.now() - 75_000;
+  return (r.pollers ?? []).some((p) => {
+    const seconds = Number(p.lastAccessTime?.seconds ?? 0);
+    return !(p.identity ?? '').startsWith(CLI_IDENTITY_PREFIX) && seconds * 1000 >= recent;
+  });
 }

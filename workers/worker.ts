@@ -11,6 +11,8 @@ export interface WorkerOptions {
   dbs: Databases;
   address: string;
   taskQueue?: string;
+  /** shows in the Web UI's pollers; CLI-embedded workers are told apart from long-lived ones by it */
+  identity?: string;
   /** a pre-built bundle (tests build one per file); otherwise the worker bundles WORKFLOWS_PATH itself */
   workflowBundle?: WorkflowBundle;
 }
@@ -22,6 +24,7 @@ export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worke
     connection,
     namespace: opts.config.temporal.namespace,
     taskQueue: opts.taskQueue ?? opts.config.temporal.taskQueue,
+    ...(opts.identity ? { identity: opts.identity } : {}),
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
     activities: createActivities({ config: opts.config, dbs: opts.dbs }),
   });

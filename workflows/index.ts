@@ -2,3 +2,4 @@
 export { preflight } from './preflight';
 export { backfill } from './backfill';
 export { backfillMember } from './backfill-member';
+export { parity } from './parity';

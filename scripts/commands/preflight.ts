@@ -9,7 +9,7 @@ export async function withWorker<T>(stack: Stack, log: (m: string) => void, fn: 
   if (!client) throw new Error('Temporal is not up');
   if (await hasWorker(client, config.temporal.namespace, config.temporal.taskQueue)) return fn();
   log(`no worker is polling "${config.temporal.taskQueue}"; running one in this process`);
-  const worker = await runWorker(stack);
+  const worker = await runWorker(stack, { role: 'cli' });
   try {
     return await fn();
   } finally {
