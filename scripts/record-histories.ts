@@ -1,0 +1,84 @@
+// npm run record-histories: runs each workflow through its typical paths on a tiny dataset and saves the event
+// histories to test/histories/, which test/replay.test.ts replays against the current workflow code. Run it when a
+// workflow gains a path worth pinning; keep the old files — they are what proves a change stays replay-compatible.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { sql } from 'kysely';
+import { BackfillOptions } from '../domain/backfill';
+import { parseConfig } from '../domain/config';
+import { bringUp, stderrLog } from '../lib/stack';
+import { runWorker } from '../workers/run';
+import { backfillProgress, pauseSignal, resumeSignal, setConcurrency } from '../workflows/backfill-defs';
+import { fail } from './cli-support';
+import { runSeed } from './seed/index';
+
+const OUT = resolve(__dirname, '..', 'test', 'histories');
+
+/** The first run's history: a continued-as-new workflow's first run holds the handover itself. */
+async function save(client: Client, name: string, handle: WorkflowHandle & { firstExecutionRunId?: string }): Promise<void> {
+  const history = await client.workflow.getHandle(handle.workflowId, handle.firstExecutionRunId).fetchHistory();
+  writeFileSync(join(OUT, `${name}.json`), `${historyToJSON(history)}\n`);
+  stderrLog(`saved ${name} (${history.events?.length ?? 0} events)`);
+}
+
+async function main() {
+  const base = parseConfig(process.env);
+  const url = new URL(base.databaseUrl);
+  url.pathname = '/cutover_record_histories';
+  const stack = await bringUp({ config: { ...parseConfig({ ...process.env, DATABASE_URL: url.toString() }), databaseDefaulted: true } });
+  const client = stack.client!;
+  const taskQueue = `record-histories-${process.pid}`;
+  const worker = await runWorker(stack, { taskQueue });
+  const id = (name: string) => `record/${name}/${Date.now()}`;
+  const options = (o: Partial<BackfillOptions>) => BackfillOptions.parse(o);
+  try {
+    await runSeed(stack.dbs, { size: 'tiny', seed: 3 });
+    mkdirSync(OUT, { recursive: true });
+
+    const pre = await client.workflow.start('preflight', { taskQueue, workflowId: id('preflight') });
+    await pre.result();
+    await save(client, 'preflight-passed', pre);
+
+    // a full backfill with small batches: pause, a rejected and an accepted retune, resume, continue-as-new
+    const bf = await client.workflow.start('backfill', {
+      taskQueue,
+      workflowId: id('backfill'),
+      args: [{ options: options({ batchSize: 10, concurrency: 2 }), tuning: { historyBudget: 120 } }],
+    });
+    await bf.signal(pauseSignal);
+    await bf.query(backfillProgress);
+    await bf.executeUpdate(setConcurrency, { args: [0] }).catch(() => {});
+    await bf.executeUpdate(setConcurrency, { args: [3] });
+    await bf.signal(resumeSignal);
+    await bf.result();
+    await save(client, 'backfill-paused-retuned-continued', bf);
+
+    const ids = (await sql<{ userId: number }>`SELECT "userId" FROM members."member" ORDER BY 1 LIMIT 2`.execute(stack.dbs.members)).rows.map((r) => r.userId);
+    const byId = await client.workflow.start('backfill', { taskQueue, workflowId: id('backfill-user-ids'), args: [{ options: options({ userIds: ids }) }] });
+    await byId.result();
+    await save(client, 'backfill-user-ids', byId);
+    await save(client, 'backfill-member-child', client.workflow.getHandle(`backfill/member/${ids[0]}`));
+
+    const csv = await client.workflow.start('backfill', {
+      taskQueue,
+      workflowId: id('backfill-csv'),
+      args: [{ options: options({ csvOnly: true, csvPath: resolve(stack.config.dataDir, 'record-csv'), track: 'DEVELOPMENT', skipRerate: true }) }],
+    });
+    await csv.result();
+    await save(client, 'backfill-csv-track', csv);
+
+    const parityFull = await client.workflow.start('parity', { taskQueue, workflowId: id('parity-full'), args: [{ mode: 'full', examples: 5 }] });
+    await parityFull.result();
+    await save(client, 'parity-full', parityFull);
+    const paritySample = await client.workflow.start('parity', { taskQueue, workflowId: id('parity-sample'), args: [{ mode: 'sample', samples: 20, seed: 'record', examples: 5 }] });
+    await paritySample.result();
+    await save(client, 'parity-sample', paritySample);
+  } finally {
+    await worker.stop();
+    await stack.close();
+  }
+}
+
+main().catch(fail);
