@@ -4,7 +4,7 @@ import type { Databases } from '../lib/db';
 import type { BatchPlan } from './backfill';
 import { writeCsvPart } from './backfill-csv';
 import { refreshMaxRating } from './sql/derived';
-import { loadBatchMembers, stageHistory, stageStats, upsertHistory, upsertStats, type BatchSql, type Catalog } from './sql/backfill';
+import { HISTORY_COLUMNS, ids, loadBatchMembers, STATS_COLUMNS, stageHistory, stageStats, upsertHistory, upsertStats, type BatchSql, type Catalog } from './sql/backfill';
 import { loadBatchSources } from './sql/batch-sources';
 import { applyDevelopRerate, type DevelopReplay } from './sql/develop-replay';
 
@@ -81,11 +81,11 @@ export async function processBatch(tx: Kysely<any>, ctx: BatchContext): Promise<
   let historyRows = 0;
   let staleRemoved = 0;
   if (options.csvOnly) {
-    const stats = await sql<Record<string, unknown>>`SELECT * FROM batch_stats ORDER BY 1, 2, 3`.execute(tx);
+    const stats = await sql<Record<string, unknown>>`SELECT ${ids(STATS_COLUMNS)} FROM batch_stats ORDER BY 1, 2, 3`.execute(tx);
     await lap('statsWrite', () => writeCsvPart(options.csvPath!, plan.runKey, scope, 'memberStats', stats.rows));
     statsRows = stats.rows.length;
     if (history) {
-      const h = await sql<Record<string, unknown>>`SELECT * FROM batch_history ORDER BY 1, 2, 3, 4`.execute(tx);
+      const h = await sql<Record<string, unknown>>`SELECT ${ids(HISTORY_COLUMNS)} FROM batch_history ORDER BY 1, 2, 3, 4`.execute(tx);
       await lap('historyWrite', () => writeCsvPart(options.csvPath!, plan.runKey, scope, 'memberStatsHistory', h.rows));
       historyRows = h.rows.length;
     }

@@ -2,6 +2,7 @@ import { appendFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/pro
 import { join, resolve } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import type { Scope } from './backfill-batch';
+import { HISTORY_COLUMNS, STATS_COLUMNS } from './sql/backfill';
 
 // --- CSV dry run: one part file per batch (a retry overwrites its own), assembled in range order at the end ---
 
@@ -19,8 +20,8 @@ export async function assembleCsv(dir: string, runKey: string): Promise<string[]
   const root = join(resolve(dir), `.parts-${runKey}`);
   const out: string[] = [];
   for (const [table, header] of [
-    ['memberStats', STATS_HEADER],
-    ['memberStatsHistory', HISTORY_HEADER],
+    ['memberStats', STATS_COLUMNS],
+    ['memberStatsHistory', HISTORY_COLUMNS],
   ] as const) {
     const file = join(resolve(dir), `${table}.csv`);
     await writeFile(file, `${header.join(',')}\n`);
@@ -32,9 +33,3 @@ export async function assembleCsv(dir: string, runKey: string): Promise<string[]
   return out;
 }
 
-const STATS_HEADER = [
-  'userId', 'trackId', 'typeId', 'challenges', 'wins', 'rating', 'volatility', 'maxRating', 'minRating', 'globalRank', 'countryRank',
-  'schoolRank', 'percentile', 'avgRank', 'avgNumSubmissions', 'bestRank', 'topFiveFinishes', 'topTenFinishes', 'mostRecentEventDate',
-  'mostRecentSubmission',
-];
-const HISTORY_HEADER = ['userId', 'trackId', 'typeId', 'challengeId', 'challengeName', 'oldRating', 'newRating', 'placement', 'percentile', 'eventDate', 'createdBy'];

@@ -6,7 +6,7 @@ import { zeroTimings } from '../domain/backfill';
 import { inTransaction, processBatch, type Scope } from './backfill-batch';
 import { assembleCsv } from './backfill-csv';
 import { refreshRanks } from './sql/derived';
-import { loadCatalog, type Catalog } from './sql/backfill';
+import { loadCatalog, removeOrphans, type Catalog } from './sql/backfill';
 import { developReplay, type DevelopReplay } from './sql/develop-replay';
 import type { ActivityDeps } from './deps';
 
@@ -137,15 +137,21 @@ export function backfillActivities({ dbs }: ActivityDeps) {
       }
     },
 
-    /** After all batches: ranks for the partitions the run touched (relative, so once at the end); CSV assembly. */
-    async backfillFinalize(input: { options: BackfillOptions; plan: BatchPlan }): Promise<{ ranksChanged: number; csvFiles: string[] }> {
+    /**
+     * After all batches: on a run over every member, unified rows of members no longer in `member` go (they would
+     * still count in ranks); then ranks for the partitions the run touched (relative, so once at the end); or the
+     * CSV assembly of a dry run.
+     */
+    async backfillFinalize(input: { options: BackfillOptions; plan: BatchPlan }): Promise<{ ranksChanged: number; orphansRemoved: number; csvFiles: string[] }> {
       const { options, plan } = input;
-      if (options.csvOnly) return { ranksChanged: 0, csvFiles: await assembleCsv(options.csvPath!, plan.runKey) };
+      if (options.csvOnly) return { ranksChanged: 0, orphansRemoved: 0, csvFiles: await assembleCsv(options.csvPath!, plan.runKey) };
+      const everyMember = plan.fullRun && options.userIds === undefined && options.limit === undefined;
+      const orphansRemoved = everyMember ? await removeOrphans(dbs.members) : 0;
       const partitions = plan.trackId
         ? (await sql<{ trackId: string; typeId: string }>`
             SELECT DISTINCT "trackId"::text AS "trackId", "typeId"::text AS "typeId" FROM members."memberStats" WHERE "trackId" = ${plan.trackId}::uuid`.execute(dbs.members)).rows
         : undefined;
-      return { ranksChanged: await refreshRanks(dbs.members, partitions), csvFiles: [] };
+      return { ranksChanged: await refreshRanks(dbs.members, partitions), orphansRemoved, csvFiles: [] };
     },
   };
 }

@@ -1,13 +1,10 @@
 import { performance } from 'node:perf_hooks';
 import { ApplicationFailure } from '@temporalio/activity';
 import { sql, type Kysely } from 'kysely';
-import { z } from 'zod';
 import {
-  evaluateParityGate,
   type CategoryResult,
   type DataWatermark,
   type Findings,
-  type GateEvidence,
   type ParityCategory,
   type ParityGate,
   type ParityOptions,
@@ -31,6 +28,7 @@ import {
   type FindingsQuery,
 } from './sql/parity';
 import { responseShapeFindings } from './sql/parity-shape';
+import { currentParityGate } from './sql/parity-gate';
 import { dataWatermark } from './sql/parity-watermark';
 import type { ActivityDeps } from './deps';
 
@@ -49,14 +47,6 @@ const QUERIES: Partial<Record<ParityCategory, FindingsQuery>> = {
   'most-recent-violations': mostRecentViolations,
   'non-null-rows': nonNullRows,
 };
-
-/** Evidence input as the workflow stores it; read back tolerantly (older rows may lack fields). */
-const StoredInput = z.object({
-  mode: z.enum(['sample', 'full', 'user']),
-  seed: z.string().optional(),
-  sampleHash: z.string().optional(),
-  coversAllMembers: z.boolean().default(false),
-});
 
 /** Member order for sampling: md5(seed:userId), so a seed names one sample and repeating it repeats the sample. */
 const seededOrder = (seed: string) => sql`md5(${seed} || ':' || "userId"::text), "userId"`;
@@ -161,16 +151,7 @@ export function parityActivities({ dbs }: ActivityDeps) {
      * has just measured it).
      */
     async parityGate(input: { watermark?: string } = {}): Promise<ParityGate> {
-      const current = input.watermark ?? (await dataWatermark(db)).value;
-      const rows = await sql<{ id: number; passed: boolean; input: unknown; dataWatermark: string | null; createdAt: Date }>`
-        SELECT id, passed, input, "dataWatermark", "createdAt" FROM platform.evidence
-        WHERE kind = 'parity' ORDER BY "createdAt" DESC, id DESC LIMIT 1000`.execute(db);
-      const evidence: GateEvidence[] = rows.rows.flatMap((r) => {
-        const i = StoredInput.safeParse(r.input);
-        if (!i.success) return [];
-        return [{ id: r.id, passed: r.passed, ...i.data, dataWatermark: r.dataWatermark, createdAt: r.createdAt.toISOString() }];
-      });
-      return evaluateParityGate(evidence, current);
+      return currentParityGate(db, input.watermark);
     },
   };
 }

@@ -6,10 +6,29 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
+/** Failure types our workflows and activities raise for bad input: the operator's to fix, so exit 2. */
+const INPUT_FAILURES = new Set(['InvalidInput']);
+
+/** The innermost cause: a workflow or update failure wraps the activity's or validator's own message. */
+function rootCause(e: Error): Error & { type?: string } {
+  let c: Error = e;
+  while (c.cause instanceof Error) c = c.cause;
+  return c;
+}
+
 export function fail(e: unknown): never {
-  const err = e as Error;
-  stderrLog(err instanceof ConfigError || err instanceof UsageError ? err.message : `error: ${err.message}`);
-  process.exit(err instanceof ConfigError || err instanceof UsageError ? 2 : 1);
+  const err = e instanceof Error ? e : new Error(String(e));
+  const root = rootCause(err);
+  const badInput = err instanceof ConfigError || err instanceof UsageError || (root.type !== undefined && INPUT_FAILURES.has(root.type));
+  stderrLog(err instanceof ConfigError || err instanceof UsageError ? err.message : `error: ${root === err ? err.message : `${err.message}: ${root.message}`}`);
+  process.exit(badInput ? 2 : 1);
+}
+
+/** A whole-number flag, or a UsageError naming the flag. */
+export function wholeNumber(flag: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v.trim())) throw new UsageError(`${flag} must be a whole number, got "${v}"`);
+  return Number(v);
 }
 
 /** Brings the stack up for one command and always takes down what it started. */

@@ -86,7 +86,7 @@ describe('read source: switch, audit trail, cached reader', () => {
   });
 
   it('switch CLI flags: validated, actor defaults to $USER then "operator"', () => {
-    expect(parseSwitchFlags({ to: 'unified', reason: 'go' }, { USER: 'dana' })).toEqual({ to: 'unified', reason: 'go', actor: 'dana', json: false });
+    expect(parseSwitchFlags({ to: 'unified', reason: 'go' }, { USER: 'dana' })).toEqual({ to: 'unified', reason: 'go', actor: 'dana', json: false, force: false });
     expect(parseSwitchFlags({ to: 'legacy', reason: 'back', json: true }, {})).toMatchObject({ actor: 'operator', json: true });
     expect(parseSwitchFlags({ to: 'legacy', reason: 'back', actor: 'eve' }, { USER: 'dana' }).actor).toBe('eve');
     const bad: Array<[Record<string, unknown>, RegExp]> = [

@@ -3,6 +3,7 @@ import type { Activities } from '../activities';
 import { BackfillOptions, type BatchResult } from '../domain/backfill';
 import type { BatchPlan } from '../activities/backfill';
 import { CutoverPhase, CutoverState } from './search-attributes';
+import { markFailure } from './failure';
 
 const acts = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',
@@ -20,6 +21,10 @@ export interface MemberBackfillInput {
 
 /** One member's backfill: spot fixes and rollback repair, or one item of a --user-id run. */
 export async function backfillMember(input: MemberBackfillInput): Promise<BatchResult> {
+  return markFailure(() => runMemberBackfill(input));
+}
+
+async function runMemberBackfill(input: MemberBackfillInput): Promise<BatchResult> {
   const options = BackfillOptions.parse({ ...input.options, userIds: [input.userId] });
   upsertSearchAttributes([
     { key: CutoverPhase, value: 'backfill' },

@@ -23,6 +23,7 @@ import type { BackfillPlan } from '../activities/backfill';
 import { backfillProgress, memberBackfillWorkflowId, pauseSignal, resumeSignal, setConcurrency } from './backfill-defs';
 import { backfillMember } from './backfill-member';
 import { CutoverPhase, CutoverState, CutoverTrack } from './search-attributes';
+import { markFailure } from './failure';
 
 /**
  * Batches retry until they succeed (a down database waits); bad config or input stops the run at once. Batches
@@ -77,6 +78,10 @@ export interface BackfillResult {
  * Pause/resume take effect between batches; concurrency can be retuned while running.
  */
 export async function backfill(input: BackfillInput): Promise<BackfillResult> {
+  return markFailure(() => runBackfill(input));
+}
+
+async function runBackfill(input: BackfillInput): Promise<BackfillResult> {
   const options = BackfillOptions.parse(input.options);
   const tuning = input.tuning ?? {};
   const acts = activities(tuning.heartbeatSeconds ?? 30);
@@ -173,7 +178,6 @@ export async function backfill(input: BackfillInput): Promise<BackfillResult> {
   await condition(() => inFlight === 0);
   if (lastError) {
     state = 'failed';
-    upsertSearchAttributes([{ key: CutoverState, value: 'failed' }]);
     throw ApplicationFailure.nonRetryable(`backfill stopped: ${lastError}`, 'BackfillFailed');
   }
   if (next < items) {
@@ -187,9 +191,9 @@ export async function backfill(input: BackfillInput): Promise<BackfillResult> {
   const seconds = (Date.now() - startedAt) / 1000;
   const { ranges: _ranges, ...planSummary } = p;
   const result = {
-    options,
+    options: { ...options, concurrency },
     plan: planSummary,
-    totals,
+    totals: { ...totals, staleRemoved: totals.staleRemoved + fin.orphansRemoved },
     ranksChanged: fin.ranksChanged,
     csvFiles: fin.csvFiles,
     seconds,

@@ -11,6 +11,7 @@ import {
   type ParityReport,
 } from '../domain/parity';
 import { CutoverPhase, CutoverState } from './search-attributes';
+import { markFailure } from './failure';
 
 // A database hiccup is retried; bad input (an unknown member) fails the run at once.
 const acts = proxyActivities<Activities>({
@@ -46,6 +47,10 @@ export interface ParityResult extends ParityReport {
  * cannot run.
  */
 export async function parity(input: ParityOptions): Promise<ParityResult> {
+  return markFailure(() => runParity(input));
+}
+
+async function runParity(input: ParityOptions): Promise<ParityResult> {
   const parsed = ParityOptions.parse(input);
   // a seed is always recorded so the sample can be repeated (Math.random is deterministic in workflows)
   const options: ParityOptions = parsed.mode === 'user' || parsed.seed ? parsed : { ...parsed, seed: Math.random().toString(36).slice(2, 10) };

@@ -213,20 +213,23 @@ export function historyRowsQuery(b: BatchSql): RawBuilder<unknown> {
     WHERE ${trackFilter(b, sql`track_id`)}`;
 }
 
-const STATS_COLUMNS = [
+/** Columns of the staged and written rows, in CSV order too. */
+export const STATS_COLUMNS = [
   'userId', 'trackId', 'typeId', 'challenges', 'wins', 'rating', 'volatility', 'maxRating', 'minRating', 'globalRank',
   'countryRank', 'schoolRank', 'percentile', 'avgRank', 'avgNumSubmissions', 'bestRank', 'topFiveFinishes',
   'topTenFinishes', 'mostRecentEventDate', 'mostRecentSubmission',
 ] as const;
-const STATS_UPDATED = STATS_COLUMNS.slice(3);
+// Ranks are relative: a batch inserts the legacy ranks of new rows, but only finalize's re-ranking updates them,
+// so rows are not rewritten twice a run and readers never see a batch's ranks replaced a moment later.
+const STATS_UPDATED = STATS_COLUMNS.slice(3).filter((c) => c !== 'globalRank' && c !== 'countryRank');
 
-const HISTORY_COLUMNS = [
+export const HISTORY_COLUMNS = [
   'userId', 'trackId', 'typeId', 'challengeId', 'challengeName', 'oldRating', 'newRating', 'oldVolatility', 'newVolatility', 'placement',
   'percentile', 'eventDate', 'createdBy',
 ] as const;
 const HISTORY_UPDATED = HISTORY_COLUMNS.slice(4);
 
-const ids = (cols: readonly string[]) => sql.join(cols.map((c) => sql.id(c)));
+export const ids = (cols: readonly string[]) => sql.join(cols.map((c) => sql.id(c)));
 const excluded = (cols: readonly string[]) => sql.join(cols.map((c) => sql`${sql.id(c)} = EXCLUDED.${sql.id(c)}`));
 const changed = (table: string, cols: readonly string[]) =>
   sql`(${sql.join(cols.map((c) => sql`${sql.table(table)}.${sql.id(c)}`))}) IS DISTINCT FROM (${sql.join(cols.map((c) => sql`EXCLUDED.${sql.id(c)}`))})`;
@@ -318,6 +321,18 @@ export async function resetMostRecent(db: Kysely<any>, b: Pick<BatchSql, 'trackI
     UPDATE members."memberStatsHistory" h SET "mostRecent" = true
     FROM batch_latest l WHERE h.id = l.id AND NOT h."mostRecent"`.execute(db);
   await sql`DROP TABLE batch_latest`.execute(db);
+}
+
+/** Unified rows of members that are no longer in `member` (deleted since an earlier backfill). */
+export async function removeOrphans(db: Kysely<any>): Promise<number> {
+  let n = 0;
+  for (const table of ['memberStats', 'memberStatsHistory', 'memberMaxRating']) {
+    const r = await sql`
+      DELETE FROM ${sql.table(`members.${table}`)} x
+      WHERE NOT EXISTS (SELECT 1 FROM members."member" m WHERE m."userId" = x."userId")`.execute(db);
+    n += Number(r.numAffectedRows ?? 0);
+  }
+  return n;
 }
 
 /** The catalogue as the challenges database has it; every name we map to must resolve. */

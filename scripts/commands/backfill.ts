@@ -6,7 +6,7 @@ import { stderrLog, type Stack } from '../../lib/stack';
 import type { BackfillResult } from '../../workflows/backfill';
 import { BACKFILL_WORKFLOW_ID, backfillProgress, pauseSignal, resumeSignal, setConcurrency } from '../../workflows/backfill-defs';
 import { CutoverPhase, CutoverState } from '../../workflows/search-attributes';
-import { UsageError, withStack } from '../cli-support';
+import { UsageError, wholeNumber, withStack } from '../cli-support';
 import { withWorker } from './preflight';
 
 interface RawFlags {
@@ -23,11 +23,7 @@ interface RawFlags {
   json?: boolean;
 }
 
-const int = (flag: string, v: string | undefined): number | undefined => {
-  if (v === undefined) return undefined;
-  if (!/^\d+$/.test(v.trim())) throw new UsageError(`${flag} must be a whole number, got "${v}"`);
-  return Number(v);
-};
+const int = wholeNumber;
 
 /** Flags → validated options; every problem is reported before anything starts. */
 export function parseBackfillFlags(f: RawFlags): BackfillOptions {
@@ -176,6 +172,7 @@ export function registerBackfill(program: Command): void {
     .action((f: { concurrency: string }) =>
       withStack({}, async (s) => {
         const n = int('--concurrency', f.concurrency)!;
+        if (n < 1 || n > 32) throw new UsageError(`--concurrency must be between 1 and 32, got ${n}`);
         const now = await target(s).executeUpdate(setConcurrency, { args: [n] });
         stderrLog(`concurrency is now ${now}`);
       }),

@@ -5,7 +5,7 @@ import { DEFAULT_SAMPLES, PARITY_CATEGORIES, ParityOptions, type ParityExample }
 import { stderrLog, type Stack } from '../../lib/stack';
 import type { ParityResult } from '../../workflows/parity';
 import { CutoverPhase, CutoverState } from '../../workflows/search-attributes';
-import { UsageError, withStack } from '../cli-support';
+import { UsageError, wholeNumber, withStack } from '../cli-support';
 import { withWorker } from './preflight';
 
 /**
@@ -23,11 +23,7 @@ interface RawFlags {
   json?: boolean;
 }
 
-const whole = (flag: string, v: string | undefined): number | undefined => {
-  if (v === undefined) return undefined;
-  if (!/^\d+$/.test(v.trim())) throw new UsageError(`${flag} must be a whole number, got "${v}"`);
-  return Number(v);
-};
+const whole = wholeNumber;
 
 /** Flags → validated workflow input; every problem is reported before anything starts. */
 export function parseParityFlags(f: RawFlags, newSeed: () => string = () => randomBytes(4).toString('hex')): ParityOptions {

@@ -1,12 +1,14 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { READ_SOURCES, switchReadSource, type SwitchResult } from '../../lib/read-source';
+import { GateClosedError, switchWithGate, type GuardedSwitch } from '../../activities/sql/switch';
+import { READ_SOURCES, type SwitchResult } from '../../lib/read-source';
 import { UsageError, withStack } from '../cli-support';
 
 /**
- * `switch --to unified|legacy --reason "…" [--actor name] [--json]`: flips the read source the API serves from,
- * with an audit row (who, when, why). Running APIs follow within a second. Switching to the current source is
- * allowed and audited as a no-op. Bad flags → exit 2 before anything is touched.
+ * `switch --to unified|legacy --reason "…" [--actor name] [--force] [--json]`: flips the read source the API
+ * serves from, with an audit row (who, when, why). To unified only when the parity gate holds (or --force,
+ * recorded in the audit), then unified reads are verified for known members and a failure rolls back at once.
+ * To legacy (rollback) always, at once. Running APIs follow within a second. Bad flags → exit 2.
  */
 
 const SwitchFlags = z.object({
@@ -14,6 +16,7 @@ const SwitchFlags = z.object({
   reason: z.string({ error: '--reason is required: say why (it goes into the audit trail)' }).trim().min(1, '--reason must not be empty').max(2000, '--reason is longer than 2000 characters'),
   actor: z.string().trim().min(1, '--actor must not be empty').max(200, '--actor is longer than 200 characters'),
   json: z.boolean().default(false),
+  force: z.boolean().default(false),
 });
 export type SwitchFlags = z.infer<typeof SwitchFlags>;
 
@@ -29,6 +32,17 @@ export function formatSwitch(r: SwitchResult): string {
   return `${what}\n  by ${r.actor} at ${r.at} (audit #${r.auditId}): ${r.reason}`;
 }
 
+function formatGuarded(g: GuardedSwitch): string {
+  const out = [formatSwitch(g.switched)];
+  if (g.gate) out.push(`  parity gate: ${g.gate.passed ? 'holds' : 'does NOT hold'} (${g.gate.reason})`);
+  if (g.verification) {
+    out.push(`  unified reads ${g.verification.ok ? 'verified' : 'FAILED verification'} for members ${g.verification.userIds.join(', ') || '(none)'}`);
+    for (const p of g.verification.problems) out.push(`    - ${p}`);
+  }
+  if (g.rolledBack) out.push(formatSwitch(g.rolledBack));
+  return out.join('\n');
+}
+
 export function registerSwitch(program: Command): void {
   program
     .command('switch')
@@ -36,10 +50,18 @@ export function registerSwitch(program: Command): void {
     .option('--to <source>', 'unified or legacy')
     .option('--reason <text>', 'why (required; stored in the audit trail)')
     .option('--actor <name>', 'who (default: $USER, else "operator")')
+    .option('--force', 'switch to unified even though the parity gate does not hold (recorded in the audit)')
     .option('--json', 'print the result as JSON on stdout')
     .action(async (opts: Record<string, unknown>) => {
       const flags = parseSwitchFlags(opts);
-      const r = await withStack({ temporal: false }, (stack) => switchReadSource(stack.dbs.members, flags));
-      process.stdout.write(flags.json ? `${JSON.stringify(r, null, 2)}\n` : `${formatSwitch(r)}\n`);
+      try {
+        const r = await withStack({ temporal: false }, (stack) => switchWithGate(stack.dbs.members, flags));
+        process.stdout.write(flags.json ? `${JSON.stringify(r, null, 2)}\n` : `${formatGuarded(r)}\n`);
+        if (r.rolledBack) process.exitCode = 1;
+      } catch (e) {
+        if (!(e instanceof GateClosedError)) throw e;
+        process.stderr.write(`[cutover] refused: ${e.message}\n`);
+        process.exitCode = 1;
+      }
     });
 }
