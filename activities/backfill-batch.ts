@@ -58,7 +58,7 @@ export async function processBatch(tx: Kysely<any>, ctx: BatchContext): Promise<
   const batch = await lap('preload', async () => {
     // hashes of the batch (Challenge, staged rows) fit in memory instead of spilling to disk
     await sql`SET LOCAL work_mem = '64MB'`.execute(tx);
-    const m = await loadBatchMembers(tx, scope);
+    const m = await loadBatchMembers(tx, scope, dbs.sameDatabase);
     await loadBatchSources(tx, dbs);
     return m;
   });

@@ -44,7 +44,7 @@ async function requireChallengeResult(reviews: Kysely<any>): Promise<void> {
   }
 }
 
-export function backfillActivities({ dbs }: ActivityDeps) {
+export function backfillActivities({ dbs, config }: ActivityDeps) {
   let catalog: Promise<Catalog> | undefined;
   const getCatalog = () => (catalog ??= loadCatalog(dbs.challenges).catch((e) => ((catalog = undefined), Promise.reject(e))));
   // One Development replay per run and process: every batch of the run writes its members' slice of it.
@@ -53,7 +53,7 @@ export function backfillActivities({ dbs }: ActivityDeps) {
     let r = replays.get(runKey);
     if (!r) {
       if (replays.size >= 2) replays.delete(replays.keys().next().value!);
-      r = getCatalog().then((cat) => developReplay(dbs, cat));
+      r = getCatalog().then((cat) => developReplay(dbs, cat, config.ratingMissingMetadata));
       r.catch(() => replays.delete(runKey));
       replays.set(runKey, r);
     }

@@ -75,7 +75,7 @@ export function preflightActivities({ dbs, config }: ActivityDeps) {
         const source = await getReadSource(dbs.members);
         return source === 'legacy'
           ? { name: 'read-source', passed: true, detail: 'legacy' }
-          : { name: 'read-source', passed: false, detail: `read source is "${source}": roll back with \`npm run cutover -- switch --to legacy\` before starting a cutover` };
+          : { name: 'read-source', passed: false, detail: `read source is "${source}": roll back with \`npm run cutover -- switch --to legacy --reason "…"\` before starting a cutover` };
       } catch (e) {
         return { name: 'read-source', passed: false, detail: message(e) };
       }

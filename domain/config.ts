@@ -53,6 +53,9 @@ const EnvSchema = z.object({
     .optional(),
   API_URL: z.url({ error: 'API_URL must be an http(s) URL of the member stats API, e.g. http://127.0.0.1:3000' }).optional(),
   API_PORT: port('API_PORT', 3000),
+  RATING_MISSING_METADATA: z
+    .enum(['rated', 'unrated'], { error: 'RATING_MISSING_METADATA must be "rated" or "unrated" (unset it for the default, "rated")' })
+    .default('rated'),
   CUTOVER_DATA_DIR: z.string().trim().min(1).default('.data'),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
@@ -79,6 +82,8 @@ export interface Config {
   statsReadSource?: 'legacy' | 'unified';
   apiUrl?: string;
   apiPort: number;
+  /** is a challenge with no rated/isRated/unrated metadata rated? (domain/rating/participants.ts explains the default) */
+  ratingMissingMetadata: 'rated' | 'unrated';
   dataDir: string;
   logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
 }
@@ -122,6 +127,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     statsReadSource: e.STATS_READ_SOURCE,
     apiUrl: e.API_URL,
     apiPort: e.API_PORT,
+    ratingMissingMetadata: e.RATING_MISSING_METADATA,
     dataDir: e.CUTOVER_DATA_DIR,
     logLevel: e.LOG_LEVEL,
   };

@@ -31,7 +31,7 @@ export const ParityOptions = z
     seed: Seed.optional(),
     userId: z.number().int().positive({ error: '--user-id must be a positive whole number' }).optional(),
     /** examples kept per category */
-    examples: z.number().int().min(0).max(1000).default(10),
+    examples: z.number().int().min(0, { error: '--examples must be between 0 and 1000' }).max(1000, { error: '--examples must be between 0 and 1000' }).default(10),
     /** members whose API responses are compared (response-shape): a per-member check, so bounded */
     shapeSamples: z.number().int().min(1).max(500).default(20),
   })

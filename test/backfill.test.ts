@@ -8,6 +8,8 @@ import { TRACKS, TYPES, type TrackName, type TypeName } from '../domain/catalog'
 import { challengeKey, DEVELOP_ITEM_KEYS, designItemKey, MARATHON_KEY, SRM_KEY, type UnifiedKey } from '../domain/mapping';
 import type { Stack } from '../lib/stack';
 import { backfillProgress, pauseSignal, resumeSignal, setConcurrency } from '../workflows/backfill-defs';
+import { loadCatalog } from '../activities/sql/backfill';
+import { developReplay } from '../activities/sql/develop-replay';
 import { clearUnified, runTestBackfill, startTestBackfill, unifiedChecksum } from './support/backfill';
 import { createTestDatabase } from './support/db';
 import { seededStack, withOtherStack } from './support/stack';
@@ -129,7 +131,8 @@ describe('backfill (real Temporal, real Postgres, tiny dataset)', () => {
     const missing = await sql<{ n: number }>`
       SELECT count(DISTINCT x."userId")::int AS n FROM (
         SELECT "userId" FROM members."memberDevelopStats" UNION ALL SELECT "userId" FROM members."memberDesignStats"
-        UNION ALL SELECT "userId" FROM members."memberDataScienceStats" UNION ALL SELECT "userId" FROM members."memberHistoryStats") x
+        UNION ALL SELECT "userId" FROM members."memberDataScienceStats" UNION ALL SELECT "userId" FROM members."memberHistoryStats"
+        UNION ALL SELECT "userId" FROM challenges."ChallengeWinner") x
       WHERE NOT EXISTS (SELECT 1 FROM members."member" m WHERE m."userId" = x."userId")`.execute(stack.dbs.members);
     expect(missing.rows[0]!.n).toBeGreaterThan(0);
     expect(r.totals.missingMembers).toBe(missing.rows[0]!.n);
@@ -198,9 +201,11 @@ describe('backfill (real Temporal, real Postgres, tiny dataset)', () => {
     const ids = (await sql<{ userId: number }>`SELECT DISTINCT "userId" FROM members."memberStats" ORDER BY 1 LIMIT 2`.execute(stack.dbs.members)).rows.map((r) => r.userId);
     await sql`DELETE FROM members."memberStats" WHERE "userId" = ANY(${ids}::bigint[])`.execute(stack.dbs.members);
     await sql`DELETE FROM members."memberStatsHistory" WHERE "userId" = ANY(${ids}::bigint[])`.execute(stack.dbs.members);
-    const r = await runTestBackfill(stack.client!, taskQueue, { userIds: ids });
+    const r = await runTestBackfill(stack.client!, taskQueue, { userIds: [...ids, 424242] });
     expect(r.totals.members).toBe(2);
-    expect(r.totals.batches).toBe(2);
+    expect(r.totals.batches).toBe(3);
+    expect(r.totals.missingMembers).toBe(1); // asked for, not a member: skipped and reported
+    expect(r.totals.missingSample).toEqual([424242]);
     const child = await stack.client!.workflow.getHandle(`backfill/member/${ids[0]}`).describe();
     expect(child.type).toBe('backfillMember');
     expect(await unifiedChecksum(stack.dbs.members)).toEqual(before);
@@ -220,6 +225,18 @@ describe('backfill (real Temporal, real Postgres, tiny dataset)', () => {
     expect(lines(r.csvFiles[0]!)).toHaveLength(before.counts[0]! + 1);
     expect(lines(r.csvFiles[1]!)).toHaveLength(before.counts[1]! + 1);
     expect(lines(r.csvFiles[0]!)[0]).toMatch(/^userId,trackId,typeId,challenges,wins,rating/);
+    // every history line has the header's columns, and its eventDate column holds the event's date
+    const [header, ...rows] = lines(r.csvFiles[1]!);
+    const cols = header!.split(',');
+    expect(cols).toEqual(['userId', 'trackId', 'typeId', 'challengeId', 'challengeName', 'oldRating', 'newRating', 'oldVolatility', 'newVolatility', 'placement', 'percentile', 'eventDate', 'createdBy']);
+    const simple = rows.filter((l) => !l.includes('"')); // names with commas are quoted; the rest split plainly
+    expect(simple.length).toBeGreaterThan(100);
+    for (const l of simple.slice(0, 200)) {
+      const cells = l.split(',');
+      expect(cells).toHaveLength(cols.length);
+      expect(cells[cols.indexOf('eventDate')]).toMatch(/^\d{4}-\d{2}-\d{2}T/);
+      expect(cells[cols.indexOf('createdBy')]).toMatch(/^(backfill:legacy|backfill:challenge|rerate)$/);
+    }
     // restore for the tests after this one
     await runTestBackfill(stack.client!, taskQueue, {});
     expect(await unifiedChecksum(stack.dbs.members)).toEqual(before);
@@ -256,6 +273,20 @@ describe('backfill (real Temporal, real Postgres, tiny dataset)', () => {
       expect(failureText(err)).toMatch(/REVIEW_DB_URL/);
       expect(await unifiedChecksum(stack.dbs.members)).toEqual(before);
     });
+  });
+
+  it('the missing-metadata policy decides whether unmarked Development challenges are rated', async () => {
+    const catalog = await loadCatalog(stack.dbs.challenges);
+    const rated = await developReplay(stack.dbs, catalog, 'rated');
+    const unrated = await developReplay(stack.dbs, catalog, 'unrated');
+    const unmarked = await sql<{ n: number }>`
+      SELECT count(DISTINCT c.id)::int AS n FROM challenges."Challenge" c
+      JOIN challenges."ChallengeTrack" t ON t.id = c."trackId" JOIN challenges."ChallengeType" y ON y.id = c."typeId"
+      WHERE t.track = 'DEVELOPMENT' AND y.name IN ('Challenge', 'CODE') AND c.status = 'COMPLETED' AND c."endDate" IS NOT NULL
+        AND NOT EXISTS (SELECT 1 FROM challenges."ChallengeMetadata" m WHERE m."challengeId" = c.id AND m.name IN ('rated', 'isRated', 'unrated'))
+        AND EXISTS (SELECT 1 FROM reviews."challengeResult" r WHERE r."challengeId" = c.id::text)`.execute(stack.dbs.members);
+    expect(unmarked.rows[0]!.n).toBeGreaterThan(0);
+    expect(rated.events.size - unrated.events.size).toBe(unmarked.rows[0]!.n);
   });
 
   it('an unknown track fails at once, before any write', async () => {

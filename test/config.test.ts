@@ -11,6 +11,8 @@ describe('configuration', () => {
     expect(c.temporal.address).toBeUndefined();
     expect(c.temporal.taskQueue).toBe('cutover');
     expect(c.temporal.uiPort).toBe(8233);
+    expect(c.ratingMissingMetadata).toBe('rated');
+    expect(parseConfig({ RATING_MISSING_METADATA: 'unrated' }).ratingMissingMetadata).toBe('unrated');
   });
 
   it('lets each database be its own, and accepts CHALLENGE_DB_URL as the alias', () => {
@@ -38,6 +40,7 @@ describe('configuration', () => {
     [{ STATS_READ_SOURCE: 'both' }, /STATS_READ_SOURCE must be "legacy" or "unified"/],
     [{ API_URL: 'localhost' }, /API_URL must be an http\(s\) URL/],
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL must be one of/],
+    [{ RATING_MISSING_METADATA: 'maybe' }, /RATING_MISSING_METADATA must be "rated" or "unrated"/],
   ])('rejects %j naming the variable and the fix', (env, message) => {
     expect(() => parseConfig(env)).toThrow(ConfigError);
     expect(() => parseConfig(env)).toThrow(message);

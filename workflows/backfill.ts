@@ -51,6 +51,8 @@ export interface BackfillCarry {
   next: number;
   totals: BackfillTotals;
   startedAt: number;
+  /** time spent paused before this run: rate and ETA count working time only */
+  pausedMs?: number;
   paused: boolean;
   concurrency: number;
 }
@@ -89,6 +91,9 @@ async function runBackfill(input: BackfillInput): Promise<BackfillResult> {
   const carry = input.carry;
   let state: BackfillProgress['state'] = carry ? 'running' : 'preparing';
   let paused = carry?.paused ?? false;
+  let pausedMs = carry?.pausedMs ?? 0;
+  let pausedAt = paused ? Date.now() : 0;
+  const workingMs = () => Date.now() - startedAt - pausedMs - (paused ? Date.now() - pausedAt : 0);
   let concurrency = carry?.concurrency ?? options.concurrency;
   let totals = carry?.totals ?? zeroTotals();
   const startedAt = carry?.startedAt ?? Date.now();
@@ -108,16 +113,18 @@ async function runBackfill(input: BackfillInput): Promise<BackfillResult> {
       batchesTotal: plan ? plan.ranges.length + plan.userIds.length : 0,
       inFlight,
       concurrency,
-      ...rateAndEta(totals.members, total, Date.now() - startedAt),
+      ...rateAndEta(totals.members, total, workingMs()),
       totals,
       lastError,
     };
   });
   setHandler(pauseSignal, () => {
+    if (!paused) pausedAt = Date.now();
     paused = true;
     upsertSearchAttributes([{ key: CutoverState, value: 'paused' }]);
   });
   setHandler(resumeSignal, () => {
+    if (paused) pausedMs += Date.now() - pausedAt;
     paused = false;
     upsertSearchAttributes([{ key: CutoverState, value: 'running' }]);
   });
@@ -182,13 +189,13 @@ async function runBackfill(input: BackfillInput): Promise<BackfillResult> {
   }
   if (next < items) {
     // Hand the remaining work to a fresh run before the history grows past a few thousand events.
-    return continueAsNew<typeof backfill>({ options, tuning, carry: { plan: p, next, totals, startedAt, paused, concurrency } });
+    return continueAsNew<typeof backfill>({ options, tuning, carry: { plan: p, next, totals, startedAt, pausedMs: pausedMs + (paused ? Date.now() - pausedAt : 0), paused, concurrency } });
   }
 
   state = 'finalizing';
   upsertSearchAttributes([{ key: CutoverState, value: 'finalizing' }]);
   const fin = await acts.backfillFinalize({ options, plan: { trackId: p.trackId, fullRun: p.fullRun, runKey: p.runKey } });
-  const seconds = (Date.now() - startedAt) / 1000;
+  const seconds = workingMs() / 1000;
   const { ranges: _ranges, ...planSummary } = p;
   const result = {
     options: { ...options, concurrency },

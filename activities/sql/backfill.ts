@@ -59,16 +59,21 @@ const trackFilter = (b: BatchSql, col: RawBuilder<unknown>) => (b.trackId ? sql`
 export async function loadBatchMembers(
   db: Kysely<any>,
   scope: { range: readonly [number, number] } | { userIds: number[] },
+  sameDb = true,
 ): Promise<{ members: number; missing: number[] }> {
   await sql`CREATE TEMP TABLE IF NOT EXISTS batch_members ("userId" BIGINT PRIMARY KEY) ON COMMIT DROP`.execute(db);
   const inScope = (col: RawBuilder<unknown>) =>
-    'range' in scope ? sql`${col} BETWEEN ${scope.range[0]} AND ${scope.range[1]}` : sql`${col} = ANY(${scope.userIds}::bigint[])`;
+    'range' in scope ? sql`${col} BETWEEN ${scope.range[0]}::bigint AND ${scope.range[1]}::bigint` : sql`${col} = ANY(${scope.userIds}::bigint[])`;
   const inserted = await sql`
     INSERT INTO batch_members SELECT "userId" FROM members."member" WHERE ${inScope(sql`"userId"`)}`.execute(db);
-  // ids the legacy tables reference without a member row: skipped, reported
+  // ids asked for, or referenced by legacy stats or ChallengeWinner, without a member row: skipped, reported
+  // (challengeResult's TEXT ids cannot be range-scanned by number; its members show up through the others)
+  const requested = 'userIds' in scope ? scope.userIds : [];
   const missing = await sql<{ userId: number }>`
     SELECT DISTINCT x."userId" FROM (
-      SELECT "userId" FROM members."memberDevelopStats" WHERE ${inScope(sql`"userId"`)}
+      SELECT unnest(${requested}::bigint[]) AS "userId"
+      UNION ALL SELECT "userId" FROM challenges."ChallengeWinner" WHERE ${sameDb ? inScope(sql`"userId"`) : sql`false`}
+      UNION ALL SELECT "userId" FROM members."memberDevelopStats" WHERE ${inScope(sql`"userId"`)}
       UNION ALL SELECT "userId" FROM members."memberDesignStats" WHERE ${inScope(sql`"userId"`)}
       UNION ALL SELECT "userId" FROM members."memberDataScienceStats" WHERE ${inScope(sql`"userId"`)}
       UNION ALL SELECT "userId" FROM members."memberHistoryStats" WHERE ${inScope(sql`"userId"`)}
