@@ -11,6 +11,7 @@ import {
   type ParityPlan,
   type ParityScope,
 } from '../domain/parity';
+import { useCatalog } from '../api/shape';
 import { loadCatalog, type Catalog } from './sql/backfill';
 import {
   countFindings,
@@ -67,7 +68,12 @@ function readOnly<T>(db: Kysely<any>, fn: (tx: Kysely<any>) => Promise<T>): Prom
 
 export function parityActivities({ dbs }: ActivityDeps) {
   let catalog: Promise<Catalog> | undefined;
-  const getCatalog = () => (catalog ??= loadCatalog(dbs.challenges).catch((e) => ((catalog = undefined), Promise.reject(e))));
+  // the read API's helpers (response-shape) name tracks by the same catalogue
+  const getCatalog = () =>
+    (catalog ??= loadCatalog(dbs.challenges).then(
+      (c) => (useCatalog(c), c),
+      (e) => ((catalog = undefined), Promise.reject(e)),
+    ));
   const db = dbs.members;
 
   /** history-order: mostRecent order findings plus null newRatings (errors; warnings where explicitly unrated). */

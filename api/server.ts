@@ -1,3 +1,5 @@
+import { loadCatalog } from '../activities/sql/backfill';
+import { useCatalog } from './shape';
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance, type FastifySchemaCompiler } from 'fastify';
 import { sql, type Kysely } from 'kysely';
@@ -11,7 +13,7 @@ import { maxRatingOf } from './shape';
 import { unifiedHistory, unifiedTracks } from './unified';
 
 export interface ApiOptions {
-  dbs: Pick<Databases, 'members'>;
+  dbs: Pick<Databases, 'members'> & Partial<Pick<Databases, 'challenges'>>;
   readSource: ReadSourceReader;
   /** fastify's pino logger: false (tests) or a level */
   logLevel?: false | string;
@@ -76,6 +78,10 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   const db = opts.dbs.members;
   // logs to stderr: stdout belongs to the commands' own output (URLs, --json)
   const app = Fastify({ logger: opts.logLevel ? { level: opts.logLevel, stream: process.stderr } : false });
+  // the challenges database's own catalogue ids; without it (unreachable, not deployed) the shipped ids serve
+  if (opts.dbs.challenges) {
+    await loadCatalog(opts.dbs.challenges).then(useCatalog, (e: Error) => app.log.warn(`challenge catalogue not loaded (${e.message}); using the built-in ids`));
+  }
   const counter = new LegacyReadCounter(db, (e) => app.log.error({ err: e }, 'legacy read count not written'), opts.legacyReadFlushMs);
   // shutdown must not fail over lost counts: they are logged instead
   app.addHook('onClose', async () => counter.close().catch((e: Error) => app.log.error({ err: e }, 'final legacy read counts not written')));

@@ -3,10 +3,21 @@ import type { HistoryEntry, MaxRating, TrackStats } from './schemas';
 
 /** Helpers both read paths share, so legacy and unified answers differ only where the data does. */
 
-const trackNames = new Map<string, string>(TRACKS.map((t) => [t.id, t.track]));
-const typeNames = new Map<string, string>(TYPES.map((t) => [t.id, t.name]));
-const trackIds = new Map<string, string>(TRACKS.map((t) => [t.track, t.id]));
-const typeIds = new Map<string, string>(TYPES.map((t) => [t.name, t.id]));
+let trackNames = new Map<string, string>(TRACKS.map((t) => [t.id, t.track]));
+let typeNames = new Map<string, string>(TYPES.map((t) => [t.id, t.name]));
+let trackIds = new Map<string, string>(TRACKS.map((t) => [t.track, t.id]));
+let typeIds = new Map<string, string>(TYPES.map((t) => [t.name, t.id]));
+
+/**
+ * Adopts the ids the challenges database really has (an environment's ChallengeTrack/ChallengeType ids need not
+ * be the ones domain/catalog.ts ships). Reference data for the whole process, loaded once at start-up.
+ */
+export function useCatalog(c: { tracks: Array<{ id: string; track: string }>; types: Array<{ id: string; name: string }> }): void {
+  trackNames = new Map(c.tracks.map((t) => [t.id, t.track]));
+  typeNames = new Map(c.types.map((t) => [t.id, t.name]));
+  trackIds = new Map(c.tracks.map((t) => [t.track, t.id]));
+  typeIds = new Map(c.types.map((t) => [t.name, t.id]));
+}
 
 /** Names by catalogue id (no cross-database join); an id the catalogue does not know is shown as is. */
 export const trackName = (id: string) => trackNames.get(id) ?? id;
