@@ -55,6 +55,30 @@ describe('operator CLI', () => {
     expect(r.stderr).toMatch(/TEMPORAL_ADDRESS must be host:port/);
   });
 
+  it('backfill --json runs phase A to the end and prints the summary only', async () => {
+    const r = await cli(['backfill', '--json', '--batch-size', '60', '--concurrency', '2'], env);
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.totals.members).toBeGreaterThan(150);
+    expect(out.totals.batches).toBe(Math.ceil(out.totals.members / 60));
+    expect(out.options).toMatchObject({ batchSize: 60, concurrency: 2 });
+    expect(out.evidenceId).toBeGreaterThan(0);
+  });
+
+  it.each([
+    [['backfill', '--track-id', 'UNDERWATER_BASKETS'], /--track-id UNDERWATER_BASKETS is neither a ChallengeTrack id nor a track name/],
+    [['backfill', '--csv-only'], /--csv-only needs --csv-path/],
+    [['backfill', '--user-ids', '1,x'], /positive whole numbers; bad: x/],
+    [['backfill', '--concurrency', '0'], /--concurrency must be between 1 and 32/],
+    [['backfill', '--batch-size', '0'], /--batch-size must be between 1 and 5000/],
+    [['retune', '--concurrency', '40'], /--concurrency must be between 1 and 32, got 40/],
+  ])('%j → exit 2 naming the problem, nothing on stdout', async (args, message) => {
+    const r = await cli(args, env);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(message);
+  });
+
   it('an unknown command or flag exits 2', async () => {
     expect((await cli(['preflight', '--bogus'], env)).code).toBe(2);
     expect((await cli(['frobnicate'], env)).code).toBe(2);
