@@ -8,14 +8,21 @@ import { fail, UsageError } from './cli-support';
 
 const program = new Command('bench').description('Benchmarks: print figures and ratios against in-process baselines').exitOverride();
 
+const Size = z.enum(['tiny', 'small', 'medium', 'large'], { error: '--size must be tiny, small, medium or large' });
+
 program
   .command('ratings')
-  .description('engine-only replay of a medium-sized rated history held in memory')
+  .description('engine-only replay of the seeded dataset’s rated history held in memory (database cutover_bench)')
+  .option('--size <size>', 'dataset size', 'medium')
   .option('--json', 'print one JSON object')
-  .action((opts: { json?: boolean }) => benchRatings({ json: opts.json === true }));
+  .action(async (raw: { size: string; json?: boolean }) => {
+    const size = Size.safeParse(raw.size);
+    if (!size.success) throw new UsageError(size.error.issues.map((i) => i.message).join('\n'));
+    await benchRatings({ json: raw.json === true, size: size.data });
+  });
 
 const BackfillBench = z.object({
-  size: z.enum(['tiny', 'small', 'medium', 'large'], { error: '--size must be tiny, small, medium or large' }),
+  size: Size,
   concurrency: z.coerce.number().int().min(1).max(32, { error: '--concurrency must be 1-32' }),
   batchSize: z.coerce.number().int().min(1).max(5000, { error: '--batch-size must be 1-5000' }),
   baselineSample: z.coerce.number().int().min(10, { error: '--baseline-sample must be ≥ 10' }),
@@ -36,7 +43,7 @@ program
   });
 
 const ParityBench = z.object({
-  size: z.enum(['tiny', 'small', 'medium', 'large'], { error: '--size must be tiny, small, medium or large' }),
+  size: Size,
   baselineSample: z.coerce.number().int().min(10, { error: '--baseline-sample must be ≥ 10' }),
 });
 

@@ -1,20 +1,16 @@
 import { sql, type Kysely } from 'kysely';
-import { DEFAULT_MISSING_RATED_POLICY, developmentParticipants, isChallengeRated, type MissingRatedPolicy } from '../../domain/rating/participants';
-import { replay, type HistoryRow, type RatedEvent } from '../../domain/rating/replay';
+import { DEFAULT_MISSING_RATED_POLICY, type MissingRatedPolicy } from '../../domain/rating/participants';
+import { replay, type HistoryRow } from '../../domain/rating/replay';
 import type { Databases } from '../../lib/db';
 import type { Catalog } from './backfill';
+import { developmentEvents, type StreamChallenge } from './rated-events';
 
 /**
  * The Development rating stream (DEVELOPMENT track, type Challenge or legacy CODE) replayed from the start with the
  * engine, in memory: a handful of indexed reads, then pure arithmetic. Batches write their members' slice.
  */
 
-export interface DevelopEvent {
-  challengeId: string;
-  legacyId: number | null;
-  typeId: string;
-  name: string;
-}
+export type DevelopEvent = StreamChallenge;
 
 export interface DevelopReplay {
   events: Map<string, DevelopEvent>;
@@ -23,43 +19,15 @@ export interface DevelopReplay {
 }
 
 export async function developReplay(dbs: Databases, catalog: Catalog, policy: MissingRatedPolicy = DEFAULT_MISSING_RATED_POLICY): Promise<DevelopReplay> {
-  const dev = catalog.tracks.find((t) => t.track === 'DEVELOPMENT')!.id;
-  const types = catalog.types.filter((t) => t.name === 'Challenge' || t.name === 'CODE').map((t) => t.id);
-  const challenges = await sql<{ id: string; legacyId: number | null; typeId: string; name: string; endDate: Date }>`
-    SELECT id::text AS id, "legacyId", "typeId"::text AS "typeId", name, "endDate" FROM challenges."Challenge"
-    WHERE "trackId" = ${dev}::uuid AND "typeId" = ANY(${types}::uuid[]) AND status = 'COMPLETED' AND "endDate" IS NOT NULL`.execute(dbs.challenges);
-  const ids = challenges.rows.map((c) => c.id);
-  const metadata = await sql<{ challengeId: string; name: string; value: string | null }>`
-    SELECT "challengeId"::text AS "challengeId", name, value FROM challenges."ChallengeMetadata"
-    WHERE "challengeId" = ANY(${ids}::uuid[])`.execute(dbs.challenges);
-  const results = await sql<{ challengeId: string; userId: string; placement: number | null; finalScore: number | null; validSubmission: boolean | null }>`
-    SELECT "challengeId", "userId", placement, "finalScore", "validSubmission" FROM reviews."challengeResult"
-    WHERE "challengeId" = ANY(${ids}::text[])`.execute(dbs.reviews);
-
-  const metaBy = group(metadata.rows, (m) => m.challengeId);
-  const resultsBy = group(results.rows, (r) => r.challengeId);
-  const events: RatedEvent[] = [];
-  const info = new Map<string, DevelopEvent>();
-  for (const c of challenges.rows) {
-    if (!isChallengeRated(metaBy.get(c.id) ?? [], policy)) continue;
-    const participants = developmentParticipants(c.id, resultsBy.get(c.id) ?? []);
-    if (participants.length === 0) continue;
-    events.push({ challengeId: c.id, endDate: c.endDate, participants });
-    info.set(c.id, { challengeId: c.id, legacyId: c.legacyId, typeId: c.typeId, name: c.name });
+  const stream = await developmentEvents(dbs, catalog, policy);
+  const { history } = replay(stream.events);
+  const byMember = new Map<string, HistoryRow[]>();
+  for (const h of history) {
+    const list = byMember.get(h.userId);
+    if (list) list.push(h);
+    else byMember.set(h.userId, [h]);
   }
-  const { history } = replay(events);
-  return { events: info, byMember: group(history, (h) => h.userId) };
-}
-
-function group<T>(rows: readonly T[], key: (r: T) => string): Map<string, T[]> {
-  const out = new Map<string, T[]>();
-  for (const r of rows) {
-    const k = key(r);
-    const list = out.get(k);
-    if (list) list.push(r);
-    else out.set(k, [r]);
-  }
-  return out;
+  return { events: stream.challenges, byMember };
 }
 
 /**

@@ -5,30 +5,17 @@ import { loadCatalog } from '../../activities/sql/backfill';
 import { developReplay } from '../../activities/sql/develop-replay';
 import { refreshRanks } from '../../activities/sql/derived';
 import { BackfillOptions } from '../../domain/backfill';
-import { parseConfig } from '../../domain/config';
-import { bringUp, stderrLog, type Stack } from '../../lib/stack';
+import { stderrLog, type Stack } from '../../lib/stack';
+import { openBenchStack } from './bench-db';
 import { runWorker } from '../../workers/run';
 import type { BackfillResult } from '../../workflows/backfill';
-import { runSeed, type SeedSize } from '../seed/index';
+import type { SeedSize } from '../seed/index';
 
 /**
  * Phase A speed, all in one process against one database: (a) the orchestrated backfill workflow, (b) the limit —
  * the same SQL over every member in one pass, no orchestration, (c) the baseline — one member at a time at
  * concurrency 4, as the original script worked (timed on a sample of members: it is a rate).
  */
-
-const BENCH_SEED = 1;
-
-async function ensureSeeded(stack: Stack, size: SeedSize): Promise<void> {
-  const key = 'bench:seed';
-  const r = await sql<{ value: { size: string; seed: number } }>`SELECT value FROM platform.checkpoint WHERE key = ${key}`.execute(stack.dbs.members);
-  const v = r.rows[0]?.value;
-  if (v?.size === size && v.seed === BENCH_SEED) return;
-  stderrLog(`seeding ${size} into the bench database`);
-  await runSeed(stack.dbs, { size, seed: BENCH_SEED, log: () => {} });
-  await sql`INSERT INTO platform.checkpoint (key, value) VALUES (${key}, ${JSON.stringify({ size, seed: BENCH_SEED })}::jsonb)
-            ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, "updatedAt" = now()`.execute(stack.dbs.members);
-}
 
 async function clearUnified(db: Kysely<any>): Promise<void> {
   await sql`TRUNCATE members."memberStats", members."memberStatsHistory", members."memberMaxRating"`.execute(db);
@@ -90,14 +77,8 @@ async function orchestrated(stack: Stack, concurrency: number, batchSize: number
 }
 
 export async function benchBackfill(opts: { size: SeedSize; json: boolean; concurrency: number; batchSize: number; baselineSample: number }): Promise<void> {
-  const base = parseConfig(process.env);
-  const url = new URL(base.databaseUrl);
-  url.pathname = '/cutover_bench';
-  const config = parseConfig({ ...process.env, DATABASE_URL: url.toString(), CHALLENGES_DB_URL: undefined, CHALLENGE_DB_URL: undefined, REVIEW_DB_URL: undefined });
-  // the bench database is ours to create (never the operator's database)
-  const stack = await bringUp({ config: { ...config, databaseDefaulted: true } });
+  const stack = await openBenchStack(opts.size);
   try {
-    await ensureSeeded(stack, opts.size);
     const members = await memberCount(stack.dbs.members);
 
     await clearUnified(stack.dbs.members);

@@ -6,12 +6,12 @@ import { loadCatalog } from '../../activities/sql/backfill';
 import { refreshRanks } from '../../activities/sql/derived';
 import { developReplay } from '../../activities/sql/develop-replay';
 import { BackfillOptions } from '../../domain/backfill';
-import { parseConfig } from '../../domain/config';
 import { PARITY_CATEGORIES, ParityOptions, type ParityCategory } from '../../domain/parity';
-import { bringUp, stderrLog, type Stack } from '../../lib/stack';
+import { stderrLog, type Stack } from '../../lib/stack';
 import { runWorker } from '../../workers/run';
 import type { ParityResult } from '../../workflows/parity';
-import { runSeed, type SeedSize } from '../seed/index';
+import type { SeedSize } from '../seed/index';
+import { openBenchStack } from './bench-db';
 
 /**
  * Phase B speed against the bench database (cutover_bench, shared with the backfill bench): (a) full parity — the
@@ -20,7 +20,6 @@ import { runSeed, type SeedSize } from '../seed/index';
  * Goal: (a) under 10 s on medium.
  */
 
-const BENCH_SEED = 1;
 const GOAL_SECONDS = 10;
 
 /** The backfill bench may be mid-run on this database: touching its tables would spoil both. */
@@ -28,16 +27,6 @@ async function ensureAlone(stack: Stack): Promise<void> {
   const r = await sql<{ n: number }>`
     SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND state <> 'idle'`.execute(stack.dbs.members);
   if (r.rows[0]!.n > 0) throw new Error('another session is busy in cutover_bench (a running benchmark?); try again when it is done');
-}
-
-/** Same seed checkpoint as the backfill bench, so the two share one dataset. */
-async function ensureSeeded(stack: Stack, size: SeedSize): Promise<void> {
-  const r = await sql<{ value: { size: string; seed: number } }>`SELECT value FROM platform.checkpoint WHERE key = 'bench:seed'`.execute(stack.dbs.members);
-  if (r.rows[0]?.value.size === size && r.rows[0].value.seed === BENCH_SEED) return;
-  stderrLog(`seeding ${size} into the bench database`);
-  await runSeed(stack.dbs, { size, seed: BENCH_SEED, log: () => {} });
-  await sql`INSERT INTO platform.checkpoint (key, value) VALUES ('bench:seed', ${JSON.stringify({ size, seed: BENCH_SEED })}::jsonb)
-            ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, "updatedAt" = now()`.execute(stack.dbs.members);
 }
 
 /**
@@ -100,15 +89,9 @@ async function perMember(stack: Stack, sample: number): Promise<{ members: numbe
 }
 
 export async function benchParity(opts: { size: SeedSize; json: boolean; baselineSample?: number }): Promise<void> {
-  const base = parseConfig(process.env);
-  const url = new URL(base.databaseUrl);
-  url.pathname = '/cutover_bench';
-  const config = parseConfig({ ...process.env, DATABASE_URL: url.toString(), CHALLENGES_DB_URL: undefined, CHALLENGE_DB_URL: undefined, REVIEW_DB_URL: undefined });
-  // the bench database is ours to create (never the operator's database)
-  const stack = await bringUp({ config: { ...config, databaseDefaulted: true } });
+  const stack = await openBenchStack(opts.size);
   try {
     await ensureAlone(stack);
-    await ensureSeeded(stack, opts.size);
     const acts = parityActivities({ config: stack.config, dbs: stack.dbs });
     await ensureBackfilled(stack, async () => (await acts.parityWatermark()).value);
     const members = (await sql<{ n: number }>`SELECT count(*)::int AS n FROM members."member"`.execute(stack.dbs.members)).rows[0]!.n;

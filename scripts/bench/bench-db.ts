@@ -1,0 +1,37 @@
+import { sql } from 'kysely';
+import { parseConfig } from '../../domain/config';
+import { bringUp, stderrLog, type Stack } from '../../lib/stack';
+import { runSeed, type SeedSize } from '../seed/index';
+
+/**
+ * The benchmarks' own database, cutover_bench (never the operator's), on the configured server, seeded once per
+ * size with a fixed seed so every bench of a size measures the same dataset.
+ */
+
+const BENCH_SEED = 1;
+
+export async function openBenchStack(size: SeedSize, opts: { temporal?: boolean } = {}): Promise<Stack> {
+  const base = parseConfig(process.env);
+  const url = new URL(base.databaseUrl);
+  url.pathname = '/cutover_bench';
+  const config = parseConfig({ ...process.env, DATABASE_URL: url.toString(), CHALLENGES_DB_URL: undefined, CHALLENGE_DB_URL: undefined, REVIEW_DB_URL: undefined });
+  // ours to create: databaseDefaulted lets the bring-up create it (or fall back to embedded Postgres)
+  const stack = await bringUp({ config: { ...config, databaseDefaulted: true }, temporal: opts.temporal });
+  try {
+    await ensureSeeded(stack, size);
+    return stack;
+  } catch (e) {
+    await stack.close();
+    throw e;
+  }
+}
+
+async function ensureSeeded(stack: Stack, size: SeedSize): Promise<void> {
+  const r = await sql<{ value: { size: string; seed: number } }>`SELECT value FROM platform.checkpoint WHERE key = 'bench:seed'`.execute(stack.dbs.members);
+  const v = r.rows[0]?.value;
+  if (v?.size === size && v.seed === BENCH_SEED) return;
+  stderrLog(`seeding ${size} into the bench database`);
+  await runSeed(stack.dbs, { size, seed: BENCH_SEED, log: () => {} });
+  await sql`INSERT INTO platform.checkpoint (key, value) VALUES ('bench:seed', ${JSON.stringify({ size, seed: BENCH_SEED })}::jsonb)
+            ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, "updatedAt" = now()`.execute(stack.dbs.members);
+}
