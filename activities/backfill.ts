@@ -3,6 +3,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { sql, type Kysely } from 'kysely';
 import type { BackfillOptions, BatchResult, Timings, UserRange } from '../domain/backfill';
 import { zeroTimings } from '../domain/backfill';
+import { REVIEW_SCHEMA_MISSING } from '../domain/preflight';
 import { inTransaction, processBatch, type Scope } from './backfill-batch';
 import { assembleCsv } from './backfill-csv';
 import { refreshRanks } from './sql/derived';
@@ -37,10 +38,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 async function requireChallengeResult(reviews: Kysely<any>): Promise<void> {
   const r = await sql<{ t: string | null }>`SELECT to_regclass('reviews."challengeResult"')::text AS t`.execute(reviews);
   if (!r.rows[0]?.t) {
-    throw ApplicationFailure.nonRetryable(
-      'The review database has no reviews."challengeResult" table (REVIEW_DB_URL). Deploy the review migrations to that database, or fix REVIEW_DB_URL to point at the review database.',
-      'ReviewSchemaMissing',
-    );
+    throw ApplicationFailure.nonRetryable(REVIEW_SCHEMA_MISSING, 'ReviewSchemaMissing');
   }
 }
 

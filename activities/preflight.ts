@@ -1,7 +1,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { sql, type Kysely } from 'kysely';
 import { REQUIRED_LEGACY_TYPES, TRACKS } from '../domain/catalog';
-import { CHALLENGE_RESULT_COLUMNS, type CheckResult } from '../domain/preflight';
+import { CHALLENGE_RESULT_COLUMNS, REVIEW_SCHEMA_MISSING, type CheckResult } from '../domain/preflight';
 import { getReadSource } from '../lib/read-source';
 import type { ActivityDeps } from './deps';
 
@@ -34,10 +34,7 @@ export function preflightActivities({ dbs, config }: ActivityDeps) {
         SELECT column_name FROM information_schema.columns
         WHERE table_schema = 'reviews' AND table_name = 'challengeResult'`.execute(dbs.reviews);
       if (r.rows.length === 0) {
-        throw ApplicationFailure.nonRetryable(
-          'The review database has no reviews."challengeResult" table (REVIEW_DB_URL). Deploy the review migrations to that database, or fix REVIEW_DB_URL to point at the review database.',
-          'ReviewSchemaMissing',
-        );
+        throw ApplicationFailure.nonRetryable(REVIEW_SCHEMA_MISSING, 'ReviewSchemaMissing');
       }
       const present = new Set(r.rows.map((x) => x.column_name));
       const missing = CHALLENGE_RESULT_COLUMNS.filter((c) => !present.has(c));

@@ -17,5 +17,9 @@ export function summarize(checks: CheckResult[]): PreflightReport {
   return { passed: checks.every((c) => c.passed), checks };
 }
 
+/** Why nothing can run without the review database's results: one message for preflight and every phase. */
+export const REVIEW_SCHEMA_MISSING =
+  'The review database has no reviews."challengeResult" table (REVIEW_DB_URL). Deploy the review migrations to that database, or fix REVIEW_DB_URL to point at the review database.';
+
 /** Columns of reviews."challengeResult" the backfill, rerate and refresh read. */
 export const CHALLENGE_RESULT_COLUMNS = ['challengeId', 'userId', 'placement', 'finalScore', 'rated', 'passedReview', 'validSubmission', 'oldRating', 'newRating'] as const;

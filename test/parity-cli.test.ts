@@ -1,26 +1,10 @@
-import { execFile } from 'node:child_process';
-import { resolve } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { PARITY_CATEGORIES } from '../domain/parity';
 import { bringUp } from '../lib/stack';
 import { runSeed } from '../scripts/seed/index';
+import { cli } from './support/cli';
 import { createTestDatabase, testConfig } from './support/db';
 import { uniqueTaskQueue } from './support/stack';
-
-const run = promisify(execFile);
-const ROOT = resolve(__dirname, '..');
-const TSX = resolve(ROOT, 'node_modules/.bin/tsx');
-
-async function cli(args: string[], env: Record<string, string>) {
-  try {
-    const r = await run(TSX, ['scripts/cutover.ts', ...args], { cwd: ROOT, env: { ...process.env, ...env }, timeout: 120_000 });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
 
 describe('parity CLI', () => {
   let db: Awaited<ReturnType<typeof createTestDatabase>>;

@@ -23,24 +23,24 @@ export interface BatchSql {
   fullRun: boolean;
 }
 
-function keyIds(catalog: Catalog, key: UnifiedKey): [string, string] {
+export function keyIds(catalog: Catalog, key: UnifiedKey): [string, string] {
   const track = catalog.tracks.find((t) => t.track === key.track);
   const type = catalog.types.find((t) => t.name === key.type);
-  if (!track || !type) throw new Error(`catalogue lacks ${key.track}/${key.type}`);
+  if (!track || !type) throw new Error(`the challenges catalogue lacks ${key.track}/${key.type}`);
   return [track.id, type.id];
 }
 
 /** VALUES (name, trackId, typeId) for legacy item names → unified key. */
-function itemMap(catalog: Catalog, entries: Array<[string, UnifiedKey]>): RawBuilder<unknown> {
+export function itemMap(catalog: Catalog, entries: Array<[string, UnifiedKey]>): RawBuilder<unknown> {
   return sql`(VALUES ${sql.join(entries.map(([name, key]) => {
     const [t, y] = keyIds(catalog, key);
     return sql`(${name}::text, ${t}::uuid, ${y}::uuid)`;
   }))})`;
 }
 
-const developMap = (c: Catalog) => itemMap(c, Object.entries(DEVELOP_ITEM_KEYS));
-const designMap = (c: Catalog) => itemMap(c, Object.keys(DESIGN_SUBTRACKS).map((n) => [n, designItemKey(n)]));
-const dsHistoryMap = (c: Catalog) => itemMap(c, [['SRM', SRM_KEY], ['MARATHON_MATCH', MARATHON_KEY]]);
+export const developMap = (c: Catalog) => itemMap(c, Object.entries(DEVELOP_ITEM_KEYS));
+export const designMap = (c: Catalog) => itemMap(c, Object.keys(DESIGN_SUBTRACKS).map((n) => [n, designItemKey(n)]));
+export const dsHistoryMap = (c: Catalog) => itemMap(c, [['SRM', SRM_KEY], ['MARATHON_MATCH', MARATHON_KEY]]);
 
 /** Challenge (trackId, typeId) → unified key (domain/mapping: Marathon Matches go to DATA_SCIENCE). */
 function challengeKeyMap(c: Catalog): RawBuilder<unknown> {

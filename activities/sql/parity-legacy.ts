@@ -1,8 +1,8 @@
 import { sql, type RawBuilder } from 'kysely';
-import { DESIGN_SUBTRACKS } from '../../domain/catalog';
-import { DEVELOP_ITEM_KEYS, designItemKey, MARATHON_KEY, SRM_KEY, type UnifiedKey } from '../../domain/mapping';
+import { MARATHON_KEY, SRM_KEY } from '../../domain/mapping';
 import type { ParityScope } from '../../domain/parity';
-import type { Catalog } from './backfill';
+import { designMap, developMap, dsHistoryMap, keyIds, type Catalog } from './backfill';
+
 
 /**
  * The legacy side of parity as relations over the members in scope, keyed the way the backfill keys unified rows
@@ -16,32 +16,13 @@ export function scopeMembers(scope: ParityScope): RawBuilder<unknown> {
     : sql`SELECT "userId" FROM members."member" WHERE "userId" = ANY(${scope.userIds}::bigint[])`;
 }
 
-export function keyIds(catalog: Catalog, key: UnifiedKey): [string, string] {
-  const track = catalog.tracks.find((t) => t.track === key.track);
-  const type = catalog.types.find((t) => t.name === key.type);
-  if (!track || !type) throw new Error(`the challenges catalogue lacks ${key.track}/${key.type}`);
-  return [track.id, type.id];
-}
-
 export const trackId = (catalog: Catalog, track: string): string => {
   const t = catalog.tracks.find((x) => x.track === track);
   if (!t) throw new Error(`the challenges catalogue lacks track ${track}`);
   return t.id;
 };
 
-/** VALUES (name, track_id, type_id): legacy sub-track name → unified key. */
-function nameMap(catalog: Catalog, entries: Array<[string, UnifiedKey]>): RawBuilder<unknown> {
-  return sql`(VALUES ${sql.join(
-    entries.map(([name, key]) => {
-      const [t, y] = keyIds(catalog, key);
-      return sql`(${name}::text, ${t}::uuid, ${y}::uuid)`;
-    }),
-  )})`;
-}
 
-export const developMap = (c: Catalog) => nameMap(c, Object.entries(DEVELOP_ITEM_KEYS));
-const designMap = (c: Catalog) => nameMap(c, Object.keys(DESIGN_SUBTRACKS).map((n) => [n, designItemKey(n)]));
-const dataScienceHistoryMap = (c: Catalog) => nameMap(c, [['SRM', SRM_KEY], ['MARATHON_MATCH', MARATHON_KEY]]);
 
 /**
  * One legacy stats row per (member, unified key) with the legacy family it came from — the backfill's rule:
@@ -100,5 +81,5 @@ export function legacyHistory(c: Catalog, scope: ParityScope): RawBuilder<unknow
     FROM (${scopeMembers(scope)}) p
     JOIN members."memberHistoryStats" h ON h."userId" = p."userId"
     JOIN members."memberDataScienceHistoryStats" d ON d."historyStatsId" = h.id
-    JOIN ${dataScienceHistoryMap(c)} AS m(name, track_id, type_id) ON m.name = d."subTrack"`;
+    JOIN ${dsHistoryMap(c)} AS m(name, track_id, type_id) ON m.name = d."subTrack"`;
 }
