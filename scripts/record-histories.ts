@@ -1,7 +1,7 @@
 // npm run record-histories: runs each workflow through its typical paths on a tiny dataset and saves the event
 // histories to test/histories/, which test/replay.test.ts replays against the current workflow code. Run it when a
 // workflow gains a path worth pinning; keep the old files — they are what proves a change stays replay-compatible.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
@@ -18,8 +18,13 @@ const OUT = resolve(__dirname, '..', 'test', 'histories');
 
 /** The first run's history: a continued-as-new workflow's first run holds the handover itself. */
 async function save(client: Client, name: string, handle: WorkflowHandle & { firstExecutionRunId?: string }): Promise<void> {
+  const file = join(OUT, `${name}.json`);
+  if (existsSync(file)) {
+    stderrLog(`kept ${name}: an older recording is what proves compatibility (delete it to re-record)`);
+    return;
+  }
   const history = await client.workflow.getHandle(handle.workflowId, handle.firstExecutionRunId).fetchHistory();
-  writeFileSync(join(OUT, `${name}.json`), `${historyToJSON(history)}\n`);
+  writeFileSync(file, `${historyToJSON(history)}\n`);
   stderrLog(`saved ${name} (${history.events?.length ?? 0} events)`);
 }
 
@@ -68,6 +73,16 @@ async function main() {
     });
     await csv.result();
     await save(client, 'backfill-csv-track', csv);
+
+    // failure paths: a bad track stops the backfill before any write; preflight reports a failed check
+    const badTrack = await client.workflow.start('backfill', { taskQueue, workflowId: id('backfill-bad-track'), args: [{ options: options({ track: 'NO_SUCH_TRACK' }) }] });
+    await badTrack.result().catch(() => {});
+    await save(client, 'backfill-failed-bad-track', badTrack);
+    await sql`UPDATE platform."readSource" SET source = 'unified'`.execute(stack.dbs.members);
+    const preFail = await client.workflow.start('preflight', { taskQueue, workflowId: id('preflight-failed') });
+    await preFail.result();
+    await sql`UPDATE platform."readSource" SET source = 'legacy'`.execute(stack.dbs.members);
+    await save(client, 'preflight-failed', preFail);
 
     const parityFull = await client.workflow.start('parity', { taskQueue, workflowId: id('parity-full'), args: [{ mode: 'full', examples: 5 }] });
     await parityFull.result();
