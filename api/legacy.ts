@@ -45,7 +45,7 @@ function keyOf(r: LegacyRow): UnifiedKey | undefined {
 
 const later = (a: string | null, b: string | null) => (a === null ? b : b === null ? a : a > b ? a : b);
 
-/** Rows landing on one key (design sub-tracks, or a member with two parent rows): sum counts, latest dates, rated fields of the highest rating. */
+/** Design sub-tracks landing on one key: sum counts, latest dates, rated fields of the highest rating. */
 function merge(into: TrackStats, add: TrackStats): TrackStats {
   const rated = add.rating !== null && (into.rating === null || add.rating > into.rating) ? add : into;
   return {
@@ -57,6 +57,13 @@ function merge(into: TrackStats, add: TrackStats): TrackStats {
     mostRecentEventDate: later(into.mostRecentEventDate, add.mostRecentEventDate),
     mostRecentSubmission: later(into.mostRecentSubmission, add.mostRecentSubmission),
   };
+}
+
+function moreRecent(a: TrackStats, b: TrackStats): TrackStats {
+  const da = a.mostRecentEventDate ?? '';
+  const db = b.mostRecentEventDate ?? '';
+  if (da !== db) return da > db ? a : b;
+  return b.challenges > a.challenges ? b : a;
 }
 
 const NO_RATING = sql`NULL::int AS rating, NULL::int AS volatility, NULL::int AS "maxRating", NULL::int AS "minRating",
@@ -102,7 +109,9 @@ export async function legacyTracks(db: Kysely<any>, userId: number): Promise<Tra
     };
     const k = `${key.track}/${key.type}`;
     const prev = byKey.get(k);
-    byKey.set(k, prev ? merge(prev, entry) : entry);
+    // the backfill's rule: design sub-tracks add up; anything else twice on one key (duplicate parent rows) keeps
+    // the most recent row (then the one with more challenges)
+    byKey.set(k, !prev ? entry : r.family === 'design' ? merge(prev, entry) : moreRecent(prev, entry));
   }
   return sortTracks([...byKey.values()]);
 }

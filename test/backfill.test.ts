@@ -9,6 +9,7 @@ import { challengeKey, DEVELOP_ITEM_KEYS, designItemKey, MARATHON_KEY, SRM_KEY, 
 import type { Stack } from '../lib/stack';
 import { backfillProgress, pauseSignal, resumeSignal, setConcurrency } from '../workflows/backfill-defs';
 import { loadCatalog } from '../activities/sql/backfill';
+import { legacyTracks } from '../api/legacy';
 import { developReplay } from '../activities/sql/develop-replay';
 import { clearUnified, runTestBackfill, startTestBackfill, unifiedChecksum } from './support/backfill';
 import { createTestDatabase } from './support/db';
@@ -287,6 +288,28 @@ describe('backfill (real Temporal, real Postgres, tiny dataset)', () => {
         AND EXISTS (SELECT 1 FROM reviews."challengeResult" r WHERE r."challengeId" = c.id::text)`.execute(stack.dbs.members);
     expect(unmarked.rows[0]!.n).toBeGreaterThan(0);
     expect(rated.events.size - unrated.events.size).toBe(unmarked.rows[0]!.n);
+  });
+
+  it('a duplicate legacy parent row: the backfill and the legacy read both keep the most recent', async () => {
+    const m = (await sql<{ userId: number; rating: number; at: Date }>`
+      SELECT d."userId", s.rating, s."mostRecentEventDate" AS at FROM members."memberDataScienceStats" d
+      JOIN members."memberSrmStats" s ON s."dataScienceStatsId" = d.id
+      JOIN members."member" mm ON mm."userId" = d."userId"
+      WHERE s.rating IS NOT NULL ORDER BY d."userId" LIMIT 1`.execute(stack.dbs.members)).rows[0]!;
+    await sql`INSERT INTO members."memberDataScienceStats" (id, "userId", challenges, wins) VALUES (900000001, ${m.userId}, 1, 0)`.execute(stack.dbs.members);
+    await sql`INSERT INTO members."memberSrmStats" (id, "dataScienceStatsId", challenges, wins, rating, "mostRecentEventDate")
+              VALUES (900000001, 900000001, 1, 0, ${m.rating + 777}, ${new Date(m.at.getTime() - 86_400_000)})`.execute(stack.dbs.members);
+    try {
+      await runTestBackfill(stack.client!, taskQueue, { userIds: [m.userId] });
+      const unified = await sql<{ rating: number }>`
+        SELECT rating FROM members."memberStats" WHERE "userId" = ${m.userId} AND "typeId" = ${typeId('SRM')}`.execute(stack.dbs.members);
+      expect(unified.rows[0]?.rating).toBe(m.rating);
+      const legacy = (await legacyTracks(stack.dbs.members, m.userId)).find((t) => t.type === 'SRM');
+      expect(legacy?.rating).toBe(m.rating);
+    } finally {
+      await sql`DELETE FROM members."memberSrmStats" WHERE id = 900000001`.execute(stack.dbs.members);
+      await sql`DELETE FROM members."memberDataScienceStats" WHERE id = 900000001`.execute(stack.dbs.members);
+    }
   });
 
   it('an unknown track fails at once, before any write', async () => {
