@@ -29,6 +29,7 @@ describe('operator CLI', () => {
     expect(s.code).toBe(0);
     const status = JSON.parse(s.stdout);
     expect(status.readSource).toBe('legacy');
+    expect(status.parityGate).toMatchObject({ passed: false });
     expect(status.evidence.find((e: { kind: string }) => e.kind === 'preflight')?.workflowId).toBe(report.workflowId);
   });
 

@@ -1,7 +1,9 @@
 import { sql } from 'kysely';
 import { getReadSource } from '../../lib/read-source';
 import type { Stack } from '../../lib/stack';
+import { currentParityGate } from '../../activities/sql/parity-gate';
 import type { BackfillProgress } from '../../domain/backfill';
+import type { ParityGate } from '../../domain/parity';
 import { BACKFILL_WORKFLOW_ID, backfillProgress } from '../../workflows/backfill-defs';
 import { CutoverPhase, CutoverState } from '../../workflows/search-attributes';
 
@@ -12,6 +14,8 @@ export interface StatusReport {
   temporal: { address?: string; uiUrl?: string };
   /** the running backfill's progress, when one runs */
   backfill?: BackfillProgress;
+  /** the parity gate on the current data (evidence from before the data last changed does not count) */
+  parityGate: ParityGate;
 }
 
 async function runningBackfill(stack: Stack): Promise<BackfillProgress | undefined> {
@@ -47,6 +51,7 @@ export async function collectStatus(stack: Stack): Promise<StatusReport> {
   return {
     readSource,
     backfill: await runningBackfill(stack),
+    parityGate: await currentParityGate(stack.dbs.members),
     evidence: ev.rows.map((r) => ({ ...r, createdAt: r.createdAt.toISOString() })),
     workflows,
     temporal: { address: stack.temporal?.address, uiUrl: stack.temporal?.uiUrl },
@@ -62,7 +67,8 @@ export function formatStatus(s: StatusReport): string {
         `ETA ${b.etaSeconds === null ? '–' : `${Math.ceil(b.etaSeconds)} s`}, ${b.inFlight}/${b.concurrency} batches in flight`,
     );
   }
-  out.push('Latest evidence:');
+  out.push(`Parity gate: ${s.parityGate.passed ? 'holds' : 'does not hold'} (${s.parityGate.reason})`);
+  out.push('Latest evidence (a parity run taken before the data last changed no longer counts towards the gate):');
   if (s.evidence.length === 0) out.push('  (none yet)');
   for (const e of s.evidence) out.push(`  ${e.kind.padEnd(12)} #${e.id} ${e.passed ? 'passed' : 'FAILED'}  ${e.createdAt}  ${e.workflowId}`);
   out.push('Recent workflows:');
