@@ -115,10 +115,21 @@ describe('agrees with a literal transcription of the spec', () => {
       { numRuns: 300 },
     );
   });
-  it("with the reference's erf approximation (integers agree)", () => {
+  // The reference's polynomial erf is off by up to ~1.2e-7: on random events a value can land that close to a .5
+  // rounding boundary (seen about once in a few thousand events), so integers agree within one point, not always
+  // exactly. The exact-erf transcription above is the one held to the integer.
+  it("with the reference's erf approximation (integers agree within rounding)", () => {
     fc.assert(
       fc.property(realisticEvent, (ps) => {
-        expect(rateEvent(ps)).toEqual(oracle(ps, erfReference));
+        const ours = rateEvent(ps);
+        const ref = oracle(ps, erfReference);
+        ours.forEach((r, i) => {
+          const q = ref[i]!;
+          expect(r.id).toBe(q.id);
+          expect(r.timesRated).toBe(q.timesRated);
+          expect(Math.abs(r.rating - q.rating)).toBeLessThanOrEqual(1);
+          expect(Math.abs(r.volatility - q.volatility)).toBeLessThanOrEqual(1);
+        });
       }),
       { numRuns: 300 },
     );
