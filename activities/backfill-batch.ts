@@ -100,10 +100,7 @@ export async function processBatch(tx: Kysely<any>, ctx: BatchContext): Promise<
       staleRemoved += h.stale;
       weigh(h.perMember);
     }
-    await lap('derived', async () => {
-      const ids = await sql<{ userId: number }>`SELECT "userId" FROM batch_members`.execute(tx);
-      await refreshMaxRating(tx, { tracks: cat.tracks.map((x) => ({ id: x.id, name: x.track })), types: cat.types }, { userIds: ids.rows.map((x) => x.userId) });
-    });
+    await lap('derived', () => refreshMaxRating(tx, cat, { batchMembers: true }));
   }
   const range: UserRange = 'range' in scope ? scope.range : [scope.userIds[0] ?? 0, scope.userIds.at(-1) ?? 0];
   return {

@@ -1,5 +1,6 @@
 import { ConfigError } from '../domain/config';
 import { bringUp, stderrLog, type Stack } from '../lib/stack';
+import { hasWorker, runWorker } from '../workers/run';
 
 /** Exit codes: 0 ok, 1 the operation could not run or failed, 2 bad input (flags, config). */
 export class UsageError extends Error {
@@ -38,5 +39,19 @@ export async function withStack<T>(opts: { temporal?: boolean }, fn: (stack: Sta
     return await fn(stack);
   } finally {
     await stack.close();
+  }
+}
+
+/** Runs `fn` with a worker on the task queue: the one already polling (npm run stack), else one in this process. */
+export async function withWorker<T>(stack: Stack, log: (m: string) => void, fn: () => Promise<T>): Promise<T> {
+  const { client, config } = stack;
+  if (!client) throw new Error('Temporal is not up');
+  if (await hasWorker(client, config.temporal.namespace, config.temporal.taskQueue)) return fn();
+  log(`no worker is polling "${config.temporal.taskQueue}"; running one in this process`);
+  const worker = await runWorker(stack, { role: 'cli' });
+  try {
+    return await fn();
+  } finally {
+    await worker.stop();
   }
 }

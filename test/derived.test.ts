@@ -10,7 +10,7 @@ import { createMembersSource } from '../scripts/seed/source-schema';
 import { createTestDatabase, testConfig } from './support/db';
 
 const catalog = {
-  tracks: TRACKS.map((t) => ({ id: t.id, name: t.track })),
+  tracks: TRACKS.map((t) => ({ id: t.id, track: t.track })),
   types: TYPES.map((t) => ({ id: t.id, name: t.name })),
 };
 
@@ -85,7 +85,7 @@ describe('ranks and memberMaxRating SQL agree with the pure reference', () => {
         const expectedMax = memberMaxRatings(
           input.map((s) => ({
             userId: String(s.userId), trackId: s.trackId, typeId: s.typeId, rating: s.rating, mostRecentEventDate: s.date,
-            track: catalog.tracks.find((t) => t.id === s.trackId)!.name, subTrack: catalog.types.find((t) => t.id === s.typeId)!.name,
+            track: catalog.tracks.find((t) => t.id === s.trackId)!.track, subTrack: catalog.types.find((t) => t.id === s.typeId)!.name,
           })),
         );
         const max = await sql<{ userId: number; rating: number; track: string; subTrack: string; ratingColor: string }>`

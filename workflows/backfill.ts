@@ -90,13 +90,13 @@ async function runBackfill(input: BackfillInput): Promise<BackfillResult> {
   const historyBudget = tuning.historyBudget ?? 3000;
   const carry = input.carry;
   let state: BackfillProgress['state'] = carry ? 'running' : 'preparing';
+  const startedAt = carry?.startedAt ?? Date.now();
   let paused = carry?.paused ?? false;
   let pausedMs = carry?.pausedMs ?? 0;
   let pausedAt = paused ? Date.now() : 0;
   const workingMs = () => Date.now() - startedAt - pausedMs - (paused ? Date.now() - pausedAt : 0);
   let concurrency = carry?.concurrency ?? options.concurrency;
   let totals = carry?.totals ?? zeroTotals();
-  const startedAt = carry?.startedAt ?? Date.now();
   let plan: BackfillPlan | undefined = carry?.plan;
   let next = carry?.next ?? 0;
   let inFlight = 0;
@@ -150,17 +150,18 @@ async function runBackfill(input: BackfillInput): Promise<BackfillResult> {
   const p = plan;
   if (p.trackName) upsertSearchAttributes([{ key: CutoverTrack, value: p.trackName }]);
   state = 'running';
+  const batchPlan = { trackId: p.trackId, fullRun: p.fullRun, runKey: p.runKey };
 
   // Work items: keyset ranges for full runs, one child workflow per explicit member.
   const items = p.ranges.length + p.userIds.length;
   const runItem = async (i: number): Promise<BatchResult> => {
     if (i < p.ranges.length) {
-      return acts.backfillBatch({ scope: { range: p.ranges[i]! }, options, plan: { trackId: p.trackId, fullRun: p.fullRun, runKey: p.runKey } });
+      return acts.backfillBatch({ scope: { range: p.ranges[i]! }, options, plan: batchPlan });
     }
     const userId = p.userIds[i - p.ranges.length]!;
     return executeChild(backfillMember, {
       workflowId: memberBackfillWorkflowId(userId),
-      args: [{ userId, options, plan: { trackId: p.trackId, fullRun: p.fullRun, runKey: p.runKey }, refreshRanks: false }],
+      args: [{ userId, options, plan: batchPlan, refreshRanks: false }],
       parentClosePolicy: ParentClosePolicy.TERMINATE,
     });
   };
@@ -194,7 +195,7 @@ async function runBackfill(input: BackfillInput): Promise<BackfillResult> {
 
   state = 'finalizing';
   upsertSearchAttributes([{ key: CutoverState, value: 'finalizing' }]);
-  const fin = await acts.backfillFinalize({ options, plan: { trackId: p.trackId, fullRun: p.fullRun, runKey: p.runKey } });
+  const fin = await acts.backfillFinalize({ options, plan: batchPlan });
   const seconds = workingMs() / 1000;
   const { ranges: _ranges, ...planSummary } = p;
   const result = {

@@ -262,49 +262,63 @@ function perMember(rows: Array<{ userId: number }>): Map<number, number> {
   return m;
 }
 
-/** Upserts staged stats (only rows whose values change are rewritten); removes stale ones on full runs. */
-export async function upsertStats(db: Kysely<any>, b: BatchSql): Promise<Written> {
+interface StagedTarget {
+  table: string;
+  staged: string;
+  columns: readonly string[];
+  updated: readonly string[];
+  /** the unique key: conflict target, and what makes a row stale when the staged rows lack it */
+  key: readonly string[];
+  /** rows a full run keeps even when the staged rows lack them */
+  keep?: RawBuilder<unknown>;
+}
+
+/** Upserts staged rows (only rows whose values change are rewritten); on full runs removes the batch's stale rows. */
+async function upsertStaged(db: Kysely<any>, b: BatchSql, t: StagedTarget): Promise<Written> {
   const r = await sql<{ userId: number }>`
-    INSERT INTO members."memberStats" (${ids(STATS_COLUMNS)})
-    SELECT ${ids(STATS_COLUMNS)} FROM batch_stats
-    ON CONFLICT ("userId", "trackId", "typeId") DO UPDATE SET ${excluded(STATS_UPDATED)}, "updatedAt" = now()
-    WHERE ${changed('members.memberStats', STATS_UPDATED)}
+    INSERT INTO ${sql.table(t.table)} (${ids(t.columns)})
+    SELECT ${ids(t.columns)} FROM ${sql.table(t.staged)}
+    ON CONFLICT (${ids(t.key)}) DO UPDATE SET ${excluded(t.updated)}, "updatedAt" = now()
+    WHERE ${changed(t.table, t.updated)}
     RETURNING "userId"`.execute(db);
   let stale = 0;
   if (b.fullRun) {
     const d = await sql`
-      DELETE FROM members."memberStats" x
+      DELETE FROM ${sql.table(t.table)} x
       USING batch_members p
-      WHERE x."userId" = p."userId"
-        AND NOT EXISTS (SELECT 1 FROM batch_stats s WHERE s."userId" = x."userId" AND s."trackId" = x."trackId" AND s."typeId" = x."typeId")`.execute(db);
+      WHERE x."userId" = p."userId" AND NOT (${t.keep ?? sql`false`})
+        AND NOT EXISTS (SELECT 1 FROM ${sql.table(t.staged)} s WHERE ${sql.join(t.key.map((k) => sql`s.${sql.id(k)} = x.${sql.id(k)}`), sql` AND `)})`.execute(db);
     stale = Number(d.numAffectedRows ?? 0);
   }
   return { written: r.rows.length, stale, perMember: perMember(r.rows) };
 }
 
+export function upsertStats(db: Kysely<any>, b: BatchSql): Promise<Written> {
+  return upsertStaged(db, b, {
+    table: 'members.memberStats',
+    staged: 'batch_stats',
+    columns: STATS_COLUMNS,
+    updated: STATS_UPDATED,
+    key: ['userId', 'trackId', 'typeId'],
+  });
+}
+
 /**
- * Upserts staged history, removes stale rows on full runs (never a rerate's canonical rows: the rerate corrects
- * those itself), then resets mostRecent: clear first, then set the latest row per (user, track, type) — the
- * partial unique index admits no other order.
+ * Upserts staged history (a full run never removes a rerate's canonical rows: the rerate corrects those itself),
+ * then resets mostRecent: clear first, then set the latest row per (user, track, type) — the partial unique index
+ * admits no other order.
  */
 export async function upsertHistory(db: Kysely<any>, b: BatchSql): Promise<Written> {
-  const r = await sql<{ userId: number }>`
-    INSERT INTO members."memberStatsHistory" (${ids(HISTORY_COLUMNS)})
-    SELECT ${ids(HISTORY_COLUMNS)} FROM batch_history
-    ON CONFLICT ("userId", "trackId", "typeId", "challengeId") DO UPDATE SET ${excluded(HISTORY_UPDATED)}, "updatedAt" = now()
-    WHERE ${changed('members.memberStatsHistory', HISTORY_UPDATED)}
-    RETURNING "userId"`.execute(db);
-  let stale = 0;
-  if (b.fullRun) {
-    const d = await sql`
-      DELETE FROM members."memberStatsHistory" x
-      USING batch_members p
-      WHERE x."userId" = p."userId" AND x."createdBy" <> 'rerate'
-        AND NOT EXISTS (SELECT 1 FROM batch_history h WHERE h."userId" = x."userId" AND h."trackId" = x."trackId" AND h."typeId" = x."typeId" AND h."challengeId" = x."challengeId")`.execute(db);
-    stale = Number(d.numAffectedRows ?? 0);
-  }
+  const w = await upsertStaged(db, b, {
+    table: 'members.memberStatsHistory',
+    staged: 'batch_history',
+    columns: HISTORY_COLUMNS,
+    updated: HISTORY_UPDATED,
+    key: ['userId', 'trackId', 'typeId', 'challengeId'],
+    keep: sql`x."createdBy" = 'rerate'`,
+  });
   await resetMostRecent(db, b);
-  return { written: r.rows.length, stale, perMember: perMember(r.rows) };
+  return w;
 }
 
 /** Exactly one mostRecent row per (user, track, type) of the batch: the latest eventDate (ties → challengeId). */

@@ -13,7 +13,7 @@ const UUID_TEXT = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-
 const RESULT_COLUMNS = sql`"userId" bigint, "challengeId" text, placement int, "newRating" int, "trackId" uuid, "typeId" uuid, status text, "endDate" timestamptz, name text, "legacyId" bigint`;
 const WINNER_COLUMNS = sql`"userId" bigint, "challengeId" text, placement int, type text, "trackId" uuid, "typeId" uuid, status text, "endDate" timestamptz`;
 
-export async function loadBatchSources(tx: Kysely<any>, dbs: Databases): Promise<{ results: number; winners: number }> {
+export async function loadBatchSources(tx: Kysely<any>, dbs: Databases): Promise<void> {
   await sql`CREATE TEMP TABLE batch_results (${RESULT_COLUMNS}) ON COMMIT DROP`.execute(tx);
   await sql`CREATE TEMP TABLE batch_winners (${WINNER_COLUMNS}) ON COMMIT DROP`.execute(tx);
   if (dbs.sameDatabase) {
@@ -37,8 +37,6 @@ export async function loadBatchSources(tx: Kysely<any>, dbs: Databases): Promise
   }
   await sql`ANALYZE batch_results`.execute(tx);
   await sql`ANALYZE batch_winners`.execute(tx);
-  const n = await sql<{ r: number; w: number }>`SELECT (SELECT count(*)::int FROM batch_results) AS r, (SELECT count(*)::int FROM batch_winners) AS w`.execute(tx);
-  return { results: n.rows[0]!.r, winners: n.rows[0]!.w };
 }
 
 async function copyFromOtherDatabases(tx: Kysely<any>, dbs: Databases): Promise<void> {

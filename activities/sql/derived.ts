@@ -1,15 +1,17 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import { RATING_COLOR_BANDS } from '../../domain/catalog';
+import type { Catalog } from './backfill';
 
 /**
  * Data derived from memberStats ratings: ranks and memberMaxRating. Set-based; rows are only rewritten when a value
  * changes, so re-running is cheap and idempotent. Rules: domain/rating/ranks.ts (the pure reference tests use).
  */
 
-/** Which members a refresh covers: a keyset range of userId (inclusive) or explicit ids. */
-export type MemberScope = { fromUserId: number; toUserId: number } | { userIds: number[] };
+/** Which members a refresh covers: a keyset range of userId (inclusive), explicit ids, or a backfill batch's members. */
+export type MemberScope = { fromUserId: number; toUserId: number } | { userIds: number[] } | { batchMembers: true };
 
 function inScope(column: RawBuilder<unknown>, scope: MemberScope): RawBuilder<unknown> {
+  if ('batchMembers' in scope) return sql`${column} IN (SELECT "userId" FROM batch_members)`;
   return 'userIds' in scope
     ? sql`${column} = ANY(${scope.userIds}::bigint[])`
     : sql`${column} BETWEEN ${scope.fromUserId} AND ${scope.toUserId}`;
@@ -59,10 +61,6 @@ const colorCase = (rating: RawBuilder<unknown>) =>
     sql` `,
   )} END`;
 
-export interface CatalogNames {
-  tracks: Array<{ id: string; name: string }>;
-  types: Array<{ id: string; name: string }>;
-}
 
 const names = (rows: Array<{ id: string; name: string }>) =>
   sql`(VALUES ${sql.join(rows.map((r) => sql`(${r.id}::uuid, ${r.name}::text)`))})`;
@@ -72,7 +70,7 @@ const names = (rows: Array<{ id: string; name: string }>) =>
  * later mostRecentEventDate, then trackId/typeId), with its colour; members in scope without any rating lose their
  * row so nothing stale survives. Track/type names come from the challenges catalogue (another database).
  */
-export async function refreshMaxRating(db: Kysely<any>, catalog: CatalogNames, scope: MemberScope): Promise<{ written: number; removed: number }> {
+export async function refreshMaxRating(db: Kysely<any>, catalog: Catalog, scope: MemberScope): Promise<{ written: number; removed: number }> {
   const upsert = await sql`
     WITH best AS (
       SELECT DISTINCT ON (s."userId") s."userId", s.rating, s."trackId", s."typeId"
@@ -83,7 +81,7 @@ export async function refreshMaxRating(db: Kysely<any>, catalog: CatalogNames, s
     INSERT INTO members."memberMaxRating" ("userId", rating, track, "subTrack", "ratingColor", "updatedAt")
     SELECT b."userId", b.rating, COALESCE(tr.name, b."trackId"::text), COALESCE(ty.name, b."typeId"::text), ${colorCase(sql`b.rating`)}, now()
     FROM best b
-    LEFT JOIN ${names(catalog.tracks)} AS tr(id, name) ON tr.id = b."trackId"
+    LEFT JOIN ${names(catalog.tracks.map((t) => ({ id: t.id, name: t.track })))} AS tr(id, name) ON tr.id = b."trackId"
     LEFT JOIN ${names(catalog.types)} AS ty(id, name) ON ty.id = b."typeId"
     ON CONFLICT ("userId") DO UPDATE SET
       rating = EXCLUDED.rating, track = EXCLUDED.track, "subTrack" = EXCLUDED."subTrack",

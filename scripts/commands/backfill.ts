@@ -6,8 +6,7 @@ import { stderrLog, type Stack } from '../../lib/stack';
 import type { BackfillResult } from '../../workflows/backfill';
 import { BACKFILL_WORKFLOW_ID, backfillProgress, pauseSignal, resumeSignal, setConcurrency } from '../../workflows/backfill-defs';
 import { CutoverPhase, CutoverState } from '../../workflows/search-attributes';
-import { UsageError, wholeNumber, withStack } from '../cli-support';
-import { withWorker } from './preflight';
+import { UsageError, wholeNumber, withStack, withWorker } from '../cli-support';
 
 interface RawFlags {
   userId?: string[];

@@ -5,8 +5,7 @@ import { DEFAULT_SAMPLES, PARITY_CATEGORIES, ParityOptions, type ParityExample }
 import { stderrLog, type Stack } from '../../lib/stack';
 import type { ParityResult } from '../../workflows/parity';
 import { CutoverPhase, CutoverState } from '../../workflows/search-attributes';
-import { UsageError, wholeNumber, withStack } from '../cli-support';
-import { withWorker } from './preflight';
+import { UsageError, wholeNumber, withStack, withWorker } from '../cli-support';
 
 /**
  * `parity [--samples N | --full | --user-id X] [--seed S] [--examples N] [--json]`: Phase B as a workflow

@@ -1,21 +1,7 @@
 import { CutoverPhase, CutoverState } from '../../workflows/search-attributes';
 import type { PreflightReport } from '../../domain/preflight';
 import type { Stack } from '../../lib/stack';
-import { hasWorker, runWorker } from '../../workers/run';
-
-/** Runs `fn` with a worker on the task queue: the one already polling (npm run stack), else one in this process. */
-export async function withWorker<T>(stack: Stack, log: (m: string) => void, fn: () => Promise<T>): Promise<T> {
-  const { client, config } = stack;
-  if (!client) throw new Error('Temporal is not up');
-  if (await hasWorker(client, config.temporal.namespace, config.temporal.taskQueue)) return fn();
-  log(`no worker is polling "${config.temporal.taskQueue}"; running one in this process`);
-  const worker = await runWorker(stack, { role: 'cli' });
-  try {
-    return await fn();
-  } finally {
-    await worker.stop();
-  }
-}
+import { withWorker } from '../cli-support';
 
 export function preflightWorkflowId(now = new Date()): string {
   return `cutover/preflight/${now.toISOString().replace(/[:.]/g, '-')}`;
