@@ -1,50 +1,29 @@
 import { performance } from 'node:perf_hooks';
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { sql, type Kysely } from 'kysely';
-import type { BackfillOptions, BatchResult, Timings, UserRange } from '../domain/backfill';
-import { zeroTimings } from '../domain/backfill';
+import {
+  zeroTimings,
+  type BackfillOptions,
+  type BackfillPlan,
+  type BatchInput,
+  type BatchPlan,
+  type BatchResult,
+  type FinalizeResult,
+  type Timings,
+} from '../domain/backfill';
+import { resolveTrack } from '../domain/catalog';
+import { Failure } from '../domain/failures';
 import { REVIEW_SCHEMA_MISSING } from '../domain/preflight';
-import { inTransaction, processBatch, type Scope } from './backfill-batch';
-import { assembleCsv } from './backfill-csv';
-import { refreshRanks } from './sql/derived';
-import { loadCatalog, removeOrphans, type Catalog } from './sql/backfill';
-import { developReplay, type DevelopReplay } from './sql/develop-replay';
+import { inTransaction, processBatch } from '../store/backfill/batch';
+import { assembleCsv } from '../store/backfill/csv';
+import { developReplay, type DevelopReplay } from '../store/backfill/develop-replay';
+import { removeOrphans } from '../store/backfill/membership';
+import { hasChallengeResult, memberRanges, trackPartitions } from '../store/backfill/plan';
+import { refreshRanks } from '../store/derived';
 import type { ActivityDeps } from './deps';
-
-/** What prepare resolves once for a run; batches get the part they need. */
-export interface BatchPlan {
-  trackId?: string;
-  fullRun: boolean;
-  /** identifies the run for CSV part files */
-  runKey: string;
-}
-
-export interface BackfillPlan extends BatchPlan {
-  trackName?: string;
-  ranges: UserRange[];
-  userIds: number[];
-  membersTotal: number;
-}
-
-export interface BatchInput {
-  scope: Scope;
-  options: BackfillOptions;
-  plan: BatchPlan;
-}
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** Ensures the review database exposes challengeResult; the run cannot do anything right without it. */
-async function requireChallengeResult(reviews: Kysely<any>): Promise<void> {
-  const r = await sql<{ t: string | null }>`SELECT to_regclass('reviews."challengeResult"')::text AS t`.execute(reviews);
-  if (!r.rows[0]?.t) {
-    throw ApplicationFailure.nonRetryable(REVIEW_SCHEMA_MISSING, 'ReviewSchemaMissing');
-  }
-}
+import { catalogCache } from './catalog-cache';
 
 export function backfillActivities({ dbs, config }: ActivityDeps) {
-  let catalog: Promise<Catalog> | undefined;
-  const getCatalog = () => (catalog ??= loadCatalog(dbs.challenges).catch((e) => ((catalog = undefined), Promise.reject(e))));
+  const getCatalog = catalogCache(dbs);
   // One Development replay per run and process: every batch of the run writes its members' slice of it.
   const replays = new Map<string, Promise<DevelopReplay>>();
   const getReplay = (runKey: string): Promise<DevelopReplay> => {
@@ -61,51 +40,29 @@ export function backfillActivities({ dbs, config }: ActivityDeps) {
   return {
     /** Resolves the options (track, member scope) and cuts the member set into keyset ranges. Writes nothing. */
     async backfillPrepare(options: BackfillOptions): Promise<BackfillPlan> {
-      await requireChallengeResult(dbs.reviews);
+      if (!(await hasChallengeResult(dbs.reviews))) throw ApplicationFailure.nonRetryable(REVIEW_SCHEMA_MISSING, Failure.ReviewSchemaMissing);
       const cat = await getCatalog();
-      let trackId: string | undefined;
-      let trackName: string | undefined;
-      if (options.track) {
-        const t = cat.tracks.find((x) => (UUID.test(options.track!) ? x.id === options.track!.toLowerCase() : x.track === options.track!.toUpperCase()));
-        if (!t) {
-          throw ApplicationFailure.nonRetryable(
-            `--track-id ${options.track} is neither a ChallengeTrack id nor a track name; use one of ${cat.tracks.map((x) => `${x.track} (${x.id})`).join(', ')}`,
-            'InvalidInput',
-          );
-        }
-        trackId = t.id;
-        trackName = t.track;
+      const track = options.track === undefined ? undefined : resolveTrack(cat, options.track);
+      if (options.track !== undefined && !track) {
+        throw ApplicationFailure.nonRetryable(
+          `--track-id ${options.track} is neither a ChallengeTrack id nor a track name; use one of ${cat.tracks.map((x) => `${x.track} (${x.id})`).join(', ')}`,
+          Failure.InvalidInput,
+        );
       }
       const info = Context.current().info;
       const runKey = info.workflowExecution?.runId ?? info.activityId;
-      const fullRun = trackId === undefined;
+      const base = { trackId: track?.id, trackName: track?.track, fullRun: track === undefined, runKey };
       if (options.userIds) {
         const userIds = [...new Set(options.userIds)].sort((a, b) => a - b).slice(0, options.limit ?? Infinity);
-        return { trackId, trackName, fullRun, runKey, ranges: [], userIds, membersTotal: userIds.length };
+        return { ...base, ranges: [], userIds, membersTotal: userIds.length };
       }
-      // Every batchSize-th member starts a range; the first range starts at 1 and the last is open-ended so ids
-      // referenced only by legacy rows (missing members) fall in some range and get reported.
-      const limit = options.limit ?? null;
-      const r = await sql<{ userId: number; total: number }>`
-        WITH m AS (
-          SELECT "userId", row_number() OVER (ORDER BY "userId") AS rn FROM members."member"
-          ${limit === null ? sql`` : sql`ORDER BY "userId" LIMIT ${limit}`}
-        )
-        SELECT "userId", (SELECT count(*) FROM m)::int AS total FROM m WHERE (rn - 1) % ${options.batchSize} = 0 ORDER BY "userId"`.execute(dbs.members);
-      const starts = r.rows.map((x) => x.userId);
-      const total = r.rows[0]?.total ?? 0;
-      let lastId = Number.MAX_SAFE_INTEGER;
-      if (limit !== null && total > 0) {
-        const last = await sql<{ userId: number }>`SELECT "userId" FROM members."member" ORDER BY "userId" OFFSET ${total - 1} LIMIT 1`.execute(dbs.members);
-        lastId = last.rows[0]!.userId;
-      }
-      const ranges: UserRange[] = starts.map((s, i) => [i === 0 ? 1 : s, i + 1 < starts.length ? starts[i + 1]! - 1 : lastId]);
-      return { trackId, trackName, fullRun, runKey, ranges, userIds: [], membersTotal: total };
+      const { ranges, total } = await memberRanges(dbs.members, options.batchSize, options.limit);
+      return { ...base, ranges, userIds: [], membersTotal: total };
     },
 
     /**
-     * One batch in one transaction (activities/backfill-batch.ts): a crash anywhere rolls it back and the retry
-     * redoes it. --csv-only computes the same rows into part files and rolls back, touching nothing.
+     * One batch in one transaction (store/backfill/batch.ts): a crash anywhere rolls it back and the retry redoes
+     * it. --csv-only computes the same rows into part files and rolls back, touching nothing.
      */
     async backfillBatch(input: BatchInput): Promise<BatchResult> {
       const started = performance.now();
@@ -140,17 +97,13 @@ export function backfillActivities({ dbs, config }: ActivityDeps) {
      * still count in ranks); then ranks for the partitions the run touched (relative, so once at the end); or the
      * CSV assembly of a dry run.
      */
-    async backfillFinalize(input: { options: BackfillOptions; plan: BatchPlan }): Promise<{ ranksChanged: number; orphansRemoved: number; csvFiles: string[] }> {
+    async backfillFinalize(input: { options: BackfillOptions; plan: BatchPlan }): Promise<FinalizeResult> {
       const { options, plan } = input;
       if (options.csvOnly) return { ranksChanged: 0, orphansRemoved: 0, csvFiles: await assembleCsv(options.csvPath!, plan.runKey) };
       const everyMember = plan.fullRun && options.userIds === undefined && options.limit === undefined;
       const orphansRemoved = everyMember ? await removeOrphans(dbs.members) : 0;
-      const partitions = plan.trackId
-        ? (await sql<{ trackId: string; typeId: string }>`
-            SELECT DISTINCT "trackId"::text AS "trackId", "typeId"::text AS "typeId" FROM members."memberStats" WHERE "trackId" = ${plan.trackId}::uuid`.execute(dbs.members)).rows
-        : undefined;
+      const partitions = plan.trackId ? await trackPartitions(dbs.members, plan.trackId) : undefined;
       return { ranksChanged: await refreshRanks(dbs.members, partitions), orphansRemoved, csvFiles: [] };
     },
   };
 }
-

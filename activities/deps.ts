@@ -1,5 +1,5 @@
 import type { Config } from '../domain/config';
-import type { Databases } from '../lib/db';
+import type { Databases } from '../store/db';
 
 /** What activities are built from: the worker owns these and passes them in once. */
 export interface ActivityDeps {

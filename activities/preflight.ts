@@ -1,8 +1,10 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import { REQUIRED_LEGACY_TYPES, TRACKS } from '../domain/catalog';
+import { Failure } from '../domain/failures';
 import { CHALLENGE_RESULT_COLUMNS, REVIEW_SCHEMA_MISSING, type CheckResult } from '../domain/preflight';
-import { getReadSource } from '../lib/read-source';
+import { catalogNamesPresent, challengeResultColumns, challengeResultCount, currentDatabase } from '../store/preflight';
+import { getReadSource } from '../store/read-source';
 import type { ActivityDeps } from './deps';
 
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
@@ -19,8 +21,7 @@ export function preflightActivities({ dbs, config }: ActivityDeps) {
       return Promise.all(
         roles.map(async ([role, variable, db]): Promise<CheckResult> => {
           try {
-            const r = await sql<{ db: string }>`SELECT current_database() AS db`.execute(db);
-            return { name: `database:${role}`, passed: true, detail: `connected to "${r.rows[0]?.db}"` };
+            return { name: `database:${role}`, passed: true, detail: `connected to "${await currentDatabase(db)}"` };
           } catch (e) {
             return { name: `database:${role}`, passed: false, detail: `${variable}: ${message(e)}` };
           }
@@ -30,33 +31,24 @@ export function preflightActivities({ dbs, config }: ActivityDeps) {
 
     /** The review database must expose challengeResult: without it nothing can be backfilled or rated. */
     async preflightReviewSchema(): Promise<CheckResult> {
-      const r = await sql<{ column_name: string }>`
-        SELECT column_name FROM information_schema.columns
-        WHERE table_schema = 'reviews' AND table_name = 'challengeResult'`.execute(dbs.reviews);
-      if (r.rows.length === 0) {
-        throw ApplicationFailure.nonRetryable(REVIEW_SCHEMA_MISSING, 'ReviewSchemaMissing');
-      }
-      const present = new Set(r.rows.map((x) => x.column_name));
+      const present = await challengeResultColumns(dbs.reviews);
+      if (present.size === 0) throw ApplicationFailure.nonRetryable(REVIEW_SCHEMA_MISSING, Failure.ReviewSchemaMissing);
       const missing = CHALLENGE_RESULT_COLUMNS.filter((c) => !present.has(c));
       if (missing.length > 0) {
         throw ApplicationFailure.nonRetryable(
           `reviews."challengeResult" (REVIEW_DB_URL) lacks columns ${missing.join(', ')}: deploy the current review migrations, or fix REVIEW_DB_URL.`,
-          'ReviewSchemaMissing',
+          Failure.ReviewSchemaMissing,
         );
       }
-      const n = await sql<{ n: number }>`SELECT count(*)::int AS n FROM reviews."challengeResult"`.execute(dbs.reviews);
-      return { name: 'review:challengeResult', passed: true, detail: `present with ${n.rows[0]?.n ?? 0} rows` };
+      return { name: 'review:challengeResult', passed: true, detail: `present with ${await challengeResultCount(dbs.reviews)} rows` };
     },
 
     /** Hidden legacy challenge types and all tracks resolve by name in the challenges database. */
     async preflightLegacyTypes(): Promise<CheckResult> {
       try {
-        const types = await sql<{ name: string }>`
-          SELECT name FROM challenges."ChallengeType" WHERE name IN (${sql.join([...REQUIRED_LEGACY_TYPES])})`.execute(dbs.challenges);
-        const tracks = await sql<{ track: string }>`
-          SELECT track FROM challenges."ChallengeTrack" WHERE track IN (${sql.join(TRACKS.map((t) => t.track))})`.execute(dbs.challenges);
-        const missingTypes = REQUIRED_LEGACY_TYPES.filter((n) => !types.rows.some((r) => r.name === n));
-        const missingTracks = TRACKS.map((t) => t.track).filter((n) => !tracks.rows.some((r) => r.track === n));
+        const present = await catalogNamesPresent(dbs.challenges, REQUIRED_LEGACY_TYPES, TRACKS.map((t) => t.track));
+        const missingTypes = REQUIRED_LEGACY_TYPES.filter((n) => !present.types.has(n));
+        const missingTracks = TRACKS.map((t) => t.track).filter((n) => !present.tracks.has(n));
         const missing = [...missingTypes.map((n) => `type ${n}`), ...missingTracks.map((n) => `track ${n}`)];
         return missing.length === 0
           ? { name: 'challenges:legacy-types', passed: true, detail: `resolved ${REQUIRED_LEGACY_TYPES.join(', ')} and ${TRACKS.length} tracks` }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CONCURRENCY, concurrencyMessage } from './limits';
 
 /** Phase A options, as the runbook names them. Validated at the CLI and again as the workflow's input. */
 export const BackfillOptions = z
@@ -8,7 +9,7 @@ export const BackfillOptions = z
     track: z.string().min(1, { error: '--track-id must not be empty: a ChallengeTrack id or a track name such as DEVELOPMENT' }).optional(),
     skipHistory: z.boolean().default(false),
     skipRerate: z.boolean().default(false),
-    concurrency: z.number().int().min(1, { error: '--concurrency must be between 1 and 32' }).max(32, { error: '--concurrency must be between 1 and 32' }).default(4),
+    concurrency: z.number().int().min(CONCURRENCY.min, { error: concurrencyMessage() }).max(CONCURRENCY.max, { error: concurrencyMessage() }).default(4),
     limit: z.number().int().positive({ error: '--limit must be a positive whole number' }).optional(),
     batchSize: z.number().int().min(1, { error: '--batch-size must be between 1 and 5000' }).max(5000, { error: '--batch-size must be between 1 and 5000' }).default(500),
     csvOnly: z.boolean().default(false),
@@ -129,4 +130,36 @@ export function rateAndEta(done: number, total: number, elapsedMs: number): { me
   const membersPerSec = elapsedMs > 0 ? (done * 1000) / elapsedMs : 0;
   const etaSeconds = membersPerSec > 0 ? Math.max(0, (total - done) / membersPerSec) : null;
   return { membersPerSec, etaSeconds };
+}
+
+// --- The contract between the backfill workflows and their activities (payloads: ids and ranges, never rows) ---
+
+/** Which members one batch covers: a keyset range of userId, or explicit ids. */
+export type Scope = { range: UserRange } | { userIds: number[] };
+
+/** What prepare resolves once for a run; batches get the part they need. */
+export interface BatchPlan {
+  trackId?: string;
+  fullRun: boolean;
+  /** identifies the run for CSV part files */
+  runKey: string;
+}
+
+export interface BackfillPlan extends BatchPlan {
+  trackName?: string;
+  ranges: UserRange[];
+  userIds: number[];
+  membersTotal: number;
+}
+
+export interface BatchInput {
+  scope: Scope;
+  options: BackfillOptions;
+  plan: BatchPlan;
+}
+
+export interface FinalizeResult {
+  ranksChanged: number;
+  orphansRemoved: number;
+  csvFiles: string[];
 }

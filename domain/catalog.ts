@@ -29,6 +29,40 @@ export const TYPES = [
 
 export type TypeName = (typeof TYPES)[number]['name'];
 
+/** Ids of the catalogue as an environment's challenges database has them (resolved by name, never assumed). */
+export interface Catalog {
+  tracks: Array<{ id: string; track: TrackName }>;
+  types: Array<{ id: string; name: TypeName }>;
+}
+
+/** The ids this project ships (and seeds): what a reader uses until the challenges database's own are loaded. */
+export const BUILTIN_CATALOG: Catalog = {
+  tracks: TRACKS.map((t) => ({ id: t.id, track: t.track })),
+  types: TYPES.map((t) => ({ id: t.id, name: t.name })),
+};
+
+/** Names by id and ids by name over one catalogue: a value handed to readers, never process-wide state. */
+export interface CatalogNames {
+  /** an id the catalogue does not know is shown as is */
+  trackName(id: string): string;
+  typeName(id: string): string;
+  trackId(name: string): string | undefined;
+  typeId(name: string): string | undefined;
+}
+
+export function catalogNames(c: Catalog): CatalogNames {
+  const trackNames = new Map<string, string>(c.tracks.map((t) => [t.id, t.track]));
+  const typeNames = new Map<string, string>(c.types.map((t) => [t.id, t.name]));
+  const trackIds = new Map<string, string>(c.tracks.map((t) => [t.track, t.id]));
+  const typeIds = new Map<string, string>(c.types.map((t) => [t.name, t.id]));
+  return {
+    trackName: (id) => trackNames.get(id) ?? id,
+    typeName: (id) => typeNames.get(id) ?? id,
+    trackId: (name) => trackIds.get(name),
+    typeId: (name) => typeIds.get(name),
+  };
+}
+
 /** Hidden legacy types the cutover must be able to resolve (preflight checks them). */
 export const REQUIRED_LEGACY_TYPES = ['ARCHITECTURE', 'ASSEMBLY_COMPETITION', 'SRM', 'CODE'] as const;
 
@@ -76,4 +110,11 @@ export function typeByName(name: TypeName) {
   const t = TYPES.find((x) => x.name === name);
   if (!t) throw new Error(`unknown challenge type ${name}`);
   return t;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A track named by its catalogue id (UUID) or its name, case-insensitively; undefined when neither matches. */
+export function resolveTrack(c: Catalog, idOrName: string): Catalog['tracks'][number] | undefined {
+  return c.tracks.find((x) => (UUID.test(idOrName) ? x.id === idOrName.toLowerCase() : x.track === idOrName.toUpperCase()));
 }

@@ -43,9 +43,18 @@ export const ParityOptions = z
     if (o.mode === 'user' && o.seed !== undefined) ctx.addIssue({ code: 'custom', message: '--seed has no effect with --user-id' });
   });
 export type ParityOptions = z.infer<typeof ParityOptions>;
+/** What callers pass (defaults not yet applied): the workflow parses it. */
+export type ParityInput = z.input<typeof ParityOptions>;
 
 /** Which members the categories look at: every member present in `member`, or these ids. */
 export type ParityScope = { all: true } | { userIds: number[] };
+
+export interface CategoryInput {
+  category: ParityCategory;
+  scope: ParityScope;
+  shapeUserIds: number[];
+  examples: number;
+}
 
 export interface ParityPlan {
   scope: ParityScope;
@@ -159,4 +168,10 @@ export function evaluateParityGate(evidence: readonly GateEvidence[], currentWat
         : 'no parity run yet'
       : 'one clean sample so far: run another with a different --seed, or run --full';
   return { ...base, passed: false, reason, evidenceIds: sampled.map((e) => e.id) };
+}
+
+/** Two findings of one category as one: counts added, the first `limit` examples in a stable order. */
+export function merge(a: Findings, b: Findings, limit: number): Findings {
+  const key = (e: Findings['examples'][number]) => `${String(e.userId ?? 0).padStart(20, '0')}/${e.track}/${e.type}/${e.field}`;
+  return { count: a.count + b.count, examples: [...a.examples, ...b.examples].sort((x, y) => key(x).localeCompare(key(y))).slice(0, limit) };
 }

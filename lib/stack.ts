@@ -1,9 +1,9 @@
 import { Client } from '@temporalio/client';
 import { parseConfig, type Config } from '../domain/config';
 import { migrateToLatest } from '../migrations';
-import { openDatabases, type Databases } from './db';
+import { openDatabases, type Databases } from '../store/db';
 import { ensurePostgres, type PostgresHandle } from './postgres';
-import { initReadSource } from './read-source';
+import { initReadSource } from '../store/read-source';
 import { ensureTemporal, type TemporalHandle } from './temporal';
 
 export interface Stack {

@@ -10,9 +10,11 @@ import { BackfillOptions } from '../domain/backfill';
 import { parseConfig } from '../domain/config';
 import { bringUp, stderrLog } from '../lib/stack';
 import { runWorker } from '../workers/run';
-import { backfillProgress, pauseSignal, resumeSignal, setConcurrency } from '../workflows/backfill-defs';
+import { backfillProgress, pauseSignal, resumeSignal, setConcurrency, Backfill } from '../workflows/backfill/messages';
 import { fail } from './cli-support';
 import { runSeed } from './seed/index';
+import { Parity } from '../workflows/parity/messages';
+import { Preflight } from '../workflows/preflight/messages';
 
 const OUT = resolve(__dirname, '..', 'test', 'histories');
 
@@ -42,12 +44,12 @@ async function main() {
     await runSeed(stack.dbs, { size: 'tiny', seed: 3 });
     mkdirSync(OUT, { recursive: true });
 
-    const pre = await client.workflow.start('preflight', { taskQueue, workflowId: id('preflight') });
+    const pre = await client.workflow.start(Preflight, { taskQueue, workflowId: id('preflight') });
     await pre.result();
     await save(client, 'preflight-passed', pre);
 
     // a full backfill with small batches: pause, a rejected and an accepted retune, resume, continue-as-new
-    const bf = await client.workflow.start('backfill', {
+    const bf = await client.workflow.start(Backfill, {
       taskQueue,
       workflowId: id('backfill'),
       args: [{ options: options({ batchSize: 10, concurrency: 2 }), tuning: { historyBudget: 120 } }],
@@ -61,12 +63,12 @@ async function main() {
     await save(client, 'backfill-paused-retuned-continued', bf);
 
     const ids = (await sql<{ userId: number }>`SELECT "userId" FROM members."member" ORDER BY 1 LIMIT 2`.execute(stack.dbs.members)).rows.map((r) => r.userId);
-    const byId = await client.workflow.start('backfill', { taskQueue, workflowId: id('backfill-user-ids'), args: [{ options: options({ userIds: ids }) }] });
+    const byId = await client.workflow.start(Backfill, { taskQueue, workflowId: id('backfill-user-ids'), args: [{ options: options({ userIds: ids }) }] });
     await byId.result();
     await save(client, 'backfill-user-ids', byId);
     await save(client, 'backfill-member-child', client.workflow.getHandle(`backfill/member/${ids[0]}`));
 
-    const csv = await client.workflow.start('backfill', {
+    const csv = await client.workflow.start(Backfill, {
       taskQueue,
       workflowId: id('backfill-csv'),
       args: [{ options: options({ csvOnly: true, csvPath: resolve(stack.config.dataDir, 'record-csv'), track: 'DEVELOPMENT', skipRerate: true }) }],
@@ -75,19 +77,19 @@ async function main() {
     await save(client, 'backfill-csv-track', csv);
 
     // failure paths: a bad track stops the backfill before any write; preflight reports a failed check
-    const badTrack = await client.workflow.start('backfill', { taskQueue, workflowId: id('backfill-bad-track'), args: [{ options: options({ track: 'NO_SUCH_TRACK' }) }] });
+    const badTrack = await client.workflow.start(Backfill, { taskQueue, workflowId: id('backfill-bad-track'), args: [{ options: options({ track: 'NO_SUCH_TRACK' }) }] });
     await badTrack.result().catch(() => {});
     await save(client, 'backfill-failed-bad-track', badTrack);
     await sql`UPDATE platform."readSource" SET source = 'unified'`.execute(stack.dbs.members);
-    const preFail = await client.workflow.start('preflight', { taskQueue, workflowId: id('preflight-failed') });
+    const preFail = await client.workflow.start(Preflight, { taskQueue, workflowId: id('preflight-failed') });
     await preFail.result();
     await sql`UPDATE platform."readSource" SET source = 'legacy'`.execute(stack.dbs.members);
     await save(client, 'preflight-failed', preFail);
 
-    const parityFull = await client.workflow.start('parity', { taskQueue, workflowId: id('parity-full'), args: [{ mode: 'full', examples: 5 }] });
+    const parityFull = await client.workflow.start(Parity, { taskQueue, workflowId: id('parity-full'), args: [{ mode: 'full', examples: 5 }] });
     await parityFull.result();
     await save(client, 'parity-full', parityFull);
-    const paritySample = await client.workflow.start('parity', { taskQueue, workflowId: id('parity-sample'), args: [{ mode: 'sample', samples: 20, seed: 'record', examples: 5 }] });
+    const paritySample = await client.workflow.start(Parity, { taskQueue, workflowId: id('parity-sample'), args: [{ mode: 'sample', samples: 20, seed: 'record', examples: 5 }] });
     await paritySample.result();
     await save(client, 'parity-sample', paritySample);
   } finally {

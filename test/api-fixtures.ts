@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import { trackByName, typeByName, type TrackName, type TypeName } from '../domain/catalog';
-import { openDatabases, type Databases } from '../lib/db';
-import { initReadSource } from '../lib/read-source';
+import { openDatabases, type Databases } from '../store/db';
+import { initReadSource } from '../store/read-source';
 import { migrateToLatest } from '../migrations';
 import { createMembersSource } from '../scripts/seed/source-schema';
 import { createTestDatabase, testConfig } from './support/db';

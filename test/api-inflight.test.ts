@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { legacyReadCount } from '../api/legacy-reads';
-import { MemberHistory, MemberStats } from '../api/schemas';
+import { legacyReadCount } from '../store/legacy-reads';
+import { MemberHistory, MemberStats } from '../domain/member-stats';
 import type { RunningApi } from '../api/server';
-import { readSourceHistory, switchReadSource, type ReadSource } from '../lib/read-source';
+import { readSourceHistory, switchReadSource, type ReadSource } from '../store/read-source';
 import { bringUp, type Stack } from '../lib/stack';
 import { parseServeFlags, startApiForStack } from '../scripts/commands/serve';
 import { UsageError } from '../scripts/cli-support';

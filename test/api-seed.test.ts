@@ -1,9 +1,9 @@
 import { sql } from 'kysely';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MemberHistory, MemberStats } from '../api/schemas';
+import { MemberHistory, MemberStats } from '../domain/member-stats';
 import { buildApi } from '../api/server';
-import { watchReadSource, type ReadSourceReader } from '../lib/read-source';
+import { watchReadSource, type ReadSourceReader } from '../store/read-source';
 import { bringUp, type Stack } from '../lib/stack';
 import { runSeed } from '../scripts/seed/index';
 import { closeAndDrop } from './api-fixtures';

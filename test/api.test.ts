@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { legacyReadCount } from '../api/legacy-reads';
-import { MemberHistory, MemberStats } from '../api/schemas';
+import { legacyReadCount } from '../store/legacy-reads';
+import { MemberHistory, MemberStats } from '../domain/member-stats';
 import { buildApi } from '../api/server';
-import { openDatabases } from '../lib/db';
-import { switchReadSource, watchReadSource, type ReadSource, type ReadSourceReader } from '../lib/read-source';
+import { openDatabases } from '../store/db';
+import { switchReadSource, watchReadSource, type ReadSource, type ReadSourceReader } from '../store/read-source';
 import { ALICE, BOB, CAROL, fixtureDatabase, type Fixture } from './api-fixtures';
 
 describe('member stats read API', () => {
@@ -153,7 +153,7 @@ describe('member stats read API', () => {
     const ok = stats.responses['200'].content['application/json'].schema;
     expect(Object.keys(ok.properties)).toEqual(['userId', 'handle', 'handleLower', 'readSource', 'tracks', 'maxRating']);
     expect(ok.properties.tracks.items.required).toContain('mostRecentSubmission');
-    expect(Object.keys(stats.responses).sort()).toEqual(['200', '400', '404', '500']);
+    expect(Object.keys(stats.responses).sort()).toEqual(['200', '400', '404', '500', '503']);
     const history = r.body.paths['/members/{handle}/stats/history'].get;
     expect(history.responses['200'].content['application/json'].schema.properties.history.items.properties.challengeId.type).toBe('string');
   });

@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Stack } from '../lib/stack';
 import { runSeed } from '../scripts/seed/index';
 import { hasWorker, runWorker } from '../workers/run';
-import { backfillProgress } from '../workflows/backfill-defs';
-import type { BackfillResult } from '../workflows/backfill';
+import { backfillProgress } from '../workflows/backfill/messages';
+import type { BackfillResult } from '../workflows/backfill/workflow';
 import { clearUnified, runTestBackfill, startTestBackfill, unifiedChecksum } from './support/backfill';
 import { createTestDatabase } from './support/db';
 import { testStack, uniqueTaskQueue, workflowBundle } from './support/stack';
@@ -79,7 +79,7 @@ describe('backfill survives a worker killed mid-run (SIGKILL)', () => {
 
     const second = workerProcess(env);
     procs.push(second);
-    const result = (await h.result()) as BackfillResult;
+    const result = await h.result();
 
     expect(await unifiedChecksum(stack.dbs.members)).toEqual(expected);
     expect(result.totals.members).toBe(undisturbed.totals.members);

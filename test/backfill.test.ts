@@ -7,11 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TRACKS, TYPES, type TrackName, type TypeName } from '../domain/catalog';
 import { challengeKey, DEVELOP_ITEM_KEYS, designItemKey, MARATHON_KEY, SRM_KEY, type UnifiedKey } from '../domain/mapping';
 import type { Stack } from '../lib/stack';
-import { backfillProgress, pauseSignal, resumeSignal, setConcurrency } from '../workflows/backfill-defs';
-import { loadCatalog } from '../activities/sql/backfill';
-import { legacyTracks } from '../api/legacy';
-import { developReplay } from '../activities/sql/develop-replay';
-import { clearUnified, runTestBackfill, startTestBackfill, unifiedChecksum } from './support/backfill';
+import { backfillProgress, pauseSignal, resumeSignal, setConcurrency } from '../workflows/backfill/messages';
+import { loadCatalog } from '../store/catalog';
+import { legacyTracks } from '../store/members/legacy';
+import { developReplay } from '../store/backfill/develop-replay';
+import { backfilledState, clearUnified, runTestBackfill, startTestBackfill, unifiedChecksum } from './support/backfill';
 import { createTestDatabase } from './support/db';
 import { seededStack, withOtherStack } from './support/stack';
 
@@ -104,10 +104,12 @@ describe('backfill (real Temporal, real Postgres, tiny dataset)', () => {
   let emptyReviews: Awaited<ReturnType<typeof createTestDatabase>>;
   let stack: Stack;
   let taskQueue: string;
+  let backfilled: () => Promise<void>;
 
   beforeAll(async () => {
     [env, emptyReviews] = await Promise.all([seededStack('backfill', { size: 'tiny', seed: 11 }), createTestDatabase('backfill_noreview')]);
     ({ stack, taskQueue } = env);
+    backfilled = backfilledState(stack.client!, taskQueue, stack.dbs.members);
   });
   afterAll(async () => {
     await env?.close();
@@ -144,6 +146,7 @@ describe('backfill (real Temporal, real Postgres, tiny dataset)', () => {
   });
 
   it('seeds history from legacy rows, then rated completed challenges; exactly one mostRecent, the latest', async () => {
+    await backfilled();
     const legacy = await sql<{ userId: number; challengeId: string; rating: number | null; at: Date }>`
       SELECT h."userId", d."challengeId"::text AS "challengeId", d."newRating" AS rating, d."ratingDate" AS at
       FROM members."memberHistoryStats" h JOIN members."memberDevelopHistoryStats" d ON d."historyStatsId" = h.id
@@ -175,6 +178,7 @@ describe('backfill (real Temporal, real Postgres, tiny dataset)', () => {
   });
 
   it('a second run writes nothing and leaves identical tables; ranks and memberMaxRating hold for every member', async () => {
+    await backfilled();
     const before = await unifiedChecksum(stack.dbs.members);
     const r = await runTestBackfill(stack.client!, taskQueue, { batchSize: 50, concurrency: 2 });
     expect(r.totals.statsRows + r.totals.historyRows + r.totals.staleRemoved + r.ranksChanged).toBe(0);
@@ -186,6 +190,7 @@ describe('backfill (real Temporal, real Postgres, tiny dataset)', () => {
   });
 
   it('replaces stale unified-only rows on full runs, never on track-filtered runs', async () => {
+    await backfilled();
     const someone = (await sql<{ userId: number }>`SELECT "userId" FROM members."memberStats" LIMIT 1`.execute(stack.dbs.members)).rows[0]!.userId;
     await sql`INSERT INTO members."memberStats" ("userId", "trackId", "typeId", challenges, wins) VALUES (${someone}, ${trackId('DESIGN')}, ${typeId('Task')}, 9, 9)`.execute(stack.dbs.members);
     const filtered = await runTestBackfill(stack.client!, taskQueue, { track: 'DATA_SCIENCE' });
@@ -198,6 +203,7 @@ describe('backfill (real Temporal, real Postgres, tiny dataset)', () => {
   });
 
   it('--user-id runs each member as a child workflow with a business id; a spot fix restores a member', async () => {
+    await backfilled();
     const before = await unifiedChecksum(stack.dbs.members);
     const ids = (await sql<{ userId: number }>`SELECT DISTINCT "userId" FROM members."memberStats" ORDER BY 1 LIMIT 2`.execute(stack.dbs.members)).rows.map((r) => r.userId);
     await sql`DELETE FROM members."memberStats" WHERE "userId" = ANY(${ids}::bigint[])`.execute(stack.dbs.members);
@@ -213,6 +219,7 @@ describe('backfill (real Temporal, real Postgres, tiny dataset)', () => {
   });
 
   it('--csv-only computes the same rows into CSV files and writes nothing to the database', async () => {
+    await backfilled();
     const before = await unifiedChecksum(stack.dbs.members);
     await clearUnified(stack.dbs.members);
     const dir = mkdtempSync(join(tmpdir(), 'cutover-csv-'));
@@ -238,9 +245,6 @@ describe('backfill (real Temporal, real Postgres, tiny dataset)', () => {
       expect(cells[cols.indexOf('eventDate')]).toMatch(/^\d{4}-\d{2}-\d{2}T/);
       expect(cells[cols.indexOf('createdBy')]).toMatch(/^(backfill:legacy|backfill:challenge|rerate)$/);
     }
-    // restore for the tests after this one
-    await runTestBackfill(stack.client!, taskQueue, {});
-    expect(await unifiedChecksum(stack.dbs.members)).toEqual(before);
   });
 
   it('pauses between batches, rejects a bad concurrency, retunes, resumes, and continues-as-new', async () => {
@@ -254,7 +258,7 @@ describe('backfill (real Temporal, real Postgres, tiny dataset)', () => {
     const p2 = await h.query(backfillProgress);
     expect(p2.batchesDone).toBe(p1.batchesDone);
     const rejected = await h.executeUpdate(setConcurrency, { args: [0] }).catch((e: unknown) => e);
-    expect(failureText(rejected)).toMatch(/concurrency must be a whole number from 1 to 32, got 0/);
+    expect(failureText(rejected)).toMatch(/concurrency must be between 1 and 32, got 0/);
     expect(await h.executeUpdate(setConcurrency, { args: [3] })).toBe(3);
     await h.signal(resumeSignal);
     const r = await h.result();
@@ -267,6 +271,7 @@ describe('backfill (real Temporal, real Postgres, tiny dataset)', () => {
   });
 
   it('stops with a non-retryable error naming REVIEW_DB_URL when the review database lacks challengeResult; writes nothing', async () => {
+    await backfilled();
     const before = await unifiedChecksum(stack.dbs.members);
     await withOtherStack(env.db.url, { REVIEW_DB_URL: emptyReviews.url }, async (other, q) => {
       const err = await runTestBackfill(other.client!, q, {}).catch((e: unknown) => e);
@@ -291,6 +296,7 @@ describe('backfill (real Temporal, real Postgres, tiny dataset)', () => {
   });
 
   it('a duplicate legacy parent row: the backfill and the legacy read both keep the most recent', async () => {
+    await backfilled();
     const m = (await sql<{ userId: number; rating: number; at: Date }>`
       SELECT d."userId", s.rating, s."mostRecentEventDate" AS at FROM members."memberDataScienceStats" d
       JOIN members."memberSrmStats" s ON s."dataScienceStatsId" = d.id
@@ -313,6 +319,7 @@ describe('backfill (real Temporal, real Postgres, tiny dataset)', () => {
   });
 
   it('an unknown track fails at once, before any write', async () => {
+    await backfilled();
     const before = await unifiedChecksum(stack.dbs.members);
     const err = await runTestBackfill(stack.client!, taskQueue, { track: 'UNDERWATER_BASKETS' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WorkflowFailedError);

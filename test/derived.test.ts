@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { refreshMaxRating, refreshRanks } from '../activities/sql/derived';
+import { refreshMaxRating, refreshRanks } from '../store/derived';
 import { TRACKS, TYPES } from '../domain/catalog';
 import { computeRanks, memberMaxRatings, type RankInputRow } from '../domain/rating/ranks';
-import { openDatabases, type Databases } from '../lib/db';
+import { openDatabases, type Databases } from '../store/db';
 import { migrateToLatest } from '../migrations';
 import { createMembersSource } from '../scripts/seed/source-schema';
 import { createTestDatabase, testConfig } from './support/db';

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabases, type Databases } from '../lib/db';
+import { openDatabases, type Databases } from '../store/db';
 import { migrateToLatest } from '../migrations';
 import { createTestDatabase, testConfig } from './support/db';
 

@@ -3,17 +3,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PreflightReport } from '../domain/preflight';
 import type { Stack } from '../lib/stack';
 import { preflightWorkflowId } from '../scripts/commands/preflight';
-import { CutoverPhase, CutoverState } from '../workflows/search-attributes';
+import { CutoverPhase, CutoverState } from '../domain/search-attributes';
 import { createTestDatabase } from './support/db';
 import { seededStack, withOtherStack } from './support/stack';
+import { Preflight } from '../workflows/preflight/messages';
 
 async function preflightOn(stack: Stack, taskQueue: string): Promise<PreflightReport & { workflowId: string }> {
   const workflowId = `${preflightWorkflowId()}-${Math.random().toString(36).slice(2, 8)}`;
-  const report = (await stack.client!.workflow.execute('preflight', {
+  const report = (await stack.client!.workflow.execute(Preflight, {
     taskQueue,
     workflowId,
     typedSearchAttributes: [{ key: CutoverPhase, value: 'preflight' }],
-  })) as PreflightReport;
+  }));
   return { ...report, workflowId };
 }
 

@@ -13,7 +13,7 @@ import {
   type SubmissionRow,
 } from '../domain/rating/participants';
 import { replay, type RatedEvent } from '../domain/rating/replay';
-import { openDatabases, type Databases } from '../lib/db';
+import { openDatabases, type Databases } from '../store/db';
 import { countAnomalies, runSeed, type SeedSummary } from '../scripts/seed/index';
 import { SOURCE_TABLES } from '../scripts/seed/source-schema';
 import { createTestDatabase, testConfig } from './support/db';

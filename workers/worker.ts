@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import type { Config } from '../domain/config';
-import type { Databases } from '../lib/db';
+import type { Databases } from '../store/db';
 
 export const WORKFLOWS_PATH = join(__dirname, '..', 'workflows', 'index.ts');
 

@@ -1,5 +1,5 @@
-// The worker's workflow bundle: every workflow type the task queue serves.
-export { preflight } from './preflight';
-export { backfill } from './backfill';
-export { backfillMember } from './backfill-member';
-export { parity } from './parity';
+// The worker's workflow bundle: every workflow type the task queue serves. Clients import only the messages files.
+export { preflight } from './preflight/workflow';
+export { backfill } from './backfill/workflow';
+export { backfillMember } from './backfill/member';
+export { parity } from './parity/workflow';

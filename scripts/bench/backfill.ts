@@ -1,15 +1,16 @@
 import { performance } from 'node:perf_hooks';
 import { sql, type Kysely } from 'kysely';
-import { processBatch, untimed, type Scope } from '../../activities/backfill-batch';
-import { loadCatalog } from '../../activities/sql/backfill';
-import { developReplay } from '../../activities/sql/develop-replay';
-import { refreshRanks } from '../../activities/sql/derived';
-import { BackfillOptions } from '../../domain/backfill';
+import { processBatch, untimed } from '../../store/backfill/batch';
+import { loadCatalog } from '../../store/catalog';
+import { developReplay } from '../../store/backfill/develop-replay';
+import { refreshRanks } from '../../store/derived';
+import { BackfillOptions, type Scope } from '../../domain/backfill';
 import { stderrLog, type Stack } from '../../lib/stack';
 import { openBenchStack } from './bench-db';
 import { runWorker } from '../../workers/run';
-import type { BackfillResult } from '../../workflows/backfill';
+import type { BackfillResult } from '../../workflows/backfill/workflow';
 import type { SeedSize } from '../seed/index';
+import { Backfill } from '../../workflows/backfill/messages';
 
 /**
  * Phase A speed, all in one process against one database: (a) the orchestrated backfill workflow, (b) the limit —
@@ -64,12 +65,12 @@ async function orchestrated(stack: Stack, concurrency: number, batchSize: number
   const worker = await runWorker(stack, { taskQueue });
   try {
     const started = performance.now();
-    const h = await stack.client!.workflow.start('backfill', {
+    const h = await stack.client!.workflow.start(Backfill, {
       taskQueue,
       workflowId: `bench/backfill/${Date.now()}`,
       args: [{ options: BackfillOptions.parse({ concurrency, batchSize }) }],
     });
-    const result = (await h.result()) as BackfillResult;
+    const result = await h.result();
     return { result, seconds: (performance.now() - started) / 1000 };
   } finally {
     await worker.stop();

@@ -1,17 +1,18 @@
 import { performance } from 'node:perf_hooks';
 import { sql } from 'kysely';
-import { processBatch, untimed } from '../../activities/backfill-batch';
+import { processBatch, untimed } from '../../store/backfill/batch';
 import { parityActivities } from '../../activities/parity';
-import { loadCatalog } from '../../activities/sql/backfill';
-import { refreshRanks } from '../../activities/sql/derived';
-import { developReplay } from '../../activities/sql/develop-replay';
+import { loadCatalog } from '../../store/catalog';
+import { refreshRanks } from '../../store/derived';
+import { developReplay } from '../../store/backfill/develop-replay';
 import { BackfillOptions } from '../../domain/backfill';
 import { PARITY_CATEGORIES, ParityOptions, type ParityCategory } from '../../domain/parity';
 import { stderrLog, type Stack } from '../../lib/stack';
 import { runWorker } from '../../workers/run';
-import type { ParityResult } from '../../workflows/parity';
+import type { ParityResult } from '../../workflows/parity/workflow';
 import type { SeedSize } from '../seed/index';
 import { openBenchStack } from './bench-db';
+import { Parity } from '../../workflows/parity/messages';
 
 /**
  * Phase B speed against the bench database (cutover_bench, shared with the backfill bench): (a) full parity — the
@@ -58,11 +59,11 @@ async function fullParity(stack: Stack): Promise<{ result: ParityResult; seconds
   const worker = await runWorker(stack, { taskQueue });
   try {
     const started = performance.now();
-    const result = (await stack.client!.workflow.execute('parity', {
+    const result = (await stack.client!.workflow.execute(Parity, {
       taskQueue,
       workflowId: `bench/parity/${Date.now()}`,
       args: [ParityOptions.parse({ mode: 'full', seed: 'bench' })],
-    })) as ParityResult;
+    }));
     return { result, seconds: (performance.now() - started) / 1000 };
   } finally {
     await worker.stop();

@@ -1,8 +1,8 @@
 import { INITIAL_RATING, INITIAL_VOLATILITY } from '../../domain/rating/engine';
 import { accumulateWinSums, pairCount } from '../../domain/rating/kernel';
 import { replay, type HistoryRow, type RatedEvent } from '../../domain/rating/replay';
-import { loadCatalog } from '../../activities/sql/backfill';
-import { developmentEvents, marathonEvents } from '../../activities/sql/rated-events';
+import { loadCatalog } from '../../store/catalog';
+import { developmentEvents, marathonEvents } from '../../store/rated-events';
 import type { SeedSize } from '../seed/index';
 import { openBenchStack } from './bench-db';
 

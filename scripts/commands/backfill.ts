@@ -3,9 +3,9 @@ import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { BackfillOptions, type BackfillProgress } from '../../domain/backfill';
 import { stderrLog, type Stack } from '../../lib/stack';
-import type { BackfillResult } from '../../workflows/backfill';
-import { BACKFILL_WORKFLOW_ID, backfillProgress, pauseSignal, resumeSignal, setConcurrency } from '../../workflows/backfill-defs';
-import { CutoverPhase, CutoverState } from '../../workflows/search-attributes';
+import type { BackfillResult } from '../../workflows/backfill/workflow';
+import { BACKFILL_WORKFLOW_ID, backfillProgress, pauseSignal, resumeSignal, setConcurrency, Backfill } from '../../workflows/backfill/messages';
+import { CutoverPhase, CutoverState } from '../../domain/search-attributes';
 import { UsageError, wholeNumber, withStack, withWorker } from '../cli-support';
 
 interface RawFlags {
@@ -106,7 +106,7 @@ function summary(r: BackfillResult): string {
 export async function startBackfill(stack: Stack, options: BackfillOptions): Promise<WorkflowHandle> {
   const client = stack.client!;
   try {
-    return await client.workflow.start('backfill', {
+    return await client.workflow.start(Backfill, {
       taskQueue: stack.config.temporal.taskQueue,
       workflowId: BACKFILL_WORKFLOW_ID,
       args: [{ options }],

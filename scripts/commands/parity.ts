@@ -3,9 +3,10 @@ import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
 import type { Command } from 'commander';
 import { DEFAULT_SAMPLES, PARITY_CATEGORIES, ParityOptions, type ParityExample } from '../../domain/parity';
 import { stderrLog, type Stack } from '../../lib/stack';
-import type { ParityResult } from '../../workflows/parity';
-import { CutoverPhase, CutoverState } from '../../workflows/search-attributes';
+import type { ParityResult } from '../../workflows/parity/workflow';
+import { CutoverPhase, CutoverState } from '../../domain/search-attributes';
 import { UsageError, wholeNumber, withStack, withWorker } from '../cli-support';
+import { Parity, parityWorkflowId } from '../../workflows/parity/messages';
 
 /**
  * `parity [--samples N | --full | --user-id X] [--seed S] [--examples N] [--json]`: Phase B as a workflow
@@ -40,16 +41,12 @@ export function parseParityFlags(f: RawFlags, newSeed: () => string = () => rand
   return parsed.data;
 }
 
-export function parityWorkflowId(now = new Date()): string {
-  return `cutover/parity/${now.toISOString().replace(/[:.]/g, '-')}`;
-}
-
 export async function runParity(stack: Stack, options: ParityOptions, log: (m: string) => void): Promise<ParityResult> {
   const client = stack.client;
   if (!client) throw new Error('Temporal is not up');
   try {
     return await withWorker(stack, log, () =>
-      client.workflow.execute('parity', {
+      client.workflow.execute(Parity, {
         taskQueue: stack.config.temporal.taskQueue,
         workflowId: parityWorkflowId(),
         args: [options],
@@ -57,7 +54,7 @@ export async function runParity(stack: Stack, options: ParityOptions, log: (m: s
           { key: CutoverPhase, value: 'parity' },
           { key: CutoverState, value: 'running' },
         ],
-      }) as Promise<ParityResult>,
+      }),
     );
   } catch (e) {
     // an unknown --user-id is bad input, not a failed run (workflow failure ← activity failure ← the cause)

@@ -1,25 +1,22 @@
-import { CutoverPhase, CutoverState } from '../../workflows/search-attributes';
+import { CutoverPhase, CutoverState } from '../../domain/search-attributes';
 import type { PreflightReport } from '../../domain/preflight';
 import type { Stack } from '../../lib/stack';
 import { withWorker } from '../cli-support';
-
-export function preflightWorkflowId(now = new Date()): string {
-  return `cutover/preflight/${now.toISOString().replace(/[:.]/g, '-')}`;
-}
+import { Preflight, preflightWorkflowId } from '../../workflows/preflight/messages';
 
 export async function runPreflight(stack: Stack, log: (m: string) => void): Promise<PreflightReport & { workflowId: string }> {
   const client = stack.client;
   if (!client) throw new Error('Temporal is not up');
   const workflowId = preflightWorkflowId();
   const report = await withWorker(stack, log, () =>
-    client.workflow.execute('preflight', {
+    client.workflow.execute(Preflight, {
       taskQueue: stack.config.temporal.taskQueue,
       workflowId,
       typedSearchAttributes: [
         { key: CutoverPhase, value: 'preflight' },
         { key: CutoverState, value: 'running' },
       ],
-    }) as Promise<PreflightReport>,
+    }),
   );
   return { ...report, workflowId };
 }
@@ -32,3 +29,5 @@ export function formatPreflight(report: PreflightReport & { workflowId: string }
     ...(uiUrl ? [`  Web UI: ${uiUrl}/namespaces/default/workflows/${encodeURIComponent(report.workflowId)}`] : []),
   ].join('\n');
 }
+
+export { preflightWorkflowId };

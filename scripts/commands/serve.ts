@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { startApi, type RunningApi } from '../../api/server';
-import { watchReadSource } from '../../lib/read-source';
+import { watchReadSource } from '../../store/read-source';
 import { stderrLog, type Log, type Stack } from '../../lib/stack';
 import { UsageError, withStack } from '../cli-support';
 

@@ -1,11 +1,11 @@
 import { sql } from 'kysely';
-import { getReadSource } from '../../lib/read-source';
+import { getReadSource } from '../../store/read-source';
 import type { Stack } from '../../lib/stack';
-import { currentParityGate } from '../../activities/sql/parity-gate';
+import { currentParityGate } from '../../store/parity/gate';
 import type { BackfillProgress } from '../../domain/backfill';
 import type { ParityGate } from '../../domain/parity';
-import { BACKFILL_WORKFLOW_ID, backfillProgress } from '../../workflows/backfill-defs';
-import { CutoverPhase, CutoverState } from '../../workflows/search-attributes';
+import { BACKFILL_WORKFLOW_ID, backfillProgress } from '../../workflows/backfill/messages';
+import { CutoverPhase, CutoverState } from '../../domain/search-attributes';
 
 export interface StatusReport {
   readSource: string;

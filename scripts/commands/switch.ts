@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { GateClosedError, switchWithGate, type GuardedSwitch } from '../../activities/sql/switch';
-import { READ_SOURCES, type SwitchResult } from '../../lib/read-source';
+import { GateClosedError, switchWithGate, type GuardedSwitch } from '../../store/switch';
+import { READ_SOURCES, type SwitchResult } from '../../domain/read-source';
+import { loadCatalogNames } from '../../store/catalog';
 import { UsageError, withStack } from '../cli-support';
 
 /**
@@ -55,7 +56,7 @@ export function registerSwitch(program: Command): void {
     .action(async (opts: Record<string, unknown>) => {
       const flags = parseSwitchFlags(opts);
       try {
-        const r = await withStack({ temporal: false }, (stack) => switchWithGate(stack.dbs.members, flags));
+        const r = await withStack({ temporal: false }, async (stack) => switchWithGate(stack.dbs.members, await loadCatalogNames(stack.dbs.challenges), flags));
         process.stdout.write(flags.json ? `${JSON.stringify(r, null, 2)}\n` : `${formatGuarded(r)}\n`);
         if (r.rolledBack) process.exitCode = 1;
       } catch (e) {

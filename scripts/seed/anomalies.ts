@@ -1,5 +1,5 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
-import type { Databases } from '../../lib/db';
+import type { Databases } from '../../store/db';
 import type { AnomalyKind } from './profile';
 
 /**

@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { Kysely } from 'kysely';
 import type { Pool } from 'pg';
 import { TRACKS, TYPES } from '../../domain/catalog';
-import type { Databases } from '../../lib/db';
+import type { Databases } from '../../store/db';
 import { planChallenges } from './calendar';
 import { CopySink } from './copy';
 import { writeLegacyStats } from './legacy-stats';

@@ -1,12 +1,13 @@
 import { sql, type Kysely } from 'kysely';
 import type { Client } from '@temporalio/client';
 import type { BackfillOptions } from '../../domain/backfill';
-import type { BackfillResult, BackfillTuning } from '../../workflows/backfill';
+import type { BackfillResult, BackfillTuning } from '../../workflows/backfill/workflow';
+import { Backfill } from '../../workflows/backfill/messages';
 
 let seq = 0;
 /** Tests use their own workflow ids: files run in parallel against one server. */
 export function startTestBackfill(client: Client, taskQueue: string, options: Partial<BackfillOptions>, tuning?: BackfillTuning) {
-  return client.workflow.start('backfill', {
+  return client.workflow.start(Backfill, {
     taskQueue,
     workflowId: `test/backfill/${process.pid}/${Date.now()}/${seq++}`,
     args: [{ options: { skipHistory: false, skipRerate: false, concurrency: 4, batchSize: 500, csvOnly: false, ...options }, tuning }],
@@ -15,7 +16,7 @@ export function startTestBackfill(client: Client, taskQueue: string, options: Pa
 
 export async function runTestBackfill(client: Client, taskQueue: string, options: Partial<BackfillOptions>, tuning?: BackfillTuning): Promise<BackfillResult> {
   const h = await startTestBackfill(client, taskQueue, options, tuning);
-  return (await h.result()) as BackfillResult;
+  return await h.result();
 }
 
 /** A checksum of the unified tables' content (ids and timestamps left out: they differ between equal runs). */
@@ -40,4 +41,18 @@ export async function unifiedChecksum(db: Kysely<any>): Promise<{ stats: string;
 
 export async function clearUnified(db: Kysely<any>): Promise<void> {
   await sql`TRUNCATE members."memberStats", members."memberStatsHistory", members."memberMaxRating"`.execute(db);
+}
+
+/**
+ * "The data is backfilled" as a precondition a test can ask for, whatever ran before it: backfills (every member)
+ * unless the unified tables already hold exactly what the last such backfill wrote. Keeps tests independent of
+ * their order.
+ */
+export function backfilledState(client: Client, taskQueue: string, db: Kysely<any>): () => Promise<void> {
+  let baseline: string | undefined;
+  return async () => {
+    if (baseline !== undefined && JSON.stringify(await unifiedChecksum(db)) === baseline) return;
+    await runTestBackfill(client, taskQueue, {});
+    baseline = JSON.stringify(await unifiedChecksum(db));
+  };
 }

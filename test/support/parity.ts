@@ -1,15 +1,16 @@
 import type { Client } from '@temporalio/client';
 import { sql, type Kysely } from 'kysely';
 import { PARITY_CATEGORIES, type ParityCategory, type ParityOptions } from '../../domain/parity';
-import type { ParityResult } from '../../workflows/parity';
+import type { ParityResult } from '../../workflows/parity/workflow';
+import { Parity } from '../../workflows/parity/messages';
 
 let seq = 0;
 export async function runTestParity(client: Client, taskQueue: string, options: Partial<ParityOptions> & Pick<ParityOptions, 'mode'>): Promise<ParityResult> {
-  return (await client.workflow.execute('parity', {
+  return (await client.workflow.execute(Parity, {
     taskQueue,
     workflowId: `test/parity/${process.pid}/${Date.now()}/${seq++}`,
     args: [{ examples: 50, shapeSamples: 20, ...options }],
-  })) as ParityResult;
+  }));
 }
 
 export const counts = (r: ParityResult): Record<ParityCategory, number> =>

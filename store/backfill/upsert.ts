@@ -1,0 +1,98 @@
+import { sql, type Kysely, type RawBuilder } from 'kysely';
+import { changed, excluded, ids } from '../sql';
+import { HISTORY_COLUMNS, HISTORY_UPDATED, STATS_COLUMNS, STATS_UPDATED, trackFilter, type BatchSql } from './staging';
+
+/** Writes a batch's staged rows: upserts that rewrite only changed rows, stale-row removal on full runs, mostRecent. */
+
+export interface Written {
+  written: number;
+  stale: number;
+  perMember: Map<number, number>;
+}
+
+function perMember(rows: Array<{ userId: number }>): Map<number, number> {
+  const m = new Map<number, number>();
+  for (const row of rows) m.set(row.userId, (m.get(row.userId) ?? 0) + 1);
+  return m;
+}
+
+interface StagedTarget {
+  table: string;
+  staged: string;
+  columns: readonly string[];
+  updated: readonly string[];
+  /** the unique key: conflict target, and what makes a row stale when the staged rows lack it */
+  key: readonly string[];
+  /** rows a full run keeps even when the staged rows lack them */
+  keep?: RawBuilder<unknown>;
+}
+
+/** Upserts staged rows (only rows whose values change are rewritten); on full runs removes the batch's stale rows. */
+async function upsertStaged(db: Kysely<any>, b: BatchSql, t: StagedTarget): Promise<Written> {
+  const r = await sql<{ userId: number }>`
+    INSERT INTO ${sql.table(t.table)} (${ids(t.columns)})
+    SELECT ${ids(t.columns)} FROM ${sql.table(t.staged)}
+    ON CONFLICT (${ids(t.key)}) DO UPDATE SET ${excluded(t.updated)}, "updatedAt" = now()
+    WHERE ${changed(t.table, t.updated)}
+    RETURNING "userId"`.execute(db);
+  let stale = 0;
+  if (b.fullRun) {
+    const d = await sql`
+      DELETE FROM ${sql.table(t.table)} x
+      USING batch_members p
+      WHERE x."userId" = p."userId" AND NOT (${t.keep ?? sql`false`})
+        AND NOT EXISTS (SELECT 1 FROM ${sql.table(t.staged)} s WHERE ${sql.join(t.key.map((k) => sql`s.${sql.id(k)} = x.${sql.id(k)}`), sql` AND `)})`.execute(db);
+    stale = Number(d.numAffectedRows ?? 0);
+  }
+  return { written: r.rows.length, stale, perMember: perMember(r.rows) };
+}
+
+export function upsertStats(db: Kysely<any>, b: BatchSql): Promise<Written> {
+  return upsertStaged(db, b, {
+    table: 'members.memberStats',
+    staged: 'batch_stats',
+    columns: STATS_COLUMNS,
+    updated: STATS_UPDATED,
+    key: ['userId', 'trackId', 'typeId'],
+  });
+}
+
+/**
+ * Upserts staged history (a full run never removes a rerate's canonical rows: the rerate corrects those itself),
+ * then resets mostRecent: clear first, then set the latest row per (user, track, type) — the partial unique index
+ * admits no other order.
+ */
+export async function upsertHistory(db: Kysely<any>, b: BatchSql): Promise<Written> {
+  const w = await upsertStaged(db, b, {
+    table: 'members.memberStatsHistory',
+    staged: 'batch_history',
+    columns: HISTORY_COLUMNS,
+    updated: HISTORY_UPDATED,
+    key: ['userId', 'trackId', 'typeId', 'challengeId'],
+    keep: sql`x."createdBy" = 'rerate'`,
+  });
+  await resetMostRecent(db, b);
+  return w;
+}
+
+/** Exactly one mostRecent row per (user, track, type) of the batch: the latest eventDate (ties → challengeId). */
+export async function resetMostRecent(db: Kysely<any>, b: Pick<BatchSql, 'trackId'>): Promise<void> {
+  const scope = trackFilter(b as BatchSql, sql`h."trackId"`);
+  await sql`
+    CREATE TEMP TABLE batch_latest ON COMMIT DROP AS
+    SELECT DISTINCT ON (h."userId", h."trackId", h."typeId") h.id
+    FROM batch_members q JOIN members."memberStatsHistory" h ON h."userId" = q."userId"
+    WHERE ${scope}
+    ORDER BY h."userId", h."trackId", h."typeId", h."eventDate" DESC, h."challengeId" DESC`.execute(db);
+  // clear first, then set: the partial unique index is checked row by row
+  await sql`
+    UPDATE members."memberStatsHistory" h SET "mostRecent" = false
+    FROM batch_members q
+    WHERE h."userId" = q."userId" AND h."mostRecent" AND ${scope}
+      AND NOT EXISTS (SELECT 1 FROM batch_latest l WHERE l.id = h.id)`.execute(db);
+  await sql`
+    UPDATE members."memberStatsHistory" h SET "mostRecent" = true
+    FROM batch_latest l WHERE h.id = l.id AND NOT h."mostRecent"`.execute(db);
+  await sql`DROP TABLE batch_latest`.execute(db);
+}
+

@@ -1,0 +1,238 @@
+import { sql, type Kysely, type RawBuilder } from 'kysely';
+import { merge, type CategoryResult, type Findings, type ParityExample, type ParityScope } from '../../domain/parity';
+import { readOnly } from '../sql';
+import type { Catalog } from '../../domain/catalog';
+import { legacyHistory, legacyStats, scopeMembers, trackId } from './legacy';
+
+/**
+ * Each parity category as one set-based statement producing findings — rows of ("userId", track, type, field,
+ * legacy, unified), values as jsonb — over the members in scope. `countFindings` turns one into a count and the
+ * first N examples in one round trip. Track/type come out as catalogue ids (or a legacy family name) and are
+ * named in TS.
+ */
+
+export type FindingsQuery = (catalog: Catalog, scope: ParityScope) => RawBuilder<unknown>;
+
+const unifiedOf = (alias: string, legacyAlias: string) =>
+  sql`${sql.id(alias)}."userId" = ${sql.id(legacyAlias)}."userId" AND ${sql.id(alias)}."trackId" = ${sql.id(legacyAlias)}.track_id AND ${sql.id(alias)}."typeId" = ${sql.id(legacyAlias)}.type_id`;
+
+/**
+ * track-summary, per member and legacy family (DEVELOP, DESIGN, DATA_SCIENCE), over the unified keys legacy has a
+ * row for (unified legitimately has more keys, supplemented from results — e.g. DEVELOPMENT/Task): summed
+ * challenges and wins, latest mostRecentSubmission and mostRecentEventDate must be equal. The one allowed
+ * difference: a key whose unified mostRecentEventDate is later than legacy's carries events legacy never saw (the
+ * backfill adds results after legacy's last event), so there unified counts may be higher, never lower.
+ */
+export const trackSummary: FindingsQuery = (c, scope) => sql`
+  WITH fam AS (
+    SELECT l."userId", l.family,
+           sum(l.challenges)::int AS lc, COALESCE(sum(u.challenges), 0)::int AS uc,
+           sum(l.wins)::int AS lw, COALESCE(sum(u.wins), 0)::int AS uw,
+           max(l."mostRecentEventDate") AS le, max(u."mostRecentEventDate") AS ue,
+           max(l."mostRecentSubmission") AS ls, max(u."mostRecentSubmission") AS us,
+           COALESCE(bool_or(u."mostRecentEventDate" > l."mostRecentEventDate"), false) AS grew
+    FROM (${legacyStats(c, scope)}) l
+    LEFT JOIN members."memberStats" u ON ${unifiedOf('u', 'l')}
+    GROUP BY l."userId", l.family
+  )
+  SELECT fam."userId", fam.family AS track, NULL::text AS type, f.field, f.legacy, f.unified
+  FROM fam CROSS JOIN LATERAL (VALUES
+    ('challenges', to_jsonb(lc), to_jsonb(uc), CASE WHEN grew THEN uc < lc ELSE uc IS DISTINCT FROM lc END),
+    ('wins', to_jsonb(lw), to_jsonb(uw), CASE WHEN grew THEN uw < lw ELSE uw IS DISTINCT FROM lw END),
+    ('mostRecentEventDate', to_jsonb(le), to_jsonb(ue), CASE WHEN grew THEN ue < le ELSE ue IS DISTINCT FROM le END),
+    ('mostRecentSubmission', to_jsonb(ls), to_jsonb(us), us IS DISTINCT FROM ls)
+  ) AS f(field, legacy, unified, differs)
+  WHERE f.differs`;
+
+/** SRM and MM fields compared (unified name, legacy value column of legacyStats — already renamed). */
+const DATA_SCIENCE_FIELDS = [
+  'rating', 'globalRank', 'countryRank', 'schoolRank', 'volatility', 'maxRating', 'minRating',
+  // MM only (NULL on SRM rows, so never compared there)
+  'avgRank', 'avgNumSubmissions', 'bestRank', 'topFiveFinishes', 'topTenFinishes',
+] as const;
+
+/**
+ * rating-mismatch. DEVELOP: the member's highest legacy item rating on the DEVELOPMENT track vs the highest unified
+ * rating over the same keys. SRM and Marathon Match: every rating/rank field legacy has a value for must be equal
+ * in unified (rank → globalRank, maximumRating → maxRating, minimumRating → minRating; MM also avgRank,
+ * avgNumSubmissions, bestRank, topFiveFinishes, topTenFinishes). A legacy null is not compared: unified may fill it
+ * from later rated results.
+ */
+export const ratingMismatch: FindingsQuery = (c, scope) => {
+  const dev = trackId(c, 'DEVELOPMENT');
+  const ds = trackId(c, 'DATA_SCIENCE');
+  return sql`
+    WITH l AS MATERIALIZED (${legacyStats(c, scope)}),
+    develop AS (
+      SELECT l."userId", max(l.rating) AS legacy, max(u.rating) AS unified
+      FROM l LEFT JOIN members."memberStats" u ON ${unifiedOf('u', 'l')}
+      WHERE l.track_id = ${dev}::uuid AND l.rating IS NOT NULL
+      GROUP BY l."userId"
+    )
+    SELECT "userId", ${dev}::text AS track, NULL::text AS type, 'highestRating' AS field, to_jsonb(legacy) AS legacy, to_jsonb(unified) AS unified
+    FROM develop WHERE unified IS DISTINCT FROM legacy
+    UNION ALL
+    SELECT l."userId", l.track_id::text, l.type_id::text, f.field, f.legacy, f.unified
+    FROM l LEFT JOIN members."memberStats" u ON ${unifiedOf('u', 'l')}
+    CROSS JOIN LATERAL (VALUES ${sql.join(DATA_SCIENCE_FIELDS.map((name) => sql`(${name}, to_jsonb(l.${sql.id(name)}), to_jsonb(u.${sql.id(name)}))`))})
+      AS f(field, legacy, unified)
+    WHERE l.track_id = ${ds}::uuid AND f.legacy IS NOT NULL AND f.unified IS DISTINCT FROM f.legacy`;
+};
+
+/**
+ * history-count, per member and unified key (finer than per track): unified history rows ≥ legacy distinct
+ * challenges, and every legacy challenge is among them (a count alone would let an extra supplemented row hide a
+ * lost legacy one). One finding per key: 'rows' when the count is short, else 'challengeId' naming the first
+ * legacy challenge missing.
+ */
+export const historyCount: FindingsQuery = (c, scope) => sql`
+  WITH legacy AS (
+    SELECT l."userId", l.track_id, l.type_id, count(*)::int AS n, min(l."challengeId") FILTER (WHERE h."userId" IS NULL) AS missing
+    FROM (${legacyHistory(c, scope)}) l
+    LEFT JOIN members."memberStatsHistory" h
+      ON h."userId" = l."userId" AND h."trackId" = l.track_id AND h."typeId" = l.type_id AND h."challengeId" = l."challengeId"
+    GROUP BY 1, 2, 3
+  ),
+  uc AS (
+    SELECT h."userId", h."trackId", h."typeId", count(*)::int AS n
+    FROM members."memberStatsHistory" h JOIN (${scopeMembers(scope)}) p ON p."userId" = h."userId"
+    GROUP BY 1, 2, 3
+  )
+  SELECT l."userId", l.track_id::text AS track, l.type_id::text AS type,
+         CASE WHEN COALESCE(uc.n, 0) < l.n THEN 'rows' ELSE 'challengeId' END AS field,
+         CASE WHEN COALESCE(uc.n, 0) < l.n THEN to_jsonb(l.n) ELSE to_jsonb(l.missing) END AS legacy,
+         CASE WHEN COALESCE(uc.n, 0) < l.n THEN to_jsonb(COALESCE(uc.n, 0)) ELSE 'null'::jsonb END AS unified
+  FROM legacy l
+  LEFT JOIN uc ON uc."userId" = l."userId" AND uc."trackId" = l.track_id AND uc."typeId" = l.type_id
+  WHERE COALESCE(uc.n, 0) < l.n OR l.missing IS NOT NULL`;
+
+/**
+ * history-order: in each (member, track, type) history group with exactly one mostRecent row, that row carries the
+ * group's latest eventDate. Groups with no or several mostRecent rows are most-recent-violations (counted there,
+ * not twice). The null-newRating half needs the challenges catalogue: see nullRatingRows.
+ */
+export const historyOrder: FindingsQuery = (_c, scope) => sql`
+  WITH g AS (
+    SELECT h."userId", h."trackId", h."typeId", max(h."eventDate") AS latest,
+           count(*) FILTER (WHERE h."mostRecent") AS flagged, max(h."eventDate") FILTER (WHERE h."mostRecent") AS flagged_date
+    FROM members."memberStatsHistory" h JOIN (${scopeMembers(scope)}) p ON p."userId" = h."userId"
+    GROUP BY 1, 2, 3
+  )
+  SELECT "userId", "trackId"::text AS track, "typeId"::text AS type, 'mostRecent.eventDate' AS field,
+         to_jsonb(latest) AS legacy, to_jsonb(flagged_date) AS unified
+  FROM g WHERE flagged = 1 AND flagged_date < latest`;
+
+/**
+ * most-recent-violations, over the WHOLE history table whatever the mode: (member, track, type) groups without
+ * exactly one mostRecent row. The partial unique index forbids several, so in practice: groups with none.
+ */
+export const mostRecentViolations: FindingsQuery = () => sql`
+  SELECT "userId", "trackId"::text AS track, "typeId"::text AS type, 'mostRecent' AS field,
+         to_jsonb(1) AS legacy, to_jsonb(count(*) FILTER (WHERE "mostRecent")) AS unified
+  FROM members."memberStatsHistory"
+  GROUP BY "userId", "trackId", "typeId"
+  HAVING count(*) FILTER (WHERE "mostRecent") <> 1`;
+
+/** rank-completeness: a unified row with a rating but no globalRank (ranks are derived from every rating). */
+export const rankCompleteness: FindingsQuery = (_c, scope) => sql`
+  SELECT u."userId", u."trackId"::text AS track, u."typeId"::text AS type, 'globalRank' AS field,
+         'null'::jsonb AS legacy, jsonb_build_object('rating', u.rating, 'globalRank', u."globalRank") AS unified
+  FROM members."memberStats" u JOIN (${scopeMembers(scope)}) p ON p."userId" = u."userId"
+  WHERE u.rating IS NOT NULL AND u."globalRank" IS NULL`;
+
+/**
+ * non-null-rows, per unified key over the members in scope: rows with a non-null rating / globalRank /
+ * countryRank, unified ≥ legacy. Aggregate counts, so findings carry no member.
+ */
+export const nonNullRows: FindingsQuery = (c, scope) => sql`
+  WITH lc AS (
+    SELECT track_id, type_id, count(rating)::int AS rating, count("globalRank")::int AS "globalRank", count("countryRank")::int AS "countryRank"
+    FROM (${legacyStats(c, scope)}) l GROUP BY 1, 2
+  ),
+  uc AS (
+    SELECT u."trackId", u."typeId", count(u.rating)::int AS rating, count(u."globalRank")::int AS "globalRank", count(u."countryRank")::int AS "countryRank"
+    FROM members."memberStats" u JOIN (${scopeMembers(scope)}) p ON p."userId" = u."userId"
+    GROUP BY 1, 2
+  )
+  SELECT NULL::bigint AS "userId", lc.track_id::text AS track, lc.type_id::text AS type, f.field || ' rows' AS field,
+         to_jsonb(f.legacy) AS legacy, to_jsonb(f.unified) AS unified
+  FROM lc LEFT JOIN uc ON uc."trackId" = lc.track_id AND uc."typeId" = lc.type_id
+  CROSS JOIN LATERAL (VALUES
+    ('rating', lc.rating, COALESCE(uc.rating, 0)),
+    ('globalRank', lc."globalRank", COALESCE(uc."globalRank", 0)),
+    ('countryRank', lc."countryRank", COALESCE(uc."countryRank", 0))
+  ) AS f(field, legacy, unified)
+  WHERE f.unified < f.legacy`;
+
+/** History rows with a null newRating in scope, by challenge id (the catalogue decides error or warning). */
+export function nullRatingRows(scope: ParityScope, unratedChallengeIds: string[] | null): RawBuilder<unknown> {
+  const unrated = unratedChallengeIds === null ? sql`false` : sql`h."challengeId" = ANY(${unratedChallengeIds}::text[])`;
+  return sql`
+    SELECT h."userId", h."trackId"::text AS track, h."typeId"::text AS type, 'newRating' AS field,
+           to_jsonb(h."challengeId") AS legacy, 'null'::jsonb AS unified, ${unrated} AS unrated
+    FROM members."memberStatsHistory" h JOIN (${scopeMembers(scope)}) p ON p."userId" = h."userId"
+    WHERE h."newRating" IS NULL`;
+}
+
+/** Distinct challenge ids of the null-newRating rows in scope (bounded by the number of challenges). */
+export async function nullRatingChallengeIds(db: Kysely<any>, scope: ParityScope): Promise<string[]> {
+  const r = await sql<{ challengeId: string }>`
+    SELECT DISTINCT h."challengeId" FROM members."memberStatsHistory" h JOIN (${scopeMembers(scope)}) p ON p."userId" = h."userId"
+    WHERE h."newRating" IS NULL`.execute(db);
+  return r.rows.map((x) => x.challengeId);
+}
+
+/**
+ * Of these history challenge ids (UUIDs or legacy numeric ids), the ones whose ChallengeMetadata explicitly says
+ * unrated — the rule of isChallengeRated (domain/rating/participants.ts): rated/isRated/is_rated false|0, or
+ * unrated true|1, names in any case. Missing metadata is not "explicitly unrated".
+ */
+export async function explicitlyUnrated(challenges: Kysely<any>, ids: string[]): Promise<string[]> {
+  const uuids = ids.filter((id) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id));
+  const legacy = ids.filter((id) => /^\d{1,18}$/.test(id));
+  if (uuids.length + legacy.length === 0) return [];
+  const name = sql`upper(regexp_replace(btrim(md.name), '[\\s-]+', '_', 'g'))`;
+  const value = sql`lower(btrim(md.value))`;
+  const r = await sql<{ id: string; legacyId: string | null }>`
+    SELECT c.id::text AS id, c."legacyId"::text AS "legacyId" FROM challenges."Challenge" c
+    WHERE (c.id = ANY(${uuids}::uuid[]) OR c."legacyId" = ANY(${legacy}::bigint[]))
+      AND EXISTS (SELECT 1 FROM challenges."ChallengeMetadata" md WHERE md."challengeId" = c.id AND (
+        (${name} IN ('RATED', 'ISRATED', 'IS_RATED') AND ${value} IN ('false', '0'))
+        OR (${name} = 'UNRATED' AND ${value} IN ('true', '1'))))`.execute(challenges);
+  const wanted = new Set(ids);
+  return r.rows.flatMap((x) => [x.id, x.legacyId]).filter((x): x is string => x !== null && wanted.has(x));
+}
+
+type Row = Omit<ParityExample, 'track' | 'type'> & { track: string | null; type: string | null };
+
+/** Count and first `examples` findings (ordered by member, track, type, field) in one statement. */
+export async function countFindings(db: Kysely<any>, findings: RawBuilder<unknown>, examples: number, where: RawBuilder<unknown> = sql`true`): Promise<{ count: number; examples: Row[] }> {
+  const r = await sql<{ n: number; examples: Row[] }>`
+    WITH f AS MATERIALIZED (SELECT * FROM (${findings}) x WHERE ${where})
+    SELECT (SELECT count(*)::int FROM f) AS n,
+           (SELECT COALESCE(json_agg(json_build_object('userId', "userId", 'track', track, 'type', type, 'field', field, 'legacy', legacy, 'unified', unified)), '[]')
+            FROM (SELECT * FROM f ORDER BY "userId" NULLS FIRST, track, type, field, legacy::text LIMIT ${examples}) e) AS examples`.execute(db);
+  const row = r.rows[0]!;
+  return { count: row.n, examples: row.examples };
+}
+
+/** Catalogue ids in findings → names (a legacy family name passes through). */
+export function nameExamples(catalog: Catalog, f: { count: number; examples: Row[] }): Findings {
+  const tracks = new Map(catalog.tracks.map((t) => [t.id, t.track as string]));
+  const types = new Map(catalog.types.map((t) => [t.id, t.name as string]));
+  return {
+    count: f.count,
+    examples: f.examples.map((e) => ({ ...e, track: e.track === null ? null : (tracks.get(e.track) ?? e.track), type: e.type === null ? null : (types.get(e.type) ?? e.type) })),
+  };
+}
+
+/** history-order: mostRecent order findings plus null newRatings (errors; warnings where explicitly unrated). */
+export async function historyOrderFindings(db: Kysely<any>, challenges: Kysely<any>, cat: Catalog, scope: ParityScope, examples: number): Promise<Omit<CategoryResult, 'ms'>> {
+  const order = nameExamples(cat, await readOnly(db, (tx) => countFindings(tx, historyOrder(cat, scope), examples)));
+  const ids = await nullRatingChallengeIds(db, scope);
+  const unrated = ids.length > 0 ? await explicitlyUnrated(challenges, ids) : [];
+  const nulls = nullRatingRows(scope, unrated);
+  const errors = nameExamples(cat, await countFindings(db, nulls, examples, sql`NOT unrated`));
+  const warnings = nameExamples(cat, await countFindings(db, nulls, examples, sql`unrated`));
+  return { ...merge(order, errors, examples), warnings };
+}

@@ -1,0 +1,132 @@
+import type { Kysely } from 'kysely';
+import type { z } from 'zod';
+import type { CatalogNames } from '../../domain/catalog';
+import { maxRatingOf, MemberHistory, MemberStats, type HistoryEntry, type TrackStats } from '../../domain/member-stats';
+import type { ParityExample } from '../../domain/parity';
+import { membersById } from '../members/find';
+import { legacyHistory, legacyTracks } from '../members/legacy';
+import { unifiedHistory, unifiedTracks } from '../members/unified';
+
+/**
+ * response-shape: for a bounded sample of members, the read API's legacy and unified answers (built by the same
+ * functions the API serves them with, no HTTP) must have the same shape — both valid against the one documented
+ * schema, same keys, same JSON types wherever both sides are non-null — and equal values where parity holds:
+ * every legacy entry (track/type; history by challenge) is in the unified answer with the values legacy has
+ * (counts and dates as track-summary rules them, rating fields where legacy has a value), and maxRating agrees.
+ */
+
+const RATING_FIELDS = [
+  'rating', 'volatility', 'maxRating', 'minRating', 'globalRank', 'countryRank', 'schoolRank', 'percentile',
+  'avgRank', 'avgNumSubmissions', 'bestRank', 'topFiveFinishes', 'topTenFinishes',
+] as const satisfies ReadonlyArray<keyof TrackStats>;
+const HISTORY_FIELDS = ['challengeName', 'date', 'rating', 'placement', 'percentile'] as const satisfies ReadonlyArray<keyof HistoryEntry>;
+
+type Finding = ParityExample;
+type Json = Record<string, unknown>;
+
+const jsonType = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v);
+
+/** Same keys, and the same JSON type for every key both sides fill. */
+function compareShape(at: Omit<Finding, 'field' | 'legacy' | 'unified'>, path: string, legacy: Json, unified: Json): Finding[] {
+  const out: Finding[] = [];
+  for (const key of new Set([...Object.keys(legacy), ...Object.keys(unified)])) {
+    const l = key in legacy ? jsonType(legacy[key]) : 'absent';
+    const u = key in unified ? jsonType(unified[key]) : 'absent';
+    if (l === u || (l === 'null' && u !== 'absent') || (u === 'null' && l !== 'absent')) continue;
+    out.push({ ...at, field: `shape:${path}${key}`, legacy: l, unified: u });
+  }
+  return out;
+}
+
+function schemaIssues(at: Omit<Finding, 'field' | 'legacy' | 'unified'>, schema: z.ZodType, side: 'legacy' | 'unified', body: unknown): Finding[] {
+  const r = schema.safeParse(body);
+  if (r.success) return [];
+  return r.error.issues.map((i) => ({ ...at, field: `schema:${i.path.join('.')}`, legacy: side === 'legacy' ? i.message : null, unified: side === 'unified' ? i.message : null }));
+}
+
+function compareTracks(userId: number, legacy: TrackStats[], unified: TrackStats[]): Finding[] {
+  const out: Finding[] = [];
+  const byKey = new Map(unified.map((t) => [`${t.track}/${t.type}`, t]));
+  for (const l of legacy) {
+    const at = { userId, track: l.track, type: l.type };
+    const u = byKey.get(`${l.track}/${l.type}`);
+    if (!u) {
+      out.push({ ...at, field: 'tracks', legacy: 'present', unified: null });
+      continue;
+    }
+    out.push(...compareShape(at, 'tracks[].', l, u));
+    // unified may carry results newer than legacy's last event on this key: then counts may only grow
+    const grew = u.mostRecentEventDate !== null && l.mostRecentEventDate !== null && u.mostRecentEventDate > l.mostRecentEventDate;
+    for (const f of ['challenges', 'wins'] as const) {
+      if (grew ? u[f] < l[f] : u[f] !== l[f]) out.push({ ...at, field: `tracks.${f}`, legacy: l[f], unified: u[f] });
+    }
+    if (!grew && u.mostRecentEventDate !== l.mostRecentEventDate) out.push({ ...at, field: 'tracks.mostRecentEventDate', legacy: l.mostRecentEventDate, unified: u.mostRecentEventDate });
+    if (u.mostRecentSubmission !== l.mostRecentSubmission) out.push({ ...at, field: 'tracks.mostRecentSubmission', legacy: l.mostRecentSubmission, unified: u.mostRecentSubmission });
+    for (const f of RATING_FIELDS) {
+      if (l[f] !== null && u[f] !== l[f]) out.push({ ...at, field: `tracks.${f}`, legacy: l[f], unified: u[f] });
+    }
+  }
+  return out;
+}
+
+function compareMaxRating(userId: number, legacy: MemberStats['maxRating'], unified: MemberStats['maxRating']): Finding[] {
+  if (legacy === null) return [];
+  const at = { userId, track: legacy.track, type: legacy.subTrack };
+  if (unified === null) return [{ ...at, field: 'maxRating', legacy: legacy.rating, unified: null }];
+  const sameKey = unified.track === legacy.track && unified.subTrack === legacy.subTrack;
+  // another key may only take over with a higher rating (one legacy never had)
+  if (sameKey ? unified.rating !== legacy.rating : unified.rating < legacy.rating) return [{ ...at, field: 'maxRating.rating', legacy: legacy.rating, unified: unified.rating }];
+  if (sameKey && unified.ratingColor !== legacy.ratingColor) return [{ ...at, field: 'maxRating.ratingColor', legacy: legacy.ratingColor, unified: unified.ratingColor }];
+  return [];
+}
+
+function compareHistory(userId: number, legacy: HistoryEntry[], unified: HistoryEntry[]): Finding[] {
+  const out: Finding[] = [];
+  const byKey = new Map(unified.map((h) => [`${h.track}/${h.type}/${h.challengeId}`, h]));
+  for (const l of legacy) {
+    const at = { userId, track: l.track, type: l.type };
+    const u = byKey.get(`${l.track}/${l.type}/${l.challengeId}`);
+    if (!u) {
+      out.push({ ...at, field: `history[${l.challengeId}]`, legacy: 'present', unified: null });
+      continue;
+    }
+    out.push(...compareShape(at, 'history[].', l, u));
+    for (const f of HISTORY_FIELDS) {
+      if (l[f] !== null && u[f] !== l[f]) out.push({ ...at, field: `history[${l.challengeId}].${f}`, legacy: l[f], unified: u[f] });
+    }
+  }
+  return out;
+}
+
+async function compareMember(db: Kysely<any>, names: CatalogNames, m: { userId: number; handle: string; handleLower: string }): Promise<Finding[]> {
+  const [lTracks, u, lHistory, uHistory] = await Promise.all([
+    legacyTracks(db, m.userId),
+    unifiedTracks(db, names, m.userId),
+    legacyHistory(db, m.userId),
+    unifiedHistory(db, names, m.userId),
+  ]);
+  const legacy: MemberStats = { ...m, readSource: 'legacy', tracks: lTracks, maxRating: maxRatingOf(lTracks, names) };
+  const unified: MemberStats = { ...m, readSource: 'unified', tracks: u.tracks, maxRating: u.maxRating };
+  const at = { userId: m.userId, track: null, type: null };
+  return [
+    ...schemaIssues(at, MemberStats, 'legacy', legacy),
+    ...schemaIssues(at, MemberStats, 'unified', unified),
+    ...schemaIssues(at, MemberHistory, 'legacy', { userId: m.userId, handle: m.handle, readSource: 'legacy', history: lHistory }),
+    ...schemaIssues(at, MemberHistory, 'unified', { userId: m.userId, handle: m.handle, readSource: 'unified', history: uHistory }),
+    ...compareShape(at, '', legacy, unified),
+    ...compareTracks(m.userId, lTracks, u.tracks),
+    ...compareMaxRating(m.userId, legacy.maxRating, unified.maxRating),
+    ...compareHistory(m.userId, lHistory, uHistory),
+  ];
+}
+
+/** All findings for these members, `concurrency` members at a time. */
+export async function responseShapeFindings(db: Kysely<any>, names: CatalogNames, userIds: number[], concurrency = 4): Promise<Finding[]> {
+  const queue = await membersById(db, userIds);
+  const out: Finding[] = [];
+  const worker = async () => {
+    for (let m = queue.shift(); m; m = queue.shift()) out.push(...(await compareMember(db, names, m)));
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return out.sort((a, b) => (a.userId ?? 0) - (b.userId ?? 0) || `${a.track}/${a.type}/${a.field}`.localeCompare(`${b.track}/${b.type}/${b.field}`));
+}

@@ -1,0 +1,120 @@
+import { sql } from 'kysely';
+import {
+  developmentParticipants,
+  isChallengeRated,
+  marathonParticipants,
+  type ChallengeResultRow,
+  type MissingRatedPolicy,
+  type ReviewSummationRow,
+  type SubmissionRow,
+} from '../domain/rating/participants';
+import type { Catalog } from '../domain/catalog';
+import type { RatedEvent } from '../domain/rating/replay';
+import type { Databases } from './db';
+
+/**
+ * A rating stream's rated events as the engine replays them, read from the source databases with a few indexed
+ * bulk reads and turned into participants by the pure rules of domain/rating/participants.ts.
+ */
+
+export interface StreamChallenge {
+  challengeId: string;
+  legacyId: number | null;
+  typeId: string;
+  name: string;
+}
+
+export interface RatedStream {
+  events: RatedEvent[];
+  challenges: Map<string, StreamChallenge>;
+}
+
+interface ChallengeRow extends StreamChallenge {
+  endDate: Date;
+}
+
+type Where = ReturnType<typeof sql>;
+
+async function completedChallenges(dbs: Databases, where: Where): Promise<ChallengeRow[]> {
+  const r = await sql<{ id: string; legacyId: number | null; typeId: string; name: string; endDate: Date }>`
+    SELECT id::text AS id, "legacyId", "typeId"::text AS "typeId", name, "endDate" FROM challenges."Challenge"
+    WHERE ${where} AND status = 'COMPLETED' AND "endDate" IS NOT NULL`.execute(dbs.challenges);
+  return r.rows.map((c) => ({ challengeId: c.id, legacyId: c.legacyId, typeId: c.typeId, name: c.name, endDate: c.endDate }));
+}
+
+async function metadataOf(dbs: Databases, ids: string[]) {
+  const r = await sql<{ challengeId: string; name: string; value: string | null }>`
+    SELECT "challengeId"::text AS "challengeId", name, value FROM challenges."ChallengeMetadata"
+    WHERE "challengeId" = ANY(${ids}::uuid[])`.execute(dbs.challenges);
+  return group(r.rows, (m) => m.challengeId);
+}
+
+async function resultsOf(dbs: Databases, ids: string[]) {
+  const r = await sql<ChallengeResultRow>`
+    SELECT "challengeId", "userId", placement, "finalScore", "validSubmission" FROM reviews."challengeResult"
+    WHERE "challengeId" = ANY(${ids}::text[])`.execute(dbs.reviews);
+  return group(r.rows, (x) => x.challengeId);
+}
+
+function build(challenges: ChallengeRow[], rated: (c: ChallengeRow) => boolean, participants: (c: ChallengeRow) => RatedEvent['participants']): RatedStream {
+  const events: RatedEvent[] = [];
+  const info = new Map<string, StreamChallenge>();
+  for (const c of challenges) {
+    if (!rated(c)) continue;
+    const p = participants(c);
+    if (p.length === 0) continue;
+    events.push({ challengeId: c.challengeId, endDate: c.endDate, participants: p });
+    info.set(c.challengeId, { challengeId: c.challengeId, legacyId: c.legacyId, typeId: c.typeId, name: c.name });
+  }
+  return { events, challenges: info };
+}
+
+/** Development: DEVELOPMENT track, type Challenge or legacy CODE. */
+export async function developmentEvents(dbs: Databases, catalog: Catalog, policy: MissingRatedPolicy): Promise<RatedStream> {
+  const dev = catalog.tracks.find((t) => t.track === 'DEVELOPMENT')!.id;
+  const types = catalog.types.filter((t) => t.name === 'Challenge' || t.name === 'CODE').map((t) => t.id);
+  const challenges = await completedChallenges(dbs, sql`"trackId" = ${dev}::uuid AND "typeId" = ANY(${types}::uuid[])`);
+  const ids = challenges.map((c) => c.challengeId);
+  const [meta, results] = await Promise.all([metadataOf(dbs, ids), resultsOf(dbs, ids)]);
+  return build(
+    challenges,
+    (c) => isChallengeRated(meta.get(c.challengeId) ?? [], policy),
+    (c) => developmentParticipants(c.challengeId, results.get(c.challengeId) ?? []),
+  );
+}
+
+/** Marathon Match: the type, whatever track it was imported under. */
+export async function marathonEvents(dbs: Databases, catalog: Catalog, policy: MissingRatedPolicy): Promise<RatedStream> {
+  const mm = catalog.types.find((t) => t.name === 'Marathon Match')!.id;
+  const challenges = await completedChallenges(dbs, sql`"typeId" = ${mm}::uuid`);
+  const ids = challenges.map((c) => c.challengeId);
+  const [meta, results, subs] = await Promise.all([
+    metadataOf(dbs, ids),
+    resultsOf(dbs, ids),
+    sql<SubmissionRow>`
+      SELECT id::text AS id, "challengeId", "memberId", status, "finalScore", "submittedDate" FROM reviews.submission
+      WHERE "challengeId" = ANY(${ids}::text[])`.execute(dbs.reviews),
+  ]);
+  const sums = await sql<ReviewSummationRow>`
+    SELECT id::text AS id, "submissionId"::text AS "submissionId", "aggregateScore", "isFinal", "createdAt" FROM reviews."reviewSummation"
+    WHERE "submissionId" = ANY(${subs.rows.map((s) => s.id)}::uuid[])`.execute(dbs.reviews);
+  const subsBy = group(subs.rows, (s) => s.challengeId ?? '');
+  const subChallenge = new Map(subs.rows.map((s) => [s.id, s.challengeId ?? '']));
+  const sumsBy = group(sums.rows, (s) => subChallenge.get(s.submissionId) ?? '');
+  return build(
+    challenges,
+    (c) => isChallengeRated(meta.get(c.challengeId) ?? [], policy),
+    (c) => marathonParticipants(c.challengeId, subsBy.get(c.challengeId) ?? [], sumsBy.get(c.challengeId) ?? [], results.get(c.challengeId) ?? []),
+  );
+}
+
+function group<T>(rows: readonly T[], key: (r: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const r of rows) {
+    const k = key(r);
+    const list = out.get(k);
+    if (list) list.push(r);
+    else out.set(k, [r]);
+  }
+  return out;
+}

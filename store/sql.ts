@@ -1,0 +1,31 @@
+import { sql, type Kysely, type RawBuilder } from 'kysely';
+
+/** Column-list helpers for statements built from a list of column names (identifiers quoted, never spliced). */
+
+export const ids = (cols: readonly string[]) => sql.join(cols.map((c) => sql.id(c)));
+export const excluded = (cols: readonly string[]) => sql.join(cols.map((c) => sql`${sql.id(c)} = EXCLUDED.${sql.id(c)}`));
+export const changed = (table: string, cols: readonly string[]) =>
+  sql`(${sql.join(cols.map((c) => sql`${sql.table(table)}.${sql.id(c)}`))}) IS DISTINCT FROM (${sql.join(cols.map((c) => sql`EXCLUDED.${sql.id(c)}`))})`;
+
+
+/**
+ * A SELECT list naming every column of `types` in order: the given expressions, typed NULLs for the rest. Branches
+ * of a UNION ALL then say what they set by name instead of padding with positional NULLs.
+ */
+export function namedColumns<C extends Record<string, string>>(types: C, values: { [K in keyof C]?: RawBuilder<unknown> }): RawBuilder<unknown> {
+  return sql.join(
+    Object.entries(types).map(([name, type]) => {
+      const v = values[name as keyof C];
+      return v ? sql`${v} AS ${sql.id(name)}` : sql`NULL::${sql.raw(type)} AS ${sql.id(name)}`;
+    }),
+  );
+}
+
+/** Read-only, with room for the hash joins of a full run. */
+export function readOnly<T>(db: Kysely<any>, fn: (tx: Kysely<any>) => Promise<T>): Promise<T> {
+  return db.transaction().execute(async (tx) => {
+    await sql`SET TRANSACTION READ ONLY`.execute(tx);
+    await sql`SET LOCAL work_mem = '64MB'`.execute(tx);
+    return fn(tx);
+  });
+}

@@ -1,0 +1,22 @@
+import { describe, expect, it } from 'vitest';
+import * as workflows from '../workflows';
+import { Backfill, BackfillMember } from '../workflows/backfill/messages';
+import { Parity } from '../workflows/parity/messages';
+import { Preflight } from '../workflows/preflight/messages';
+
+/** Clients start workflows through the references in the messages files: each must name a workflow the worker serves. */
+describe('workflow references', () => {
+  const refs = { Backfill, BackfillMember, Parity, Preflight };
+
+  it.each(Object.entries(refs))('%s names an exported workflow function', (_label, ref) => {
+    expect(typeof (workflows as Record<string, unknown>)[ref.name]).toBe('function');
+  });
+
+  it('covers every workflow the bundle exports', () => {
+    expect(Object.values(refs).map((r) => r.name).sort()).toEqual(Object.keys(workflows).sort());
+  });
+
+  it('refuses to run as a function outside a client', () => {
+    expect(() => (Backfill as unknown as () => void)()).toThrow(/workflow reference/);
+  });
+});

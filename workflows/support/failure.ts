@@ -1,0 +1,12 @@
+import { ContinueAsNew, upsertSearchAttributes } from '@temporalio/workflow';
+import { CutoverState } from '../../domain/search-attributes';
+
+/** Runs a workflow body; a failure leaves CutoverState = "failed" so the Web UI's filters tell the truth. */
+export async function markFailure<T>(body: () => Promise<T>): Promise<T> {
+  try {
+    return await body();
+  } catch (e) {
+    if (!(e instanceof ContinueAsNew)) upsertSearchAttributes([{ key: CutoverState, value: 'failed' }]);
+    throw e;
+  }
+}
