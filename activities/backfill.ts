@@ -40,7 +40,8 @@ export function backfillActivities({ dbs, config }: ActivityDeps) {
   return {
     /** Resolves the options (track, member scope) and cuts the member set into keyset ranges. Writes nothing. */
     async backfillPrepare(options: BackfillOptions): Promise<BackfillPlan> {
-      if (!(await hasChallengeResult(dbs.reviews))) throw ApplicationFailure.nonRetryable(REVIEW_SCHEMA_MISSING, Failure.ReviewSchemaMissing);
+      if (!(await hasChallengeResult(dbs.reviews)))
+        throw ApplicationFailure.nonRetryable(REVIEW_SCHEMA_MISSING, Failure.ReviewSchemaMissing);
       const cat = await getCatalog();
       const track = options.track === undefined ? undefined : resolveTrack(cat, options.track);
       if (options.track !== undefined && !track) {
@@ -84,7 +85,15 @@ export function backfillActivities({ dbs, config }: ActivityDeps) {
       };
       try {
         const r = await inTransaction(dbs.members, input.options.csvOnly, (tx) =>
-          processBatch(tx, { dbs, catalog: cat, scope: input.scope, options: input.options, plan: input.plan, lap, replay: () => getReplay(input.plan.runKey) }),
+          processBatch(tx, {
+            dbs,
+            catalog: cat,
+            scope: input.scope,
+            options: input.options,
+            plan: input.plan,
+            lap,
+            replay: () => getReplay(input.plan.runKey),
+          }),
         );
         return { ...r, timings, ms: performance.now() - started };
       } finally {

@@ -32,7 +32,6 @@ import { readOnly } from '../store/sql';
 import { catalogCache } from './catalog-cache';
 import type { ActivityDeps } from './deps';
 
-
 const QUERIES: Partial<Record<ParityCategory, FindingsQuery>> = {
   'track-summary': trackSummary,
   'rating-mismatch': ratingMismatch,
@@ -42,14 +41,9 @@ const QUERIES: Partial<Record<ParityCategory, FindingsQuery>> = {
   'non-null-rows': nonNullRows,
 };
 
-
-
-
 export function parityActivities({ dbs }: ActivityDeps) {
   const getCatalog = catalogCache(dbs);
   const db = dbs.members;
-
-
 
   return {
     /** Resolves the mode to the members in scope (the seeded sample, one member, or all) and the data watermark. */
@@ -61,7 +55,10 @@ export function parityActivities({ dbs }: ActivityDeps) {
       let hash = 'all';
       if (options.mode === 'user') {
         if (!(await memberExists(db, options.userId!))) {
-          throw ApplicationFailure.nonRetryable(`--user-id ${options.userId}: no such member in members."member" (the backfill skips such ids, so there is nothing to compare)`, Failure.InvalidInput);
+          throw ApplicationFailure.nonRetryable(
+            `--user-id ${options.userId}: no such member in members."member" (the backfill skips such ids, so there is nothing to compare)`,
+            Failure.InvalidInput,
+          );
         }
         scope = { userIds: [options.userId!] };
         shapeUserIds = [options.userId!];

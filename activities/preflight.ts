@@ -46,12 +46,20 @@ export function preflightActivities({ dbs, config }: ActivityDeps) {
     /** Hidden legacy challenge types and all tracks resolve by name in the challenges database. */
     async preflightLegacyTypes(): Promise<CheckResult> {
       try {
-        const present = await catalogNamesPresent(dbs.challenges, REQUIRED_LEGACY_TYPES, TRACKS.map((t) => t.track));
+        const present = await catalogNamesPresent(
+          dbs.challenges,
+          REQUIRED_LEGACY_TYPES,
+          TRACKS.map((t) => t.track),
+        );
         const missingTypes = REQUIRED_LEGACY_TYPES.filter((n) => !present.types.has(n));
         const missingTracks = TRACKS.map((t) => t.track).filter((n) => !present.tracks.has(n));
         const missing = [...missingTypes.map((n) => `type ${n}`), ...missingTracks.map((n) => `track ${n}`)];
         return missing.length === 0
-          ? { name: 'challenges:legacy-types', passed: true, detail: `resolved ${REQUIRED_LEGACY_TYPES.join(', ')} and ${TRACKS.length} tracks` }
+          ? {
+              name: 'challenges:legacy-types',
+              passed: true,
+              detail: `resolved ${REQUIRED_LEGACY_TYPES.join(', ')} and ${TRACKS.length} tracks`,
+            }
           : { name: 'challenges:legacy-types', passed: false, detail: `not resolvable in CHALLENGES_DB_URL: ${missing.join(', ')}` };
       } catch (e) {
         return { name: 'challenges:legacy-types', passed: false, detail: `CHALLENGES_DB_URL: ${message(e)}` };
@@ -64,7 +72,11 @@ export function preflightActivities({ dbs, config }: ActivityDeps) {
         const source = await getReadSource(dbs.members);
         return source === 'legacy'
           ? { name: 'read-source', passed: true, detail: 'legacy' }
-          : { name: 'read-source', passed: false, detail: `read source is "${source}": roll back with \`npm run cutover -- switch --to legacy --reason "…"\` before starting a cutover` };
+          : {
+              name: 'read-source',
+              passed: false,
+              detail: `read source is "${source}": roll back with \`npm run cutover -- switch --to legacy --reason "…"\` before starting a cutover`,
+            };
       } catch (e) {
         return { name: 'read-source', passed: false, detail: message(e) };
       }

@@ -33,7 +33,9 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   }
   const counter = new LegacyReadCounter(db, (e) => app.log.error({ err: e }, 'legacy read count not written'), opts.legacyReadFlushMs);
   // shutdown must not fail over lost counts: they are logged instead
-  app.addHook('onClose', async () => counter.close().catch((e: Error) => app.log.error({ err: e }, 'final legacy read counts not written')));
+  app.addHook('onClose', async () =>
+    counter.close().catch((e: Error) => app.log.error({ err: e }, 'final legacy read counts not written')),
+  );
 
   await app.register(swagger, {
     openapi: {

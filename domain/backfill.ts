@@ -4,18 +4,34 @@ import { CONCURRENCY, concurrencyMessage } from './limits';
 /** Phase A options, as the runbook names them. Validated at the CLI and again as the workflow's input. */
 export const BackfillOptions = z
   .object({
-    userIds: z.array(z.number().int().positive({ error: 'user ids are positive integers' })).max(10_000, { error: 'at most 10,000 --user-id values; run a full backfill instead' }).optional(),
+    userIds: z
+      .array(z.number().int().positive({ error: 'user ids are positive integers' }))
+      .max(10_000, { error: 'at most 10,000 --user-id values; run a full backfill instead' })
+      .optional(),
     /** ChallengeTrack id (UUID) or track name (DEVELOPMENT, DATA_SCIENCE, DESIGN, QUALITY_ASSURANCE) */
     track: z.string().min(1, { error: '--track-id must not be empty: a ChallengeTrack id or a track name such as DEVELOPMENT' }).optional(),
     skipHistory: z.boolean().default(false),
     skipRerate: z.boolean().default(false),
-    concurrency: z.number().int().min(CONCURRENCY.min, { error: concurrencyMessage() }).max(CONCURRENCY.max, { error: concurrencyMessage() }).default(4),
+    concurrency: z
+      .number()
+      .int()
+      .min(CONCURRENCY.min, { error: concurrencyMessage() })
+      .max(CONCURRENCY.max, { error: concurrencyMessage() })
+      .default(4),
     limit: z.number().int().positive({ error: '--limit must be a positive whole number' }).optional(),
-    batchSize: z.number().int().min(1, { error: '--batch-size must be between 1 and 5000' }).max(5000, { error: '--batch-size must be between 1 and 5000' }).default(500),
+    batchSize: z
+      .number()
+      .int()
+      .min(1, { error: '--batch-size must be between 1 and 5000' })
+      .max(5000, { error: '--batch-size must be between 1 and 5000' })
+      .default(500),
     csvOnly: z.boolean().default(false),
     csvPath: z.string().min(1, { error: '--csv-path must not be empty' }).optional(),
   })
-  .refine((o) => !o.csvOnly || o.csvPath !== undefined, { error: '--csv-only needs --csv-path <dir> to write the CSV files to', path: ['csvPath'] })
+  .refine((o) => !o.csvOnly || o.csvPath !== undefined, {
+    error: '--csv-only needs --csv-path <dir> to write the CSV files to',
+    path: ['csvPath'],
+  })
   .refine((o) => o.csvPath === undefined || o.csvOnly, { error: '--csv-path only applies with --csv-only', path: ['csvPath'] });
 
 export type BackfillOptions = z.infer<typeof BackfillOptions>;

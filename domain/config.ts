@@ -41,7 +41,10 @@ const EnvSchema = z.object({
   TEMPORAL_ADDRESS: z
     .string()
     .trim()
-    .regex(/^[A-Za-z0-9.\-_]+:\d{1,5}$/, 'TEMPORAL_ADDRESS must be host:port, e.g. temporal.internal:7233 (unset it to start a local dev server)')
+    .regex(
+      /^[A-Za-z0-9.\-_]+:\d{1,5}$/,
+      'TEMPORAL_ADDRESS must be host:port, e.g. temporal.internal:7233 (unset it to start a local dev server)',
+    )
     .optional(),
   TEMPORAL_NAMESPACE: z.string().trim().min(1, 'TEMPORAL_NAMESPACE is empty: unset it to use "default"').default('default'),
   TEMPORAL_CLI_PATH: z.string().trim().min(1, 'TEMPORAL_CLI_PATH is empty: unset it or point it at the temporal binary').optional(),
@@ -106,9 +109,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   }
   const e = parsed.data;
   if (e.CHALLENGES_DB_URL && e.CHALLENGE_DB_URL && e.CHALLENGES_DB_URL !== e.CHALLENGE_DB_URL) {
-    throw new ConfigError(
-      'Invalid configuration:\n- CHALLENGES_DB_URL and CHALLENGE_DB_URL are both set and differ: set only one of them',
-    );
+    throw new ConfigError('Invalid configuration:\n- CHALLENGES_DB_URL and CHALLENGE_DB_URL are both set and differ: set only one of them');
   }
   const databaseUrl = e.DATABASE_URL ?? DEFAULT_DATABASE_URL;
   return {

@@ -86,7 +86,9 @@ export function sortTracks(rows: TrackStats[]): TrackStats[] {
 
 /** Chronological; ties by challengeId compared as text, then track and type — the same rule for both sources. */
 export function sortHistory(rows: HistoryEntry[]): HistoryEntry[] {
-  return rows.sort((a, b) => byText(a.date, b.date) || byText(a.challengeId, b.challengeId) || byText(a.track, b.track) || byText(a.type, b.type));
+  return rows.sort(
+    (a, b) => byText(a.date, b.date) || byText(a.challengeId, b.challengeId) || byText(a.track, b.track) || byText(a.type, b.type),
+  );
 }
 
 /**

@@ -2,7 +2,7 @@ import { z } from 'zod';
 
 /**
  * Phase B, parity: the categories, the run options, the report and the gate — pure, shared by the workflow, the
- * activities, the CLI and tests. The SQL of each category lives in activities/sql/parity*.ts.
+ * activities, the CLI and tests. The SQL of each category lives in store/parity/.
  */
 
 export const PARITY_CATEGORIES = [
@@ -26,20 +26,32 @@ const Seed = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, { error: '--seed must be 
 export const ParityOptions = z
   .object({
     mode: z.enum(['sample', 'full', 'user']),
-    samples: z.number().int().min(1, { error: '--samples must be at least 1' }).max(MAX_SAMPLES, { error: `--samples must be at most ${MAX_SAMPLES}; use --full to check every member` }).optional(),
+    samples: z
+      .number()
+      .int()
+      .min(1, { error: '--samples must be at least 1' })
+      .max(MAX_SAMPLES, { error: `--samples must be at most ${MAX_SAMPLES}; use --full to check every member` })
+      .optional(),
     /** picks the sample (and, with --full, the response-shape sample); recorded so the run can be repeated */
     seed: Seed.optional(),
     userId: z.number().int().positive({ error: '--user-id must be a positive whole number' }).optional(),
     /** examples kept per category */
-    examples: z.number().int().min(0, { error: '--examples must be between 0 and 1000' }).max(1000, { error: '--examples must be between 0 and 1000' }).default(10),
+    examples: z
+      .number()
+      .int()
+      .min(0, { error: '--examples must be between 0 and 1000' })
+      .max(1000, { error: '--examples must be between 0 and 1000' })
+      .default(10),
     /** members whose API responses are compared (response-shape): a per-member check, so bounded */
     shapeSamples: z.number().int().min(1).max(500).default(20),
   })
   .superRefine((o, ctx) => {
     if (o.mode === 'sample' && o.samples === undefined) ctx.addIssue({ code: 'custom', message: 'sampled parity needs --samples N' });
-    if (o.mode !== 'sample' && o.samples !== undefined) ctx.addIssue({ code: 'custom', message: '--samples applies only to a sampled run (not with --full or --user-id)' });
+    if (o.mode !== 'sample' && o.samples !== undefined)
+      ctx.addIssue({ code: 'custom', message: '--samples applies only to a sampled run (not with --full or --user-id)' });
     if (o.mode === 'user' && o.userId === undefined) ctx.addIssue({ code: 'custom', message: '--user-id needs a member id' });
-    if (o.mode !== 'user' && o.userId !== undefined) ctx.addIssue({ code: 'custom', message: '--user-id cannot be combined with --samples or --full' });
+    if (o.mode !== 'user' && o.userId !== undefined)
+      ctx.addIssue({ code: 'custom', message: '--user-id cannot be combined with --samples or --full' });
     if (o.mode === 'user' && o.seed !== undefined) ctx.addIssue({ code: 'custom', message: '--seed has no effect with --user-id' });
   });
 export type ParityOptions = z.infer<typeof ParityOptions>;
@@ -151,15 +163,32 @@ export function evaluateParityGate(evidence: readonly GateEvidence[], currentWat
   const base = { stale, currentWatermark };
   const failed = current.filter((e) => !e.passed);
   if (failed.length > 0) {
-    return { ...base, passed: false, reason: `${failed.length} parity run(s) on the current data found differences`, evidenceIds: failed.map((e) => e.id) };
+    return {
+      ...base,
+      passed: false,
+      reason: `${failed.length} parity run(s) on the current data found differences`,
+      evidenceIds: failed.map((e) => e.id),
+    };
   }
   const newestFirst = [...current].sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.id - a.id);
   const full = newestFirst.find((e) => e.mode === 'full' || e.coversAllMembers);
-  if (full) return { ...base, passed: true, reason: `clean ${full.mode === 'full' ? 'full' : 'all-member sampled'} run #${full.id} on the current data`, evidenceIds: [full.id] };
+  if (full)
+    return {
+      ...base,
+      passed: true,
+      reason: `clean ${full.mode === 'full' ? 'full' : 'all-member sampled'} run #${full.id} on the current data`,
+      evidenceIds: [full.id],
+    };
   const sampled = newestFirst.filter((e) => e.mode === 'sample');
   for (const [i, a] of sampled.entries()) {
     const b = sampled.slice(i + 1).find((x) => x.seed !== a.seed && x.sampleHash !== a.sampleHash);
-    if (b) return { ...base, passed: true, reason: `clean sampled runs #${b.id} and #${a.id} on different samples of the current data`, evidenceIds: [b.id, a.id] };
+    if (b)
+      return {
+        ...base,
+        passed: true,
+        reason: `clean sampled runs #${b.id} and #${a.id} on different samples of the current data`,
+        evidenceIds: [b.id, a.id],
+      };
   }
   const reason =
     sampled.length === 0
@@ -173,5 +202,8 @@ export function evaluateParityGate(evidence: readonly GateEvidence[], currentWat
 /** Two findings of one category as one: counts added, the first `limit` examples in a stable order. */
 export function merge(a: Findings, b: Findings, limit: number): Findings {
   const key = (e: Findings['examples'][number]) => `${String(e.userId ?? 0).padStart(20, '0')}/${e.track}/${e.type}/${e.field}`;
-  return { count: a.count + b.count, examples: [...a.examples, ...b.examples].sort((x, y) => key(x).localeCompare(key(y))).slice(0, limit) };
+  return {
+    count: a.count + b.count,
+    examples: [...a.examples, ...b.examples].sort((x, y) => key(x).localeCompare(key(y))).slice(0, limit),
+  };
 }

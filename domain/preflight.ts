@@ -22,4 +22,14 @@ export const REVIEW_SCHEMA_MISSING =
   'The review database has no reviews."challengeResult" table (REVIEW_DB_URL). Deploy the review migrations to that database, or fix REVIEW_DB_URL to point at the review database.';
 
 /** Columns of reviews."challengeResult" the backfill, rerate and refresh read. */
-export const CHALLENGE_RESULT_COLUMNS = ['challengeId', 'userId', 'placement', 'finalScore', 'rated', 'passedReview', 'validSubmission', 'oldRating', 'newRating'] as const;
+export const CHALLENGE_RESULT_COLUMNS = [
+  'challengeId',
+  'userId',
+  'placement',
+  'finalScore',
+  'rated',
+  'passedReview',
+  'validSubmission',
+  'oldRating',
+  'newRating',
+] as const;

@@ -7,7 +7,11 @@ export type ReadSource = (typeof READ_SOURCES)[number];
 export const SwitchInput = z.object({
   to: z.enum(READ_SOURCES, { error: 'to must be "legacy" or "unified"' }),
   actor: z.string().trim().min(1, 'actor must not be empty').max(200, 'actor is longer than 200 characters'),
-  reason: z.string().trim().min(1, 'a reason is required (it goes into the audit trail)').max(2000, 'reason is longer than 2000 characters'),
+  reason: z
+    .string()
+    .trim()
+    .min(1, 'a reason is required (it goes into the audit trail)')
+    .max(2000, 'reason is longer than 2000 characters'),
 });
 export type SwitchInput = z.input<typeof SwitchInput>;
 

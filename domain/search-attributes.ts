@@ -6,4 +6,3 @@ export const CutoverState = defineSearchAttributeKey('CutoverState', SearchAttri
 export const CutoverTrack = defineSearchAttributeKey('CutoverTrack', SearchAttributeType.KEYWORD);
 
 export const SEARCH_ATTRIBUTES = [CutoverPhase, CutoverState, CutoverTrack];
-

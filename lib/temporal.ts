@@ -65,7 +65,9 @@ export async function ensureTemporal(config: Config, log: (m: string) => void = 
   if (config.temporal.address) {
     const connection = await tryConnect(config.temporal.address);
     if (!connection) {
-      throw new Error(`Cannot reach Temporal at TEMPORAL_ADDRESS=${config.temporal.address}: check the address, or unset it to start a local dev server`);
+      throw new Error(
+        `Cannot reach Temporal at TEMPORAL_ADDRESS=${config.temporal.address}: check the address, or unset it to start a local dev server`,
+      );
     }
     await ensureSearchAttributes(connection, namespace);
     return { address: config.temporal.address, namespace, mode: 'external', connection, stop: () => connection.close() };
@@ -88,13 +90,20 @@ export async function ensureTemporal(config: Config, log: (m: string) => void = 
   const child = spawn(
     cli,
     [
-      'server', 'start-dev',
-      '--ip', '127.0.0.1',
-      '--port', String(config.temporal.port),
-      '--ui-port', String(config.temporal.uiPort),
-      '--db-filename', resolve(dataDir, 'temporal.sqlite'),
-      '--namespace', namespace,
-      '--log-level', 'warn',
+      'server',
+      'start-dev',
+      '--ip',
+      '127.0.0.1',
+      '--port',
+      String(config.temporal.port),
+      '--ui-port',
+      String(config.temporal.uiPort),
+      '--db-filename',
+      resolve(dataDir, 'temporal.sqlite'),
+      '--namespace',
+      namespace,
+      '--log-level',
+      'warn',
     ],
     { stdio: ['ignore', logFd, logFd] },
   );
@@ -104,7 +113,10 @@ export async function ensureTemporal(config: Config, log: (m: string) => void = 
   const deadline = Date.now() + 60_000;
   let connection: Connection | undefined;
   while (!connection) {
-    if (exitInfo) throw new Error(`Temporal dev server ${exitInfo}; see ${resolve(dataDir, 'temporal.log')} (is port ${config.temporal.port} or ${config.temporal.uiPort} taken? set TEMPORAL_PORT / TEMPORAL_UI_PORT)`);
+    if (exitInfo)
+      throw new Error(
+        `Temporal dev server ${exitInfo}; see ${resolve(dataDir, 'temporal.log')} (is port ${config.temporal.port} or ${config.temporal.uiPort} taken? set TEMPORAL_PORT / TEMPORAL_UI_PORT)`,
+      );
     if (Date.now() > deadline) {
       await stopChild(child);
       throw new Error(`Temporal dev server did not answer at ${address} within 60 s; see ${resolve(dataDir, 'temporal.log')}`);

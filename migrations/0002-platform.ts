@@ -50,6 +50,8 @@ export const platform: Migration = {
     `.execute(db);
   },
   async down(db: Kysely<any>) {
-    await sql`DROP TABLE IF EXISTS platform.checkpoint, platform.evidence, platform."cutoverRun", platform."readSourceAudit", platform."readSource"`.execute(db);
+    await sql`DROP TABLE IF EXISTS platform.checkpoint, platform.evidence, platform."cutoverRun", platform."readSourceAudit", platform."readSource"`.execute(
+      db,
+    );
   },
 };

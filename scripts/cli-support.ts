@@ -21,7 +21,11 @@ export function fail(e: unknown): never {
   const err = e instanceof Error ? e : new Error(String(e));
   const root = rootCause(err);
   const badInput = err instanceof ConfigError || err instanceof UsageError || (root.type !== undefined && INPUT_FAILURES.has(root.type));
-  stderrLog(err instanceof ConfigError || err instanceof UsageError ? err.message : `error: ${root === err ? err.message : `${err.message}: ${root.message}`}`);
+  stderrLog(
+    err instanceof ConfigError || err instanceof UsageError
+      ? err.message
+      : `error: ${root === err ? err.message : `${err.message}: ${root.message}`}`,
+  );
   process.exit(badInput ? 2 : 1);
 }
 

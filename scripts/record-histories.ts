@@ -62,8 +62,14 @@ async function main() {
     await bf.result();
     await save(client, 'backfill-paused-retuned-continued', bf);
 
-    const ids = (await sql<{ userId: number }>`SELECT "userId" FROM members."member" ORDER BY 1 LIMIT 2`.execute(stack.dbs.members)).rows.map((r) => r.userId);
-    const byId = await client.workflow.start(Backfill, { taskQueue, workflowId: id('backfill-user-ids'), args: [{ options: options({ userIds: ids }) }] });
+    const ids = (
+      await sql<{ userId: number }>`SELECT "userId" FROM members."member" ORDER BY 1 LIMIT 2`.execute(stack.dbs.members)
+    ).rows.map((r) => r.userId);
+    const byId = await client.workflow.start(Backfill, {
+      taskQueue,
+      workflowId: id('backfill-user-ids'),
+      args: [{ options: options({ userIds: ids }) }],
+    });
     await byId.result();
     await save(client, 'backfill-user-ids', byId);
     await save(client, 'backfill-member-child', client.workflow.getHandle(`backfill/member/${ids[0]}`));
@@ -71,13 +77,21 @@ async function main() {
     const csv = await client.workflow.start(Backfill, {
       taskQueue,
       workflowId: id('backfill-csv'),
-      args: [{ options: options({ csvOnly: true, csvPath: resolve(stack.config.dataDir, 'record-csv'), track: 'DEVELOPMENT', skipRerate: true }) }],
+      args: [
+        {
+          options: options({ csvOnly: true, csvPath: resolve(stack.config.dataDir, 'record-csv'), track: 'DEVELOPMENT', skipRerate: true }),
+        },
+      ],
     });
     await csv.result();
     await save(client, 'backfill-csv-track', csv);
 
     // failure paths: a bad track stops the backfill before any write; preflight reports a failed check
-    const badTrack = await client.workflow.start(Backfill, { taskQueue, workflowId: id('backfill-bad-track'), args: [{ options: options({ track: 'NO_SUCH_TRACK' }) }] });
+    const badTrack = await client.workflow.start(Backfill, {
+      taskQueue,
+      workflowId: id('backfill-bad-track'),
+      args: [{ options: options({ track: 'NO_SUCH_TRACK' }) }],
+    });
     await badTrack.result().catch(() => {});
     await save(client, 'backfill-failed-bad-track', badTrack);
     await sql`UPDATE platform."readSource" SET source = 'unified'`.execute(stack.dbs.members);
@@ -86,10 +100,18 @@ async function main() {
     await sql`UPDATE platform."readSource" SET source = 'legacy'`.execute(stack.dbs.members);
     await save(client, 'preflight-failed', preFail);
 
-    const parityFull = await client.workflow.start(Parity, { taskQueue, workflowId: id('parity-full'), args: [{ mode: 'full', examples: 5 }] });
+    const parityFull = await client.workflow.start(Parity, {
+      taskQueue,
+      workflowId: id('parity-full'),
+      args: [{ mode: 'full', examples: 5 }],
+    });
     await parityFull.result();
     await save(client, 'parity-full', parityFull);
-    const paritySample = await client.workflow.start(Parity, { taskQueue, workflowId: id('parity-sample'), args: [{ mode: 'sample', samples: 20, seed: 'record', examples: 5 }] });
+    const paritySample = await client.workflow.start(Parity, {
+      taskQueue,
+      workflowId: id('parity-sample'),
+      args: [{ mode: 'sample', samples: 20, seed: 'record', examples: 5 }],
+    });
     await paritySample.result();
     await save(client, 'parity-sample', paritySample);
   } finally {

@@ -1,12 +1,23 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
-import { DESIGN_SUBTRACKS, TRACKS, TYPES, type Catalog, type CatalogNames, type TrackName, type TypeName, catalogNames } from '../domain/catalog';
+import {
+  DESIGN_SUBTRACKS,
+  TRACKS,
+  TYPES,
+  type Catalog,
+  type CatalogNames,
+  type TrackName,
+  type TypeName,
+  catalogNames,
+} from '../domain/catalog';
 import { challengeKey, DEVELOP_ITEM_KEYS, designItemKey, MARATHON_KEY, SRM_KEY, type UnifiedKey } from '../domain/mapping';
 
 /** The challenge catalogue as the challenges database has it, and the SQL maps every phase joins legacy names with. */
 
 /** The catalogue as the challenges database has it; every name we map to must resolve. */
 export async function loadCatalog(challenges: Kysely<any>): Promise<Catalog> {
-  const tracks = await sql<{ id: string; track: TrackName }>`SELECT id::text AS id, track FROM challenges."ChallengeTrack"`.execute(challenges);
+  const tracks = await sql<{ id: string; track: TrackName }>`SELECT id::text AS id, track FROM challenges."ChallengeTrack"`.execute(
+    challenges,
+  );
   const types = await sql<{ id: string; name: TypeName }>`SELECT id::text AS id, name FROM challenges."ChallengeType"`.execute(challenges);
   const missing = [
     ...TRACKS.filter((t) => !tracks.rows.some((r) => r.track === t.track)).map((t) => `track ${t.track}`),
@@ -30,15 +41,25 @@ export function keyIds(catalog: Catalog, key: UnifiedKey): [string, string] {
 
 /** VALUES (name, trackId, typeId) for legacy item names → unified key. */
 export function itemMap(catalog: Catalog, entries: Array<[string, UnifiedKey]>): RawBuilder<unknown> {
-  return sql`(VALUES ${sql.join(entries.map(([name, key]) => {
-    const [t, y] = keyIds(catalog, key);
-    return sql`(${name}::text, ${t}::uuid, ${y}::uuid)`;
-  }))})`;
+  return sql`(VALUES ${sql.join(
+    entries.map(([name, key]) => {
+      const [t, y] = keyIds(catalog, key);
+      return sql`(${name}::text, ${t}::uuid, ${y}::uuid)`;
+    }),
+  )})`;
 }
 
 export const developMap = (c: Catalog) => itemMap(c, Object.entries(DEVELOP_ITEM_KEYS));
-export const designMap = (c: Catalog) => itemMap(c, Object.keys(DESIGN_SUBTRACKS).map((n) => [n, designItemKey(n)]));
-export const dsHistoryMap = (c: Catalog) => itemMap(c, [['SRM', SRM_KEY], ['MARATHON_MATCH', MARATHON_KEY]]);
+export const designMap = (c: Catalog) =>
+  itemMap(
+    c,
+    Object.keys(DESIGN_SUBTRACKS).map((n) => [n, designItemKey(n)]),
+  );
+export const dsHistoryMap = (c: Catalog) =>
+  itemMap(c, [
+    ['SRM', SRM_KEY],
+    ['MARATHON_MATCH', MARATHON_KEY],
+  ]);
 
 /** Challenge (trackId, typeId) → unified key (domain/mapping: Marathon Matches go to DATA_SCIENCE). */
 export function challengeKeyMap(c: Catalog): RawBuilder<unknown> {
@@ -50,4 +71,3 @@ export function challengeKeyMap(c: Catalog): RawBuilder<unknown> {
   );
   return sql`(VALUES ${sql.join(rows)})`;
 }
-

@@ -60,7 +60,6 @@ const colorCase = (rating: RawBuilder<unknown>) =>
     sql` `,
   )} END`;
 
-
 const names = (rows: Array<{ id: string; name: string }>) =>
   sql`(VALUES ${sql.join(rows.map((r) => sql`(${r.id}::uuid, ${r.name}::text)`))})`;
 
@@ -69,7 +68,11 @@ const names = (rows: Array<{ id: string; name: string }>) =>
  * later mostRecentEventDate, then trackId/typeId), with its colour; members in scope without any rating lose their
  * row so nothing stale survives. Track/type names come from the challenges catalogue (another database).
  */
-export async function refreshMaxRating(db: Kysely<any>, catalog: Catalog, scope: MemberScope): Promise<{ written: number; removed: number }> {
+export async function refreshMaxRating(
+  db: Kysely<any>,
+  catalog: Catalog,
+  scope: MemberScope,
+): Promise<{ written: number; removed: number }> {
   const upsert = await sql`
     WITH best AS (
       SELECT DISTINCT ON (s."userId") s."userId", s.rating, s."trackId", s."typeId"

@@ -37,22 +37,24 @@ export class LegacyReadCounter {
 
   /** Writes what is buffered; flushes run one after another. On failure the counts go back into the buffer. */
   flush(): Promise<void> {
-    this.flushing = this.flushing.catch(() => {}).then(async () => {
-      if (this.pending.size === 0) return;
-      const batch = [...this.pending.values()];
-      this.pending = new Map();
-      try {
-        await sql`
+    this.flushing = this.flushing
+      .catch(() => {})
+      .then(async () => {
+        if (this.pending.size === 0) return;
+        const batch = [...this.pending.values()];
+        this.pending = new Map();
+        try {
+          await sql`
           INSERT INTO platform."legacyRead" (route, day, count, "lastReadAt")
           VALUES ${sql.join(batch.map((b) => sql`(${b.route}, ${b.day}::date, ${b.count}, ${b.last})`))}
           ON CONFLICT (route, day) DO UPDATE SET
             count = platform."legacyRead".count + EXCLUDED.count,
             "lastReadAt" = GREATEST(platform."legacyRead"."lastReadAt", EXCLUDED."lastReadAt")`.execute(this.db);
-      } catch (e) {
-        for (const b of batch) this.add(b.route, b.day, b.count, b.last);
-        throw e;
-      }
-    });
+        } catch (e) {
+          for (const b of batch) this.add(b.route, b.day, b.count, b.last);
+          throw e;
+        }
+      });
     return this.flushing;
   }
 

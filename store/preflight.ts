@@ -21,8 +21,16 @@ export async function challengeResultCount(reviews: Kysely<any>): Promise<number
 }
 
 /** Which of these type and track names the challenges catalogue resolves. */
-export async function catalogNamesPresent(challenges: Kysely<any>, types: readonly string[], tracks: readonly string[]): Promise<{ types: Set<string>; tracks: Set<string> }> {
-  const t = await sql<{ name: string }>`SELECT name FROM challenges."ChallengeType" WHERE name = ANY(${[...types]}::text[])`.execute(challenges);
-  const k = await sql<{ track: string }>`SELECT track FROM challenges."ChallengeTrack" WHERE track = ANY(${[...tracks]}::text[])`.execute(challenges);
+export async function catalogNamesPresent(
+  challenges: Kysely<any>,
+  types: readonly string[],
+  tracks: readonly string[],
+): Promise<{ types: Set<string>; tracks: Set<string> }> {
+  const t = await sql<{ name: string }>`SELECT name FROM challenges."ChallengeType" WHERE name = ANY(${[...types]}::text[])`.execute(
+    challenges,
+  );
+  const k = await sql<{ track: string }>`SELECT track FROM challenges."ChallengeTrack" WHERE track = ANY(${[...tracks]}::text[])`.execute(
+    challenges,
+  );
   return { types: new Set(t.rows.map((r) => r.name)), tracks: new Set(k.rows.map((r) => r.track)) };
 }

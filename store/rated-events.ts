@@ -56,7 +56,11 @@ async function resultsOf(dbs: Databases, ids: string[]) {
   return group(r.rows, (x) => x.challengeId);
 }
 
-function build(challenges: ChallengeRow[], rated: (c: ChallengeRow) => boolean, participants: (c: ChallengeRow) => RatedEvent['participants']): RatedStream {
+function build(
+  challenges: ChallengeRow[],
+  rated: (c: ChallengeRow) => boolean,
+  participants: (c: ChallengeRow) => RatedEvent['participants'],
+): RatedStream {
   const events: RatedEvent[] = [];
   const info = new Map<string, StreamChallenge>();
   for (const c of challenges) {
@@ -104,7 +108,13 @@ export async function marathonEvents(dbs: Databases, catalog: Catalog, policy: M
   return build(
     challenges,
     (c) => isChallengeRated(meta.get(c.challengeId) ?? [], policy),
-    (c) => marathonParticipants(c.challengeId, subsBy.get(c.challengeId) ?? [], sumsBy.get(c.challengeId) ?? [], results.get(c.challengeId) ?? []),
+    (c) =>
+      marathonParticipants(
+        c.challengeId,
+        subsBy.get(c.challengeId) ?? [],
+        sumsBy.get(c.challengeId) ?? [],
+        results.get(c.challengeId) ?? [],
+      ),
   );
 }
 

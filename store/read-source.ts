@@ -4,7 +4,6 @@ import { InvalidSwitchError, SwitchInput, type ReadSourceAuditEntry, type ReadSo
 
 export type { ReadSource } from '../domain/read-source';
 
-
 /** First start only: the read source comes from STATS_READ_SOURCE (default legacy); later starts keep the stored one. */
 export async function initReadSource(db: Kysely<any>, initial: ReadSource): Promise<ReadSource> {
   await db.transaction().execute(async (tx) => {
@@ -53,14 +52,20 @@ export async function switchReadSource(db: Kysely<any>, input: SwitchInput): Pro
   });
 }
 
-
 /** The audit trail, newest first. */
 export async function readSourceHistory(db: Kysely<any>, limit = 50): Promise<ReadSourceAuditEntry[]> {
   const n = z.number().int().min(1).max(10_000).parse(limit);
   const r = await sql<{ id: number; fromSource: ReadSource | null; toSource: ReadSource; actor: string; reason: string; at: Date }>`
     SELECT id, "fromSource", "toSource", actor, reason, at FROM platform."readSourceAudit"
     ORDER BY id DESC LIMIT ${n}`.execute(db);
-  return r.rows.map((x) => ({ id: Number(x.id), from: x.fromSource, to: x.toSource, actor: x.actor, reason: x.reason, at: x.at.toISOString() }));
+  return r.rows.map((x) => ({
+    id: Number(x.id),
+    from: x.fromSource,
+    to: x.toSource,
+    actor: x.actor,
+    reason: x.reason,
+    at: x.at.toISOString(),
+  }));
 }
 
 /** The read source as a running process sees it: cached, refreshed in the background. */
@@ -107,4 +112,3 @@ export async function watchReadSource(
     close: () => clearInterval(timer),
   };
 }
-

@@ -7,12 +7,14 @@ export const excluded = (cols: readonly string[]) => sql.join(cols.map((c) => sq
 export const changed = (table: string, cols: readonly string[]) =>
   sql`(${sql.join(cols.map((c) => sql`${sql.table(table)}.${sql.id(c)}`))}) IS DISTINCT FROM (${sql.join(cols.map((c) => sql`EXCLUDED.${sql.id(c)}`))})`;
 
-
 /**
  * A SELECT list naming every column of `types` in order: the given expressions, typed NULLs for the rest. Branches
  * of a UNION ALL then say what they set by name instead of padding with positional NULLs.
  */
-export function namedColumns<C extends Record<string, string>>(types: C, values: { [K in keyof C]?: RawBuilder<unknown> }): RawBuilder<unknown> {
+export function namedColumns<C extends Record<string, string>>(
+  types: C,
+  values: { [K in keyof C]?: RawBuilder<unknown> },
+): RawBuilder<unknown> {
   return sql.join(
     Object.entries(types).map(([name, type]) => {
       const v = values[name as keyof C];

@@ -38,7 +38,8 @@ export async function verifyUnifiedReads(db: Kysely<any>, names: CatalogNames, n
     if (!z.array(TrackStats).safeParse(tracks).success) problems.push(`member ${userId}: stats not in the documented shape`);
     if (!z.array(HistoryEntry).safeParse(history).success) problems.push(`member ${userId}: history not in the documented shape`);
     const legacy = await legacyHistory(db, userId);
-    if (history.length < legacy.length) problems.push(`member ${userId}: ${history.length} history entries from unified, ${legacy.length} from legacy`);
+    if (history.length < legacy.length)
+      problems.push(`member ${userId}: ${history.length} history entries from unified, ${legacy.length} from legacy`);
   }
   return { ok: problems.length === 0, userIds, problems };
 }
@@ -54,7 +55,11 @@ export interface GuardedSwitch {
   rolledBack?: SwitchResult;
 }
 
-export async function switchWithGate(db: Kysely<any>, names: CatalogNames, input: SwitchInput & { force?: boolean }): Promise<GuardedSwitch> {
+export async function switchWithGate(
+  db: Kysely<any>,
+  names: CatalogNames,
+  input: SwitchInput & { force?: boolean },
+): Promise<GuardedSwitch> {
   if (input.to === 'legacy') return { switched: await switchReadSource(db, input) };
   const gate = await currentParityGate(db);
   if (!gate.passed && !input.force) {

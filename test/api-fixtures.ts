@@ -126,21 +126,118 @@ interface UnifiedStat {
 
 /** Alice's legacy stats as the backfill writes them (design sub-tracks summed into DESIGN/Challenge). */
 const ALICE_UNIFIED: UnifiedStat[] = [
-  { track: 'DEVELOPMENT', type: 'Challenge', challenges: 10, wins: 3, rating: 1500, volatility: 400, maxRating: 1600, minRating: 1200, globalRank: 3, countryRank: 1, percentile: 95.5, mostRecentSubmission: d('2020-03-01'), mostRecentEventDate: d('2020-03-02') },
-  { track: 'DEVELOPMENT', type: 'CODE', challenges: 4, wins: 1, mostRecentSubmission: d('2019-05-01'), mostRecentEventDate: d('2019-05-02') },
+  {
+    track: 'DEVELOPMENT',
+    type: 'Challenge',
+    challenges: 10,
+    wins: 3,
+    rating: 1500,
+    volatility: 400,
+    maxRating: 1600,
+    minRating: 1200,
+    globalRank: 3,
+    countryRank: 1,
+    percentile: 95.5,
+    mostRecentSubmission: d('2020-03-01'),
+    mostRecentEventDate: d('2020-03-02'),
+  },
+  {
+    track: 'DEVELOPMENT',
+    type: 'CODE',
+    challenges: 4,
+    wins: 1,
+    mostRecentSubmission: d('2019-05-01'),
+    mostRecentEventDate: d('2019-05-02'),
+  },
   { track: 'DEVELOPMENT', type: 'First2Finish', challenges: 2, wins: 2 },
-  { track: 'DESIGN', type: 'Challenge', challenges: 5, wins: 1, mostRecentSubmission: d('2018-06-01'), mostRecentEventDate: d('2018-01-02') },
-  { track: 'DESIGN', type: 'First2Finish', challenges: 1, wins: 1, mostRecentSubmission: d('2017-01-01'), mostRecentEventDate: d('2017-01-01') },
-  { track: 'DATA_SCIENCE', type: 'SRM', challenges: 7, wins: 1, rating: 1800, volatility: 300, maxRating: 1900, minRating: 1100, globalRank: 40, countryRank: 5, schoolRank: 2, percentile: 88.0, mostRecentEventDate: d('2020-02-01'), mostRecentSubmission: d('2020-02-01') },
-  { track: 'DATA_SCIENCE', type: 'Marathon Match', challenges: 5, wins: 1, rating: 2300, volatility: 250, maxRating: 2400, minRating: 1500, globalRank: 4, countryRank: 1, percentile: 99.1, avgRank: 12.5, avgNumSubmissions: 3.2, bestRank: 1, topFiveFinishes: 2, topTenFinishes: 3, mostRecentEventDate: d('2019-12-01'), mostRecentSubmission: d('2019-11-30') },
+  {
+    track: 'DESIGN',
+    type: 'Challenge',
+    challenges: 5,
+    wins: 1,
+    mostRecentSubmission: d('2018-06-01'),
+    mostRecentEventDate: d('2018-01-02'),
+  },
+  {
+    track: 'DESIGN',
+    type: 'First2Finish',
+    challenges: 1,
+    wins: 1,
+    mostRecentSubmission: d('2017-01-01'),
+    mostRecentEventDate: d('2017-01-01'),
+  },
+  {
+    track: 'DATA_SCIENCE',
+    type: 'SRM',
+    challenges: 7,
+    wins: 1,
+    rating: 1800,
+    volatility: 300,
+    maxRating: 1900,
+    minRating: 1100,
+    globalRank: 40,
+    countryRank: 5,
+    schoolRank: 2,
+    percentile: 88.0,
+    mostRecentEventDate: d('2020-02-01'),
+    mostRecentSubmission: d('2020-02-01'),
+  },
+  {
+    track: 'DATA_SCIENCE',
+    type: 'Marathon Match',
+    challenges: 5,
+    wins: 1,
+    rating: 2300,
+    volatility: 250,
+    maxRating: 2400,
+    minRating: 1500,
+    globalRank: 4,
+    countryRank: 1,
+    percentile: 99.1,
+    avgRank: 12.5,
+    avgNumSubmissions: 3.2,
+    bestRank: 1,
+    topFiveFinishes: 2,
+    topTenFinishes: 3,
+    mostRecentEventDate: d('2019-12-01'),
+    mostRecentSubmission: d('2019-11-30'),
+  },
 ];
 
 const ALICE_UNIFIED_HISTORY = [
   { track: 'DEVELOPMENT', type: 'Challenge', challengeId: '30001', name: 'Search Cache - Prototype', date: '2020-01-05', rating: 1400 },
-  { track: 'DEVELOPMENT', type: 'Challenge', challengeId: '30003', name: 'Payments Checkout - Refactor', date: '2020-03-02', rating: 1500, mostRecent: true },
+  {
+    track: 'DEVELOPMENT',
+    type: 'Challenge',
+    challengeId: '30003',
+    name: 'Payments Checkout - Refactor',
+    date: '2020-03-02',
+    rating: 1500,
+    mostRecent: true,
+  },
   { track: 'DEVELOPMENT', type: 'Challenge', challengeId: '30002', name: 'Forums Login - Bug Fixes', date: '2020-03-02', rating: 1450 },
-  { track: 'DATA_SCIENCE', type: 'SRM', challengeId: '20001', name: 'SRM 700', date: '2020-02-01', rating: 1800, placement: 2, percentile: 88.0, mostRecent: true },
-  { track: 'DATA_SCIENCE', type: 'Marathon Match', challengeId: '145', name: 'Marathon Match 145', date: '2019-12-01', rating: 2300, placement: 1, percentile: 99.1, mostRecent: true },
+  {
+    track: 'DATA_SCIENCE',
+    type: 'SRM',
+    challengeId: '20001',
+    name: 'SRM 700',
+    date: '2020-02-01',
+    rating: 1800,
+    placement: 2,
+    percentile: 88.0,
+    mostRecent: true,
+  },
+  {
+    track: 'DATA_SCIENCE',
+    type: 'Marathon Match',
+    challengeId: '145',
+    name: 'Marathon Match 145',
+    date: '2019-12-01',
+    rating: 2300,
+    placement: 1,
+    percentile: 99.1,
+    mostRecent: true,
+  },
 ] as const;
 
 async function insertStat(db: Kysely<any>, userId: number, s: UnifiedStat) {
@@ -151,7 +248,9 @@ async function insertStat(db: Kysely<any>, userId: number, s: UnifiedStat) {
     VALUES (${userId}, ${trackByName(s.track).id}, ${typeByName(s.type).id}, ${s.challenges}, ${s.wins}, ${s.rating ?? null},
       ${s.volatility ?? null}, ${s.maxRating ?? null}, ${s.minRating ?? null}, ${s.globalRank ?? null}, ${s.countryRank ?? null},
       ${s.schoolRank ?? null}, ${s.percentile ?? null}, ${s.avgRank ?? null}, ${s.avgNumSubmissions ?? null}, ${s.bestRank ?? null},
-      ${s.topFiveFinishes ?? null}, ${s.topTenFinishes ?? null}, ${s.mostRecentEventDate ?? null}, ${s.mostRecentSubmission ?? null})`.execute(db);
+      ${s.topFiveFinishes ?? null}, ${s.topTenFinishes ?? null}, ${s.mostRecentEventDate ?? null}, ${s.mostRecentSubmission ?? null})`.execute(
+    db,
+  );
 }
 
 async function insertUnified(db: Kysely<any>) {
@@ -168,7 +267,14 @@ async function insertUnified(db: Kysely<any>) {
   await sql`INSERT INTO members."memberMaxRating" ("userId", rating, track, "subTrack", "ratingColor")
             VALUES (${ALICE.userId}, 2300, 'DATA_SCIENCE', 'Marathon Match', '#EF3A3A')`.execute(db);
   // carol: unified only
-  await insertStat(db, CAROL.userId, { track: 'DEVELOPMENT', type: 'Challenge', challenges: 1, wins: 1, rating: 1000, mostRecentEventDate: d('2021-01-01') });
+  await insertStat(db, CAROL.userId, {
+    track: 'DEVELOPMENT',
+    type: 'Challenge',
+    challenges: 1,
+    wins: 1,
+    rating: 1000,
+    mostRecentEventDate: d('2021-01-01'),
+  });
   await sql`INSERT INTO members."memberMaxRating" ("userId", rating, track, "subTrack", "ratingColor")
             VALUES (${CAROL.userId}, 1000, 'DEVELOPMENT', 'Challenge', '#69C329')`.execute(db);
 }

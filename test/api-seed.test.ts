@@ -29,7 +29,9 @@ describe('read API over seeded legacy data', () => {
   });
 
   it('every member: stats and chronological history, 200 and valid', async () => {
-    const members = await sql<{ handle: string; userId: number }>`SELECT handle, "userId" FROM members."member" ORDER BY "userId"`.execute(stack.dbs.members);
+    const members = await sql<{ handle: string; userId: number }>`SELECT handle, "userId" FROM members."member" ORDER BY "userId"`.execute(
+      stack.dbs.members,
+    );
     expect(members.rows.length).toBeGreaterThan(0);
     let withTracks = 0;
     let withHistory = 0;

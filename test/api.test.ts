@@ -160,7 +160,11 @@ describe('member stats read API', () => {
 
   it('health: 200 with the read source; 503 when the database is unreachable', async () => {
     expect(await get('/members/health')).toMatchObject({ status: 200, body: { status: 'ok', readSource: 'legacy', db: 'ok' } });
-    const down = openDatabases({ databaseUrl: 'postgres://postgres@127.0.0.1:1/none', challengesDbUrl: 'postgres://postgres@127.0.0.1:1/none', reviewDbUrl: 'postgres://postgres@127.0.0.1:1/none' });
+    const down = openDatabases({
+      databaseUrl: 'postgres://postgres@127.0.0.1:1/none',
+      challengesDbUrl: 'postgres://postgres@127.0.0.1:1/none',
+      reviewDbUrl: 'postgres://postgres@127.0.0.1:1/none',
+    });
     const broken = await buildApi({ dbs: down, readSource: reader });
     try {
       const r = await broken.inject({ method: 'GET', url: '/members/health' });

@@ -29,7 +29,13 @@ class Stubs {
   activities(): Partial<Activities> {
     const ranges: UserRange[] = Array.from({ length: this.batches }, (_, i) => [i * 10 + 1, i * 10 + 10]);
     return {
-      backfillPrepare: async (): Promise<BackfillPlan> => ({ fullRun: true, runKey: 'stub', ranges, userIds: [], membersTotal: this.batches * 10 }),
+      backfillPrepare: async (): Promise<BackfillPlan> => ({
+        fullRun: true,
+        runKey: 'stub',
+        ranges,
+        userIds: [],
+        membersTotal: this.batches * 10,
+      }),
       backfillBatch: (input: BatchInput) =>
         new Promise<BatchResult>((resolve, reject) => {
           const range = 'range' in input.scope ? input.scope.range : ([0, 0] as const);

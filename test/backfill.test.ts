@@ -48,8 +48,15 @@ async function expectedStats(stack: Stack): Promise<Map<string, Expected>> {
     JOIN members."member" m ON m."userId" = ds."userId"`.execute(db);
   for (const r of dev.rows) {
     legacy(r.userId, DEVELOP_ITEM_KEYS[r.name]!, {
-      challenges: r.challenges, wins: r.wins, rating: r.rating, volatility: r.volatility, maxRating: r.maxRating, minRating: r.minRating,
-      globalRank: r.overallRank, countryRank: r.countryRank, schoolRank: r.schoolRank,
+      challenges: r.challenges,
+      wins: r.wins,
+      rating: r.rating,
+      volatility: r.volatility,
+      maxRating: r.maxRating,
+      minRating: r.minRating,
+      globalRank: r.overallRank,
+      countryRank: r.countryRank,
+      schoolRank: r.schoolRank,
     });
   }
   const des = await sql<any>`
@@ -57,17 +64,37 @@ async function expectedStats(stack: Stack): Promise<Map<string, Expected>> {
     JOIN members."member" m ON m."userId" = ds."userId"`.execute(db);
   for (const r of des.rows) {
     const k = keyOf(r.userId, designItemKey(r.name));
-    const e = out.get(k) ?? { challenges: 0, wins: 0, rating: null, volatility: null, maxRating: null, minRating: null, globalRank: null, countryRank: null, schoolRank: null };
+    const e = out.get(k) ?? {
+      challenges: 0,
+      wins: 0,
+      rating: null,
+      volatility: null,
+      maxRating: null,
+      minRating: null,
+      globalRank: null,
+      countryRank: null,
+      schoolRank: null,
+    };
     out.set(k, { ...e, challenges: e.challenges + r.challenges, wins: e.wins + r.wins });
   }
-  for (const [table, key] of [['memberSrmStats', SRM_KEY], ['memberMarathonStats', MARATHON_KEY]] as const) {
+  for (const [table, key] of [
+    ['memberSrmStats', SRM_KEY],
+    ['memberMarathonStats', MARATHON_KEY],
+  ] as const) {
     const ds = await sql<any>`
       SELECT d."userId", s.* FROM members."memberDataScienceStats" d JOIN ${sql.table(`members.${table}`)} s ON s."dataScienceStatsId" = d.id
       JOIN members."member" m ON m."userId" = d."userId"`.execute(db);
     for (const r of ds.rows) {
       legacy(r.userId, key, {
-        challenges: r.challenges, wins: r.wins, rating: r.rating, volatility: r.volatility, maxRating: r.maximumRating, minRating: r.minimumRating,
-        globalRank: r.rank, countryRank: r.countryRank, schoolRank: r.schoolRank,
+        challenges: r.challenges,
+        wins: r.wins,
+        rating: r.rating,
+        volatility: r.volatility,
+        maxRating: r.maximumRating,
+        minRating: r.minimumRating,
+        globalRank: r.rank,
+        countryRank: r.countryRank,
+        schoolRank: r.schoolRank,
       });
     }
   }
@@ -94,7 +121,17 @@ async function expectedStats(stack: Stack): Promise<Map<string, Expected>> {
     supplement.set(k, s);
   }
   for (const [k, s] of supplement) {
-    out.set(k, { challenges: s.ids.size, wins: s.wins.size, rating: null, volatility: null, maxRating: null, minRating: null, globalRank: null, countryRank: null, schoolRank: null });
+    out.set(k, {
+      challenges: s.ids.size,
+      wins: s.wins.size,
+      rating: null,
+      volatility: null,
+      maxRating: null,
+      minRating: null,
+      globalRank: null,
+      countryRank: null,
+      schoolRank: null,
+    });
   }
   return out;
 }
@@ -126,8 +163,15 @@ describe('backfill (real Temporal, real Postgres, tiny dataset)', () => {
       const e = expected.get(`${row.userId}/${row.trackId}/${row.typeId}`);
       expect(e, `unexpected row ${row.userId}/${row.trackId}/${row.typeId}`).toBeDefined();
       expect({
-        challenges: row.challenges, wins: row.wins, rating: row.rating, volatility: row.volatility, maxRating: row.maxRating,
-        minRating: row.minRating, globalRank: row.globalRank, countryRank: row.countryRank, schoolRank: row.schoolRank,
+        challenges: row.challenges,
+        wins: row.wins,
+        rating: row.rating,
+        volatility: row.volatility,
+        maxRating: row.maxRating,
+        minRating: row.minRating,
+        globalRank: row.globalRank,
+        countryRank: row.countryRank,
+        schoolRank: row.schoolRank,
       }).toEqual(e);
     }
     // members missing from `member` are skipped and reported, with the exact count
@@ -183,29 +227,42 @@ describe('backfill (real Temporal, real Postgres, tiny dataset)', () => {
     const r = await runTestBackfill(stack.client!, taskQueue, { batchSize: 50, concurrency: 2 });
     expect(r.totals.statsRows + r.totals.historyRows + r.totals.staleRemoved + r.ranksChanged).toBe(0);
     expect(await unifiedChecksum(stack.dbs.members)).toEqual(before);
-    const withRating = await sql<{ n: number }>`SELECT count(DISTINCT "userId")::int AS n FROM members."memberStats" WHERE rating IS NOT NULL`.execute(stack.dbs.members);
+    const withRating = await sql<{
+      n: number;
+    }>`SELECT count(DISTINCT "userId")::int AS n FROM members."memberStats" WHERE rating IS NOT NULL`.execute(stack.dbs.members);
     expect(before.counts[2]).toBe(withRating.rows[0]!.n);
-    const unranked = await sql<{ n: number }>`SELECT count(*)::int AS n FROM members."memberStats" WHERE rating IS NOT NULL AND "globalRank" IS NULL`.execute(stack.dbs.members);
+    const unranked = await sql<{
+      n: number;
+    }>`SELECT count(*)::int AS n FROM members."memberStats" WHERE rating IS NOT NULL AND "globalRank" IS NULL`.execute(stack.dbs.members);
     expect(unranked.rows[0]!.n).toBe(0);
   });
 
   it('replaces stale unified-only rows on full runs, never on track-filtered runs', async () => {
     await backfilled();
-    const someone = (await sql<{ userId: number }>`SELECT "userId" FROM members."memberStats" LIMIT 1`.execute(stack.dbs.members)).rows[0]!.userId;
-    await sql`INSERT INTO members."memberStats" ("userId", "trackId", "typeId", challenges, wins) VALUES (${someone}, ${trackId('DESIGN')}, ${typeId('Task')}, 9, 9)`.execute(stack.dbs.members);
+    const someone = (await sql<{ userId: number }>`SELECT "userId" FROM members."memberStats" LIMIT 1`.execute(stack.dbs.members)).rows[0]!
+      .userId;
+    await sql`INSERT INTO members."memberStats" ("userId", "trackId", "typeId", challenges, wins) VALUES (${someone}, ${trackId('DESIGN')}, ${typeId('Task')}, 9, 9)`.execute(
+      stack.dbs.members,
+    );
     const filtered = await runTestBackfill(stack.client!, taskQueue, { track: 'DATA_SCIENCE' });
     expect(filtered.plan.trackName).toBe('DATA_SCIENCE');
     expect(filtered.totals.staleRemoved).toBe(0);
     const full = await runTestBackfill(stack.client!, taskQueue, { userIds: [someone] });
     expect(full.totals.staleRemoved).toBe(1);
-    const left = await sql<{ n: number }>`SELECT count(*)::int AS n FROM members."memberStats" WHERE "typeId" = ${typeId('Task')} AND "trackId" = ${trackId('DESIGN')}`.execute(stack.dbs.members);
+    const left = await sql<{
+      n: number;
+    }>`SELECT count(*)::int AS n FROM members."memberStats" WHERE "typeId" = ${typeId('Task')} AND "trackId" = ${trackId('DESIGN')}`.execute(
+      stack.dbs.members,
+    );
     expect(left.rows[0]!.n).toBe(0);
   });
 
   it('--user-id runs each member as a child workflow with a business id; a spot fix restores a member', async () => {
     await backfilled();
     const before = await unifiedChecksum(stack.dbs.members);
-    const ids = (await sql<{ userId: number }>`SELECT DISTINCT "userId" FROM members."memberStats" ORDER BY 1 LIMIT 2`.execute(stack.dbs.members)).rows.map((r) => r.userId);
+    const ids = (
+      await sql<{ userId: number }>`SELECT DISTINCT "userId" FROM members."memberStats" ORDER BY 1 LIMIT 2`.execute(stack.dbs.members)
+    ).rows.map((r) => r.userId);
     await sql`DELETE FROM members."memberStats" WHERE "userId" = ANY(${ids}::bigint[])`.execute(stack.dbs.members);
     await sql`DELETE FROM members."memberStatsHistory" WHERE "userId" = ANY(${ids}::bigint[])`.execute(stack.dbs.members);
     const r = await runTestBackfill(stack.client!, taskQueue, { userIds: [...ids, 424242] });
@@ -226,7 +283,9 @@ describe('backfill (real Temporal, real Postgres, tiny dataset)', () => {
     const r = await runTestBackfill(stack.client!, taskQueue, { csvOnly: true, csvPath: dir, batchSize: 60 });
     const after = await unifiedChecksum(stack.dbs.members);
     expect(after.counts).toEqual([0, 0, 0]);
-    const platformRows = await sql<{ n: number }>`SELECT count(*)::int AS n FROM platform.evidence WHERE kind = 'backfill' AND "workflowId" LIKE 'test/%'`.execute(stack.dbs.members);
+    const platformRows = await sql<{
+      n: number;
+    }>`SELECT count(*)::int AS n FROM platform.evidence WHERE kind = 'backfill' AND "workflowId" LIKE 'test/%'`.execute(stack.dbs.members);
     expect(platformRows.rows[0]!.n).toBeGreaterThan(0); // evidence of the dry run itself is the one write
     expect(r.csvFiles.map((f) => f.split('/').pop())).toEqual(['memberStats.csv', 'memberStatsHistory.csv']);
     const lines = (f: string) => readFileSync(f, 'utf8').trimEnd().split('\n');
@@ -236,7 +295,21 @@ describe('backfill (real Temporal, real Postgres, tiny dataset)', () => {
     // every history line has the header's columns, and its eventDate column holds the event's date
     const [header, ...rows] = lines(r.csvFiles[1]!);
     const cols = header!.split(',');
-    expect(cols).toEqual(['userId', 'trackId', 'typeId', 'challengeId', 'challengeName', 'oldRating', 'newRating', 'oldVolatility', 'newVolatility', 'placement', 'percentile', 'eventDate', 'createdBy']);
+    expect(cols).toEqual([
+      'userId',
+      'trackId',
+      'typeId',
+      'challengeId',
+      'challengeName',
+      'oldRating',
+      'newRating',
+      'oldVolatility',
+      'newVolatility',
+      'placement',
+      'percentile',
+      'eventDate',
+      'createdBy',
+    ]);
     const simple = rows.filter((l) => !l.includes('"')); // names with commas are quoted; the rest split plainly
     expect(simple.length).toBeGreaterThan(100);
     for (const l of simple.slice(0, 200)) {
@@ -297,12 +370,16 @@ describe('backfill (real Temporal, real Postgres, tiny dataset)', () => {
 
   it('a duplicate legacy parent row: the backfill and the legacy read both keep the most recent', async () => {
     await backfilled();
-    const m = (await sql<{ userId: number; rating: number; at: Date }>`
+    const m = (
+      await sql<{ userId: number; rating: number; at: Date }>`
       SELECT d."userId", s.rating, s."mostRecentEventDate" AS at FROM members."memberDataScienceStats" d
       JOIN members."memberSrmStats" s ON s."dataScienceStatsId" = d.id
       JOIN members."member" mm ON mm."userId" = d."userId"
-      WHERE s.rating IS NOT NULL ORDER BY d."userId" LIMIT 1`.execute(stack.dbs.members)).rows[0]!;
-    await sql`INSERT INTO members."memberDataScienceStats" (id, "userId", challenges, wins) VALUES (900000001, ${m.userId}, 1, 0)`.execute(stack.dbs.members);
+      WHERE s.rating IS NOT NULL ORDER BY d."userId" LIMIT 1`.execute(stack.dbs.members)
+    ).rows[0]!;
+    await sql`INSERT INTO members."memberDataScienceStats" (id, "userId", challenges, wins) VALUES (900000001, ${m.userId}, 1, 0)`.execute(
+      stack.dbs.members,
+    );
     await sql`INSERT INTO members."memberSrmStats" (id, "dataScienceStatsId", challenges, wins, rating, "mostRecentEventDate")
               VALUES (900000001, 900000001, 1, 0, ${m.rating + 777}, ${new Date(m.at.getTime() - 86_400_000)})`.execute(stack.dbs.members);
     try {

@@ -38,7 +38,12 @@ async function postgresForTests(): Promise<string> {
   log('no Postgres at 127.0.0.1:5432: starting embedded Postgres for the tests');
   const dir = mkdtempSync(join(tmpdir(), 'cutover-test-pg-'));
   const server = await startEmbeddedPostgres(join(dir, 'data'), await freePort(), log);
-  embedded = { stop: async () => { await server.stop(); rmSync(dir, { recursive: true, force: true }); } };
+  embedded = {
+    stop: async () => {
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
   return server.serverUrl;
 }
 

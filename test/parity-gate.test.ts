@@ -5,8 +5,15 @@ import { parseParityFlags } from '../scripts/commands/parity';
 const W = 'w1';
 let id = 0;
 const ev = (e: Partial<GateEvidence>): GateEvidence => ({
-  id: ++id, passed: true, mode: 'sample', seed: `s${id}`, sampleHash: `h${id}`, coversAllMembers: false, dataWatermark: W,
-  createdAt: new Date(Date.UTC(2025, 0, 1, 0, id)).toISOString(), ...e,
+  id: ++id,
+  passed: true,
+  mode: 'sample',
+  seed: `s${id}`,
+  sampleHash: `h${id}`,
+  coversAllMembers: false,
+  dataWatermark: W,
+  createdAt: new Date(Date.UTC(2025, 0, 1, 0, id)).toISOString(),
+  ...e,
 });
 
 describe('parity gate (pure)', () => {
@@ -31,7 +38,10 @@ describe('parity gate (pure)', () => {
     expect(runWatermark(W, W)).toBe(W);
   });
   it('a run on the current data that found differences blocks the gate; spot checks never count', () => {
-    expect(evaluateParityGate([ev({ mode: 'full' }), ev({ passed: false })], W)).toMatchObject({ passed: false, reason: expect.stringMatching(/found differences/) });
+    expect(evaluateParityGate([ev({ mode: 'full' }), ev({ passed: false })], W)).toMatchObject({
+      passed: false,
+      reason: expect.stringMatching(/found differences/),
+    });
     expect(evaluateParityGate([ev({ mode: 'user' }), ev({ mode: 'user' })], W).passed).toBe(false);
     expect(evaluateParityGate([ev({ mode: 'user', passed: false }), ev({ mode: 'full' })], W).passed).toBe(true);
   });

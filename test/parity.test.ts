@@ -57,8 +57,14 @@ describe('parity (real Temporal, real Postgres, tiny dataset, backfilled)', () =
     expect(user.passed).toBe(true);
     expect(user.membersInScope).toBe(1);
     const ev = await sql<{ passed: boolean; input: { mode: string; seed: string; sampleHash: string }; dataWatermark: string }>`
-      SELECT passed, input, "dataWatermark" FROM platform.evidence WHERE id = ${sampled.evidenceId} AND kind = 'parity'`.execute(stack.dbs.members);
-    expect(ev.rows[0]).toMatchObject({ passed: true, input: { mode: 'sample', seed: 'clean', sampleHash: sampled.sampleHash }, dataWatermark: sampled.dataWatermark });
+      SELECT passed, input, "dataWatermark" FROM platform.evidence WHERE id = ${sampled.evidenceId} AND kind = 'parity'`.execute(
+      stack.dbs.members,
+    );
+    expect(ev.rows[0]).toMatchObject({
+      passed: true,
+      input: { mode: 'sample', seed: 'clean', sampleHash: sampled.sampleHash },
+      dataWatermark: sampled.dataWatermark,
+    });
   });
 
   it('track-summary: a changed challenges count', async () => {
@@ -69,7 +75,9 @@ describe('parity (real Temporal, real Postgres, tiny dataset, backfilled)', () =
     try {
       const r = await run(FULL);
       expect(counts(r)).toEqual(only({ 'track-summary': 1 }));
-      expect(r.categories['track-summary'].examples).toEqual([{ userId: row.userId, track: 'DESIGN', type: null, field: 'challenges', legacy: row.challenges, unified: row.challenges + 3 }]);
+      expect(r.categories['track-summary'].examples).toEqual([
+        { userId: row.userId, track: 'DESIGN', type: null, field: 'challenges', legacy: row.challenges, unified: row.challenges + 3 },
+      ]);
     } finally {
       await exec(sql`UPDATE ${STATS} SET challenges = ${row.challenges} WHERE id = ${row.id}`);
     }
@@ -164,7 +172,12 @@ describe('parity (real Temporal, real Postgres, tiny dataset, backfilled)', () =
     try {
       const r = await run(FULL);
       expect(counts(r)).toEqual(only({ 'rank-completeness': 1 }));
-      expect(r.categories['rank-completeness'].examples[0]).toMatchObject({ userId: row.userId, track: 'DESIGN', field: 'globalRank', unified: { rating: 1234, globalRank: null } });
+      expect(r.categories['rank-completeness'].examples[0]).toMatchObject({
+        userId: row.userId,
+        track: 'DESIGN',
+        field: 'globalRank',
+        unified: { rating: 1234, globalRank: null },
+      });
     } finally {
       await exec(sql`UPDATE ${STATS} SET rating = NULL WHERE id = ${row.id}`);
     }
@@ -179,7 +192,11 @@ describe('parity (real Temporal, real Postgres, tiny dataset, backfilled)', () =
       const sampled = await run({ mode: 'sample', samples: 10, seed: 'faults' });
       expect(shapeMembers.slice(0, 10)).not.toContain(row.userId);
       expect(counts(sampled)).toEqual(only({ 'most-recent-violations': 1 }));
-      expect(sampled.categories['most-recent-violations'].examples[0]).toMatchObject({ userId: row.userId, field: 'mostRecent', unified: 0 });
+      expect(sampled.categories['most-recent-violations'].examples[0]).toMatchObject({
+        userId: row.userId,
+        field: 'mostRecent',
+        unified: 0,
+      });
     } finally {
       await exec(sql`UPDATE ${HISTORY} SET "mostRecent" = true WHERE id = ${row.id}`);
     }
@@ -206,7 +223,12 @@ describe('parity (real Temporal, real Postgres, tiny dataset, backfilled)', () =
     try {
       const r = await run(FULL);
       expect(counts(r)).toEqual(only({ 'response-shape': 1 }));
-      expect(r.categories['response-shape'].examples[0]).toMatchObject({ userId: row.userId, field: 'maxRating.rating', legacy: row.rating, unified: row.rating - 1 });
+      expect(r.categories['response-shape'].examples[0]).toMatchObject({
+        userId: row.userId,
+        field: 'maxRating.rating',
+        legacy: row.rating,
+        unified: row.rating - 1,
+      });
     } finally {
       await exec(sql`UPDATE members."memberMaxRating" SET rating = ${row.rating} WHERE "userId" = ${row.userId}`);
     }
@@ -215,21 +237,41 @@ describe('parity (real Temporal, real Postgres, tiny dataset, backfilled)', () =
   it('full and sampled runs agree on faults in sampled members; only full sees the one outside the sample', async () => {
     const sample = await seededMembers(stack.dbs.members, 'agree', 40);
     const inSample = sql`"userId" = ANY(${sample}::bigint[])`;
-    const rated = await q(sql<{ id: number; rating: number }>`SELECT id, rating FROM ${STATS} WHERE ${inSample} AND "trackId" = ${track('DATA_SCIENCE')} AND rating IS NOT NULL ORDER BY id LIMIT 1`);
-    const counted = await q(sql<{ id: number; challenges: number }>`SELECT id, challenges FROM ${STATS} WHERE ${inSample} AND "trackId" = ${track('DESIGN')} ORDER BY id DESC LIMIT 1`);
-    const outside = await q(sql<{ id: number; challenges: number }>`SELECT id, challenges FROM ${STATS} WHERE NOT ${inSample} AND "trackId" = ${track('DESIGN')} ORDER BY id LIMIT 1`);
+    const rated = await q(
+      sql<{
+        id: number;
+        rating: number;
+      }>`SELECT id, rating FROM ${STATS} WHERE ${inSample} AND "trackId" = ${track('DATA_SCIENCE')} AND rating IS NOT NULL ORDER BY id LIMIT 1`,
+    );
+    const counted = await q(
+      sql<{
+        id: number;
+        challenges: number;
+      }>`SELECT id, challenges FROM ${STATS} WHERE ${inSample} AND "trackId" = ${track('DESIGN')} ORDER BY id DESC LIMIT 1`,
+    );
+    const outside = await q(
+      sql<{
+        id: number;
+        challenges: number;
+      }>`SELECT id, challenges FROM ${STATS} WHERE NOT ${inSample} AND "trackId" = ${track('DESIGN')} ORDER BY id LIMIT 1`,
+    );
     const flagged = await q(sql<{ id: number }>`SELECT id FROM ${HISTORY} WHERE ${inSample} AND "mostRecent" ORDER BY id LIMIT 1`);
     await exec(sql`UPDATE ${STATS} SET rating = rating + 5 WHERE id = ${rated.id}`);
     await exec(sql`UPDATE ${STATS} SET challenges = challenges + 1 WHERE id IN (${counted.id}, ${outside.id})`);
     await exec(sql`UPDATE ${HISTORY} SET "mostRecent" = false WHERE id = ${flagged.id}`);
     try {
-      const [sampled, full] = await Promise.all([run({ mode: 'sample', samples: 40, seed: 'agree' }), run({ mode: 'full', seed: 'agree' })]);
+      const [sampled, full] = await Promise.all([
+        run({ mode: 'sample', samples: 40, seed: 'agree' }),
+        run({ mode: 'full', seed: 'agree' }),
+      ]);
       expect(counts(sampled)['rating-mismatch']).toBe(1);
       expect(counts(sampled)['track-summary']).toBe(1);
       expect(counts(full)['track-summary']).toBe(2);
       for (const c of PARITY_CATEGORIES) {
         if (c === 'non-null-rows') continue; // aggregate per key over the scope: not comparable across scopes
-        const inScope = full.categories[c].examples.filter((e) => c === 'most-recent-violations' || (e.userId !== null && sample.includes(e.userId)));
+        const inScope = full.categories[c].examples.filter(
+          (e) => c === 'most-recent-violations' || (e.userId !== null && sample.includes(e.userId)),
+        );
         expect(inScope, c).toEqual(sampled.categories[c].examples);
       }
     } finally {

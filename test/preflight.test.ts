@@ -10,11 +10,11 @@ import { Preflight } from '../workflows/preflight/messages';
 
 async function preflightOn(stack: Stack, taskQueue: string): Promise<PreflightReport & { workflowId: string }> {
   const workflowId = `${preflightWorkflowId()}-${Math.random().toString(36).slice(2, 8)}`;
-  const report = (await stack.client!.workflow.execute(Preflight, {
+  const report = await stack.client!.workflow.execute(Preflight, {
     taskQueue,
     workflowId,
     typedSearchAttributes: [{ key: CutoverPhase, value: 'preflight' }],
-  }));
+  });
   return { ...report, workflowId };
 }
 
@@ -27,7 +27,10 @@ describe('preflight workflow (real Temporal, real Postgres)', () => {
   let taskQueue: string;
 
   beforeAll(async () => {
-    [env, emptyReviews] = await Promise.all([seededStack('preflight', { size: 'tiny', seed: 7 }), createTestDatabase('preflight_noreview')]);
+    [env, emptyReviews] = await Promise.all([
+      seededStack('preflight', { size: 'tiny', seed: 7 }),
+      createTestDatabase('preflight_noreview'),
+    ]);
     ({ stack, taskQueue } = env);
   });
   afterAll(async () => {
@@ -39,7 +42,15 @@ describe('preflight workflow (real Temporal, real Postgres)', () => {
     const r = await preflightOn(stack, taskQueue);
     expect(r.passed).toBe(true);
     expect(r.checks.map((c) => c.name).sort()).toEqual(
-      ['api:health', 'challenges:legacy-types', 'database:challenges', 'database:members', 'database:reviews', 'read-source', 'review:challengeResult'].sort(),
+      [
+        'api:health',
+        'challenges:legacy-types',
+        'database:challenges',
+        'database:members',
+        'database:reviews',
+        'read-source',
+        'review:challengeResult',
+      ].sort(),
     );
     expect(check(r, 'api:health')?.skipped).toBe(true);
     const ev = await sql<{ passed: boolean; result: PreflightReport }>`

@@ -30,9 +30,18 @@ describe('runRate', () => {
   });
 
   it('unknown fields are ignored; numeric ids are echoed as numbers, distinct from their string form; an empty event rates nobody', () => {
-    const out = runRate(JSON.stringify({ participants: [{ id: 'x', rating: null, volatility: null, timesRated: 0, score: 1, handle: 'h' }], note: 'n' }));
+    const out = runRate(
+      JSON.stringify({ participants: [{ id: 'x', rating: null, volatility: null, timesRated: 0, score: 1, handle: 'h' }], note: 'n' }),
+    );
     expect(JSON.parse(out.stdout)).toEqual({ results: [{ id: 'x', rating: 1200, volatility: 385, timesRated: 1 }] });
-    const mixed = runRate(JSON.stringify({ participants: [{ ...vector.participants[0], id: 1 }, { ...vector.participants[1], id: '1' }] }));
+    const mixed = runRate(
+      JSON.stringify({
+        participants: [
+          { ...vector.participants[0], id: 1 },
+          { ...vector.participants[1], id: '1' },
+        ],
+      }),
+    );
     expect(mixed.stdout).toContain('"id":1,');
     expect(JSON.parse(mixed.stdout).results.map((r: { id: unknown }) => r.id)).toEqual([1, '1']);
     expect(JSON.parse(runRate('{"participants":[]}').stdout)).toEqual({ results: [] });
@@ -42,17 +51,38 @@ describe('runRate', () => {
     ['not json', 'input: invalid JSON'],
     ['[]', 'input: expected an object'],
     ['{}', 'participants: expected an array'],
-    ['{"participants":[{"id":1e20,"rating":1,"volatility":1,"timesRated":1,"score":1}]}', 'participants[0].id: expected a non-empty string or a safe integer'],
-    ['{"participants":[{"id":"","rating":null,"volatility":null,"timesRated":1,"score":1}]}', 'participants[0].id: expected a non-empty string or a safe integer'],
+    [
+      '{"participants":[{"id":1e20,"rating":1,"volatility":1,"timesRated":1,"score":1}]}',
+      'participants[0].id: expected a non-empty string or a safe integer',
+    ],
+    [
+      '{"participants":[{"id":"","rating":null,"volatility":null,"timesRated":1,"score":1}]}',
+      'participants[0].id: expected a non-empty string or a safe integer',
+    ],
     ['{"participants":[{"id":"a","volatility":null,"timesRated":1,"score":1}]}', 'participants[0].rating: expected a number'],
     ['{"participants":[{"id":"a","rating":"1","volatility":null,"timesRated":1,"score":1}]}', 'participants[0].rating: expected a number'],
     ['{"participants":[{"id":"a","rating":-3,"volatility":null,"timesRated":1,"score":1}]}', 'participants[0].rating: expected a number'],
-    ['{"participants":[{"id":"a","rating":null,"volatility":1e999,"timesRated":1,"score":1}]}', 'participants[0].volatility: expected a number'],
-    ['{"participants":[{"id":"a","rating":null,"volatility":null,"timesRated":1.5,"score":1}]}', 'participants[0].timesRated: expected a non-negative integer'],
-    ['{"participants":[{"id":"a","rating":null,"volatility":null,"timesRated":-1,"score":1}]}', 'participants[0].timesRated: expected a non-negative integer'],
+    [
+      '{"participants":[{"id":"a","rating":null,"volatility":1e999,"timesRated":1,"score":1}]}',
+      'participants[0].volatility: expected a number',
+    ],
+    [
+      '{"participants":[{"id":"a","rating":null,"volatility":null,"timesRated":1.5,"score":1}]}',
+      'participants[0].timesRated: expected a non-negative integer',
+    ],
+    [
+      '{"participants":[{"id":"a","rating":null,"volatility":null,"timesRated":-1,"score":1}]}',
+      'participants[0].timesRated: expected a non-negative integer',
+    ],
     ['{"participants":[{"id":"a","rating":null,"volatility":null,"timesRated":1}]}', 'participants[0].score: expected a finite number'],
-    ['{"participants":[{"id":"a","rating":null,"volatility":null,"timesRated":1,"score":1},{"id":"b","rating":null,"volatility":null,"timesRated":1,"score":1},{"id":"c","rating":null,"volatility":null,"timesRated":1,"score":1e999}]}', 'participants[2].score: expected a finite number'],
-    ['{"participants":[{"id":"a","rating":null,"volatility":null,"timesRated":1,"score":1},{"id":"a","rating":null,"volatility":null,"timesRated":1,"score":2}]}', 'participants[1].id: duplicate id "a" (first at participants[0])'],
+    [
+      '{"participants":[{"id":"a","rating":null,"volatility":null,"timesRated":1,"score":1},{"id":"b","rating":null,"volatility":null,"timesRated":1,"score":1},{"id":"c","rating":null,"volatility":null,"timesRated":1,"score":1e999}]}',
+      'participants[2].score: expected a finite number',
+    ],
+    [
+      '{"participants":[{"id":"a","rating":null,"volatility":null,"timesRated":1,"score":1},{"id":"a","rating":null,"volatility":null,"timesRated":1,"score":2}]}',
+      'participants[1].id: duplicate id "a" (first at participants[0])',
+    ],
   ])('%s → exit 2, %s', (input, message) => {
     const out = runRate(input);
     expect(out.exitCode).toBe(2);
@@ -73,7 +103,11 @@ describe('the rate command', () => {
     const program = new Command('cutover').exitOverride();
     registerRate(program);
     await program.parseAsync(['node', 'cutover', ...args]);
-    return { stdout: stdout.mock.calls.map((c) => String(c[0])).join(''), stderr: stderr.mock.calls.map((c) => String(c[0])).join(''), code: process.exitCode };
+    return {
+      stdout: stdout.mock.calls.map((c) => String(c[0])).join(''),
+      stderr: stderr.mock.calls.map((c) => String(c[0])).join(''),
+      code: process.exitCode,
+    };
   }
 
   it('reads --input <file> and prints the results', async () => {

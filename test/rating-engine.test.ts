@@ -45,13 +45,17 @@ function erfReference(z: number): number {
   const t = 1 / (1 + 0.5 * Math.abs(z));
   const poly =
     1.00002368 +
-    t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))));
+    t *
+      (0.37409196 +
+        t *
+          (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))));
   const ans = 1 - t * Math.exp(-z * z - 1.26551223 + t * poly);
   return z >= 0 ? ans : -ans;
 }
 
 function oraclePass(update: RatingParticipant[], pool: RatingParticipant[], erfFn: (x: number) => number): Map<string, [number, number]> {
-  const st = (q: RatingParticipant) => (isNewParticipant(q) ? { r: 1200, v: 515, n: 0 } : { r: q.rating!, v: q.volatility ?? 515, n: q.timesRated });
+  const st = (q: RatingParticipant) =>
+    isNewParticipant(q) ? { r: 1200, v: 515, n: 0 } : { r: q.rating!, v: q.volatility ?? 515, n: q.timesRated };
   const n = pool.length;
   const ave = pool.reduce((s, q) => s + st(q).r, 0) / n;
   const cf = Math.sqrt(
@@ -104,7 +108,9 @@ const realisticEvent = fc
     }),
     { minLength: 1, maxLength: 60 },
   )
-  .map((rows) => rows.map((r, i) => p(`m${i}`, r.fresh ? null : r.rating, r.fresh ? null : r.volatility, r.fresh ? 0 : r.timesRated, r.score)));
+  .map((rows) =>
+    rows.map((r, i) => p(`m${i}`, r.fresh ? null : r.rating, r.fresh ? null : r.volatility, r.fresh ? 0 : r.timesRated, r.score)),
+  );
 
 describe('agrees with a literal transcription of the spec', () => {
   it('with exact erf', () => {
@@ -226,7 +232,9 @@ describe('properties', () => {
         fc.array(state, { minLength: 1, maxLength: 4 }),
         fc.array(fc.tuple(fc.nat(3), fc.integer({ min: -5, max: 5 })), { minLength: 1, maxLength: 40 }),
       )
-      .map(([states, picks]) => picks.map(([k, score], i) => ({ ...states[k % states.length]!, id: `x${i}`, score, group: k % states.length })));
+      .map(([states, picks]) =>
+        picks.map(([k, score], i) => ({ ...states[k % states.length]!, id: `x${i}`, score, group: k % states.length })),
+      );
     fc.assert(
       fc.property(event, (rows) => {
         const out = rateEvent(rows);
@@ -258,7 +266,12 @@ describe('edge cases', () => {
 
   it('a lone rated member among new ones is compared with no one; the new ones against everyone', () => {
     const out = rateEvent([p('old', 2000, 200, 10, 0), p('n1', null, null, 0, 10), p('n2', null, null, 0, 5)]);
-    expect(out[0]).toEqual({ id: 'old', rating: 2000, volatility: Math.round(200 / Math.sqrt(1 + ratingWeight(2000, 10))), timesRated: 11 });
+    expect(out[0]).toEqual({
+      id: 'old',
+      rating: 2000,
+      volatility: Math.round(200 / Math.sqrt(1 + ratingWeight(2000, 10))),
+      timesRated: 11,
+    });
     expect(out[1]!.rating).toBeGreaterThan(out[2]!.rating);
   });
 

@@ -73,7 +73,9 @@ describe('rating stream and rated challenges', () => {
     expect(ratedStreamOf(challenge({ status: 'ACTIVE' }), [], 'rated', CATALOG_LOOKUP)).toBeNull();
     expect(ratedStreamOf(challenge({ endDate: null }), [], 'rated', CATALOG_LOOKUP)).toBeNull();
     expect(ratedStreamOf(challenge(), [meta('rated', 'false')], 'rated', CATALOG_LOOKUP)).toBeNull();
-    expect(ratedStreamOf(challenge(), [{ challengeId: 'other', name: 'rated', value: 'false' }], 'rated', CATALOG_LOOKUP)).toBe('DEVELOPMENT');
+    expect(ratedStreamOf(challenge(), [{ challengeId: 'other', name: 'rated', value: 'false' }], 'rated', CATALOG_LOOKUP)).toBe(
+      'DEVELOPMENT',
+    );
     expect(ratedStreamOf(challenge({ typeId: MM, trackId: DEV }), [], 'rated', CATALOG_LOOKUP)).toBe('MARATHON_MATCH');
   });
 });
@@ -107,7 +109,9 @@ describe('Development participants', () => {
     ]);
   });
   it('a kept row with a zero finalScore keeps it (finalScore wins over placement when present)', () => {
-    expect(developmentParticipants('ch1', [result('a', { finalScore: 0, placement: 1 })])).toEqual([{ userId: 'a', score: 0, placement: 1 }]);
+    expect(developmentParticipants('ch1', [result('a', { finalScore: 0, placement: 1 })])).toEqual([
+      { userId: 'a', score: 0, placement: 1 },
+    ]);
   });
   it('ties share a competition placement', () => {
     const rows = [result('a', { finalScore: 50 }), result('b', { finalScore: 50 }), result('c', { finalScore: 10 })];
@@ -125,7 +129,12 @@ const sub = (id: string, memberId: string, patch: Partial<SubmissionRow> = {}): 
   submittedDate: t(0),
   ...patch,
 });
-const sum = (id: string, submissionId: string, aggregateScore: number | null, patch: Partial<ReviewSummationRow> = {}): ReviewSummationRow => ({
+const sum = (
+  id: string,
+  submissionId: string,
+  aggregateScore: number | null,
+  patch: Partial<ReviewSummationRow> = {},
+): ReviewSummationRow => ({
   id,
   submissionId,
   aggregateScore,

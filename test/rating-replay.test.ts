@@ -25,7 +25,9 @@ describe('order', () => {
 describe('replay', () => {
   it('chains states and writes history rows', () => {
     const { history, states } = replay([ev('c2', 2, { u1: 10, u2: 20 }), ev('c1', 1, { u1: 5, u2: 5, u3: 9, u4: 1 })]);
-    const first = rateEvent(['u1', 'u2', 'u3', 'u4'].map((id, i) => ({ id, rating: null, volatility: null, timesRated: 0, score: [5, 5, 9, 1][i]! })));
+    const first = rateEvent(
+      ['u1', 'u2', 'u3', 'u4'].map((id, i) => ({ id, rating: null, volatility: null, timesRated: 0, score: [5, 5, 9, 1][i]! })),
+    );
     expect(history.slice(0, 4).map((h) => [h.userId, h.oldRating, h.newRating, h.newVolatility, h.placement])).toEqual([
       ['u1', null, first[0]!.rating, 385, 2],
       ['u2', null, first[1]!.rating, 385, 2],
@@ -75,23 +77,31 @@ const eventsArb = fc
     { minLength: 1, maxLength: 15 },
   )
   .map((rows) =>
-    rows.map(
-      (r, i): RatedEvent => ({
-        challengeId: `c${String(i).padStart(2, '0')}`,
-        endDate: day(r.day),
-        participants: r.members.map((m, k) => ({ userId: `u${m}`, score: r.scores[k]! })),
-      }),
-    ),
+    rows.map((r, i): RatedEvent => ({
+      challengeId: `c${String(i).padStart(2, '0')}`,
+      endDate: day(r.day),
+      participants: r.members.map((m, k) => ({ userId: `u${m}`, score: r.scores[k]! })),
+    })),
   );
 
 describe('from challenge X forward', () => {
   it('equals the tail of the full replay (history and final states), from any base', () => {
-    const baseArb = fc.array(fc.tuple(fc.integer({ min: 0, max: 15 }), fc.integer({ min: 1, max: 3000 }), fc.integer({ min: 50, max: 600 }), fc.integer({ min: 0, max: 20 })), {
-      maxLength: 6,
-    });
+    const baseArb = fc.array(
+      fc.tuple(
+        fc.integer({ min: 0, max: 15 }),
+        fc.integer({ min: 1, max: 3000 }),
+        fc.integer({ min: 50, max: 600 }),
+        fc.integer({ min: 0, max: 20 }),
+      ),
+      {
+        maxLength: 6,
+      },
+    );
     fc.assert(
       fc.property(eventsArb, baseArb, fc.nat(), (events, baseRows, pick) => {
-        const base = new Map<string, MemberState>(baseRows.map(([m, rating, volatility, timesRated]) => [`u${m}`, { rating, volatility, timesRated }]));
+        const base = new Map<string, MemberState>(
+          baseRows.map(([m, rating, volatility, timesRated]) => [`u${m}`, { rating, volatility, timesRated }]),
+        );
         const full = replay(events, base);
         const ordered = orderEvents(events);
         const x = ordered[pick % ordered.length]!.challengeId;

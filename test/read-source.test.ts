@@ -38,7 +38,9 @@ describe('read source: switch, audit trail, cached reader', () => {
   });
 
   it('switching to the current source is allowed and audited as a no-op, leaving the row untouched', async () => {
-    const row = async () => (await sql<{ updatedBy: string; updatedAt: Date }>`SELECT "updatedBy", "updatedAt" FROM platform."readSource"`.execute(dbs.members)).rows[0];
+    const row = async () =>
+      (await sql<{ updatedBy: string; updatedAt: Date }>`SELECT "updatedBy", "updatedAt" FROM platform."readSource"`.execute(dbs.members))
+        .rows[0];
     const before = await row();
     const r = await switchReadSource(dbs.members, { to: 'legacy', actor: 'carol', reason: 'make sure we are on legacy' });
     expect(r).toMatchObject({ from: 'legacy', to: 'legacy', changed: false });
@@ -52,7 +54,9 @@ describe('read source: switch, audit trail, cached reader', () => {
     await expect(switchReadSource(dbs.members, { to: 'unified', actor: 'x', reason: '   ' })).rejects.toThrow(InvalidSwitchError);
     await expect(switchReadSource(dbs.members, { to: 'unified', actor: 'x', reason: '   ' })).rejects.toThrow(/reason is required/);
     await expect(switchReadSource(dbs.members, { to: 'unified', actor: '', reason: 'r' })).rejects.toThrow(/actor must not be empty/);
-    await expect(switchReadSource(dbs.members, { to: 'both' as 'unified', actor: 'x', reason: 'r' })).rejects.toThrow(/"legacy" or "unified"/);
+    await expect(switchReadSource(dbs.members, { to: 'both' as 'unified', actor: 'x', reason: 'r' })).rejects.toThrow(
+      /"legacy" or "unified"/,
+    );
     await expect(readSourceHistory(dbs.members, 0)).rejects.toThrow();
     expect(await count()).toBe(n);
     expect(await getReadSource(dbs.members)).toBe('legacy');
@@ -87,7 +91,13 @@ describe('read source: switch, audit trail, cached reader', () => {
   });
 
   it('switch CLI flags: validated, actor defaults to $USER then "operator"', () => {
-    expect(parseSwitchFlags({ to: 'unified', reason: 'go' }, { USER: 'dana' })).toEqual({ to: 'unified', reason: 'go', actor: 'dana', json: false, force: false });
+    expect(parseSwitchFlags({ to: 'unified', reason: 'go' }, { USER: 'dana' })).toEqual({
+      to: 'unified',
+      reason: 'go',
+      actor: 'dana',
+      json: false,
+      force: false,
+    });
     expect(parseSwitchFlags({ to: 'legacy', reason: 'back', json: true }, {})).toMatchObject({ actor: 'operator', json: true });
     expect(parseSwitchFlags({ to: 'legacy', reason: 'back', actor: 'eve' }, { USER: 'dana' }).actor).toBe('eve');
     const bad: Array<[Record<string, unknown>, RegExp]> = [

@@ -6,7 +6,9 @@ import { describe, expect, it } from 'vitest';
 import { workflowBundle } from './support/stack';
 
 const DIR = join(__dirname, 'histories');
-const files = readdirSync(DIR).filter((f) => f.endsWith('.json')).sort();
+const files = readdirSync(DIR)
+  .filter((f) => f.endsWith('.json'))
+  .sort();
 
 /** Recorded histories (npm run record-histories) must replay cleanly against today's workflow code. */
 describe('workflow replay compatibility', () => {

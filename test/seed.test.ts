@@ -37,7 +37,9 @@ async function checksums(dbs: Databases): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const t of SOURCE_TABLES) {
     const { rows } = await sql<{ sum: string }>`
-      SELECT md5(coalesce(string_agg(x::text, '|' ORDER BY x::text), '')) AS sum FROM ${sql.table(`${t.schema}.${t.table}`)} x`.execute(dbs[t.db]);
+      SELECT md5(coalesce(string_agg(x::text, '|' ORDER BY x::text), '')) AS sum FROM ${sql.table(`${t.schema}.${t.table}`)} x`.execute(
+      dbs[t.db],
+    );
     out[`${t.schema}.${t.table}`] = rows[0]!.sum;
   }
   return out;
@@ -85,7 +87,11 @@ describe('seed generator', () => {
     const sumsC = await checksums(c.dbs);
     const differing = Object.keys(sumsA).filter((t) => sumsA[t] !== sumsC[t]);
     // the catalogue is fixed; every generated table differs
-    expect(differing.sort()).toEqual(Object.keys(sumsA).filter((t) => !/ChallengeTrack|ChallengeType/.test(t)).sort());
+    expect(differing.sort()).toEqual(
+      Object.keys(sumsA)
+        .filter((t) => !/ChallengeTrack|ChallengeType/.test(t))
+        .sort(),
+    );
   });
 
   it('replaces its own tables on a re-seed and leaves ours alone', async () => {
@@ -107,7 +113,10 @@ describe('seed generator', () => {
       expect(summary.rows).toEqual(summaryA.rows);
       expect(await checksums(dbs)).toEqual(await checksums(a.dbs));
       expect(await countAnomalies(dbs)).toEqual(summaryA.anomalies);
-      const [stray] = await rows(dbs.reviews, sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_tables WHERE schemaname IN ('members', 'challenges')`);
+      const [stray] = await rows(
+        dbs.reviews,
+        sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_tables WHERE schemaname IN ('members', 'challenges')`,
+      );
       expect(stray!.n).toBe(0);
     } finally {
       await dbs.close();
@@ -137,7 +146,9 @@ describe('seed generator', () => {
 
   it('keeps legacy items consistent with the latest legacy history row', async () => {
     const db = a.dbs.members;
-    const [dev] = await rows(db, sql<{ checked: number; mismatched: number }>`
+    const [dev] = await rows(
+      db,
+      sql<{ checked: number; mismatched: number }>`
       WITH latest AS (
         SELECT DISTINCT ON (hs."userId", h."subTrack") hs."userId", h."subTrack", h."newRating"
         FROM members."memberDevelopHistoryStats" h JOIN members."memberHistoryStats" hs ON hs.id = h."historyStatsId"
@@ -146,11 +157,14 @@ describe('seed generator', () => {
              count(*) FILTER (WHERE i.rating IS DISTINCT FROM l."newRating")::int AS mismatched
       FROM latest l
       LEFT JOIN members."memberDevelopStats" s ON s."userId" = l."userId"
-      LEFT JOIN members."memberDevelopStatsItem" i ON i."developStatsId" = s.id AND i.name = l."subTrack"`);
+      LEFT JOIN members."memberDevelopStatsItem" i ON i."developStatsId" = s.id AND i.name = l."subTrack"`,
+    );
     expect(dev!.checked).toBeGreaterThan(10);
     expect(dev!.mismatched).toBe(0);
 
-    const [mm] = await rows(db, sql<{ checked: number; mismatched: number }>`
+    const [mm] = await rows(
+      db,
+      sql<{ checked: number; mismatched: number }>`
       WITH latest AS (
         SELECT DISTINCT ON (hs."userId") hs."userId", h.rating
         FROM members."memberDataScienceHistoryStats" h JOIN members."memberHistoryStats" hs ON hs.id = h."historyStatsId"
@@ -159,36 +173,55 @@ describe('seed generator', () => {
       SELECT count(*)::int AS checked, count(*) FILTER (WHERE x.rating IS DISTINCT FROM l.rating)::int AS mismatched
       FROM latest l
       LEFT JOIN members."memberDataScienceStats" s ON s."userId" = l."userId"
-      LEFT JOIN members."memberMarathonStats" x ON x."dataScienceStatsId" = s.id`);
+      LEFT JOIN members."memberMarathonStats" x ON x."dataScienceStatsId" = s.id`,
+    );
     expect(mm!.checked).toBeGreaterThan(3);
     expect(mm!.mismatched).toBe(0);
 
     // legacy Development history agrees with challengeResult.newRating of the same event
-    const [joined] = await rows(db, sql<{ checked: number; mismatched: number }>`
+    const [joined] = await rows(
+      db,
+      sql<{ checked: number; mismatched: number }>`
       SELECT count(*)::int AS checked,
              count(*) FILTER (WHERE cr."newRating" IS DISTINCT FROM h."newRating" OR cr.rated IS NOT TRUE)::int AS mismatched
       FROM members."memberDevelopHistoryStats" h
       JOIN members."memberHistoryStats" hs ON hs.id = h."historyStatsId"
       JOIN challenges."Challenge" c ON c."legacyId" = h."challengeId"
-      LEFT JOIN reviews."challengeResult" cr ON cr."challengeId" = c.id::text AND cr."userId" = hs."userId"::text`);
+      LEFT JOIN reviews."challengeResult" cr ON cr."challengeId" = c.id::text AND cr."userId" = hs."userId"::text`,
+    );
     expect(joined!.checked).toBeGreaterThan(10);
     expect(joined!.mismatched).toBe(0);
   });
 
   it('stores ratings that a rerate of the seeded sources reproduces exactly', async () => {
     const { challenges: cdb, reviews: rdb } = a.dbs;
-    const challenges = await rows(cdb, sql<ChallengeRow>`SELECT id, name, "typeId", "trackId", status, "legacyId", "endDate" FROM challenges."Challenge"`);
-    const metadata = groupBy(await rows(cdb, sql<ChallengeMetadataRow>`SELECT "challengeId", name, value FROM challenges."ChallengeMetadata"`), (m) => m.challengeId);
+    const challenges = await rows(
+      cdb,
+      sql<ChallengeRow>`SELECT id, name, "typeId", "trackId", status, "legacyId", "endDate" FROM challenges."Challenge"`,
+    );
+    const metadata = groupBy(
+      await rows(cdb, sql<ChallengeMetadataRow>`SELECT "challengeId", name, value FROM challenges."ChallengeMetadata"`),
+      (m) => m.challengeId,
+    );
     const results = groupBy(
-      await rows(rdb, sql<ChallengeResultRow>`SELECT "challengeId", "userId", placement, "finalScore", "validSubmission" FROM reviews."challengeResult"`),
+      await rows(
+        rdb,
+        sql<ChallengeResultRow>`SELECT "challengeId", "userId", placement, "finalScore", "validSubmission" FROM reviews."challengeResult"`,
+      ),
       (r) => r.challengeId,
     );
     const submissions = groupBy(
-      await rows(rdb, sql<SubmissionRow>`SELECT id, "challengeId", "memberId", status, "finalScore", "submittedDate" FROM reviews.submission`),
+      await rows(
+        rdb,
+        sql<SubmissionRow>`SELECT id, "challengeId", "memberId", status, "finalScore", "submittedDate" FROM reviews.submission`,
+      ),
       (s) => s.challengeId ?? '',
     );
     const summations = groupBy(
-      await rows(rdb, sql<ReviewSummationRow>`SELECT id, "submissionId", "aggregateScore", "isFinal", "createdAt" FROM reviews."reviewSummation"`),
+      await rows(
+        rdb,
+        sql<ReviewSummationRow>`SELECT id, "submissionId", "aggregateScore", "isFinal", "createdAt" FROM reviews."reviewSummation"`,
+      ),
       (s) => s.submissionId,
     );
     const events: Record<'DEVELOPMENT' | 'MARATHON_MATCH', RatedEvent[]> = { DEVELOPMENT: [], MARATHON_MATCH: [] };
@@ -200,7 +233,12 @@ describe('seed generator', () => {
       const participants =
         stream === 'DEVELOPMENT'
           ? developmentParticipants(ch.id, res)
-          : marathonParticipants(ch.id, subs, subs.flatMap((s) => summations.get(s.id) ?? []), res);
+          : marathonParticipants(
+              ch.id,
+              subs,
+              subs.flatMap((s) => summations.get(s.id) ?? []),
+              res,
+            );
       if (participants.length) events[stream].push({ challengeId: ch.id, endDate: ch.endDate!, participants });
     }
     const recomputed = new Map<string, number>();
@@ -208,11 +246,14 @@ describe('seed generator', () => {
       expect(events[stream].length).toBeGreaterThan(3);
       for (const h of replay(events[stream]).history) recomputed.set(`${h.challengeId}/${h.userId}`, h.newRating);
     }
-    const stored = await rows(rdb, sql<{ challengeId: string; userId: string; newRating: number }>`
+    const stored = await rows(
+      rdb,
+      sql<{ challengeId: string; userId: string; newRating: number }>`
       SELECT cr."challengeId", cr."userId", cr."newRating" FROM reviews."challengeResult" cr
       JOIN challenges."Challenge" c ON c.id::text = cr."challengeId"
       JOIN challenges."ChallengeType" ty ON ty.id = c."typeId"
-      WHERE cr.rated AND ty.name <> 'SRM'`);
+      WHERE cr.rated AND ty.name <> 'SRM'`,
+    );
     expect(new Map(stored.map((r) => [`${r.challengeId}/${r.userId}`, r.newRating]))).toEqual(recomputed);
   });
 });

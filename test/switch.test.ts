@@ -59,13 +59,17 @@ describe('switch (phase C): gated by parity, verified, rolled back', () => {
   });
 
   it('unified reads that fail verification roll back to legacy at once', async () => {
-    await sql`DELETE FROM members."memberStats" WHERE "userId" = ANY(${(await verifyUnifiedReads(db(), names)).userIds.slice(0, 1)}::bigint[])`.execute(db());
+    await sql`DELETE FROM members."memberStats" WHERE "userId" = ANY(${(await verifyUnifiedReads(db(), names)).userIds.slice(0, 1)}::bigint[])`.execute(
+      db(),
+    );
     const v = await verifyUnifiedReads(db(), names);
     expect(v.ok).toBe(true); // the next best-covered members stand in: verification looks at who has data
     await sql`DELETE FROM members."memberStatsHistory" WHERE "userId" = ${v.userIds[0]!}`.execute(db());
     const r = await switchWithGate(db(), names, { to: 'unified', actor: 't', reason: 'forced', force: true });
     expect(r.verification?.ok).toBe(false);
-    expect(r.verification?.problems.join(' ')).toMatch(new RegExp(`member ${v.userIds[0]}: 0 history entries from unified, \\d+ from legacy`));
+    expect(r.verification?.problems.join(' ')).toMatch(
+      new RegExp(`member ${v.userIds[0]}: 0 history entries from unified, \\d+ from legacy`),
+    );
     expect(r.rolledBack?.to).toBe('legacy');
     expect(await getReadSource(db())).toBe('legacy');
   });

@@ -13,7 +13,11 @@ describe('workflow references', () => {
   });
 
   it('covers every workflow the bundle exports', () => {
-    expect(Object.values(refs).map((r) => r.name).sort()).toEqual(Object.keys(workflows).sort());
+    expect(
+      Object.values(refs)
+        .map((r) => r.name)
+        .sort(),
+    ).toEqual(Object.keys(workflows).sort());
   });
 
   it('refuses to run as a function outside a client', () => {

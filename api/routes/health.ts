@@ -30,7 +30,9 @@ export const healthRoutes: FastifyPluginAsync<HealthRouteOptions> = async (app, 
     { schema: { summary: 'liveness and database reachability', response: { 200: jsonSchema(Health), 503: jsonSchema(Health) } } },
     async (_req, reply) => {
       const ok = await reachable(db);
-      return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable', readSource: readSource.current(), db: ok ? 'ok' : 'unreachable' });
+      return reply
+        .code(ok ? 200 : 503)
+        .send({ status: ok ? 'ok' : 'unavailable', readSource: readSource.current(), db: ok ? 'ok' : 'unreachable' });
     },
   );
 };

@@ -60,12 +60,16 @@ export const memberStatsRoutes: FastifyPluginAsync<MemberStatsRouteOptions> = as
     return body;
   });
 
-  app.get<MemberRequest>('/members/:handle/stats/history', memberRoute('rating history, chronological', MemberHistory), async (req): Promise<MemberHistory> => {
-    const source = readSource.current();
-    const m = await member(req.params.handle);
-    if (source === 'legacy') counter.increment(req.routeOptions.url ?? '/members/:handle/stats/history');
-    const all = source === 'legacy' ? await legacyHistory(db, m.userId) : await unifiedHistory(db, names, m.userId);
-    const history = req.query.track ? all.filter((h) => h.track === req.query.track) : all;
-    return { userId: m.userId, handle: m.handle, readSource: source, history };
-  });
+  app.get<MemberRequest>(
+    '/members/:handle/stats/history',
+    memberRoute('rating history, chronological', MemberHistory),
+    async (req): Promise<MemberHistory> => {
+      const source = readSource.current();
+      const m = await member(req.params.handle);
+      if (source === 'legacy') counter.increment(req.routeOptions.url ?? '/members/:handle/stats/history');
+      const all = source === 'legacy' ? await legacyHistory(db, m.userId) : await unifiedHistory(db, names, m.userId);
+      const history = req.query.track ? all.filter((h) => h.track === req.query.track) : all;
+      return { userId: m.userId, handle: m.handle, readSource: source, history };
+    },
+  );
 };

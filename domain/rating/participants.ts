@@ -83,7 +83,10 @@ export const CATALOG_LOOKUP = catalogLookup(TRACKS, TYPES);
 
 /** 'Marathon Match' ≡ 'MARATHON_MATCH' ≡ 'marathon-match'. */
 function norm(name: string | undefined): string {
-  return (name ?? '').trim().toUpperCase().replace(/[\s-]+/g, '_');
+  return (name ?? '')
+    .trim()
+    .toUpperCase()
+    .replace(/[\s-]+/g, '_');
 }
 
 /**
@@ -267,9 +270,7 @@ export function marathonParticipants(
 
   const candidates = [...best.values()];
   const allPlaced = candidates.length > 0 && candidates.every((c) => c.placement !== null);
-  return withPlacements(
-    candidates.map((c) => ({ userId: c.userId, score: allPlaced || c.score === null ? -c.placement! : c.score })),
-  );
+  return withPlacements(candidates.map((c) => ({ userId: c.userId, score: allPlaced || c.score === null ? -c.placement! : c.score })));
 }
 
 const MM_ROUND = /(?:MM|Marathon Match)\s*#?\s*([0-9]+)/i;

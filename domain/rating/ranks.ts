@@ -37,7 +37,11 @@ export function rankCountry(row: Pick<RankInputRow, 'competitionCountryCode' | '
 }
 
 /** RANK() by rating desc within the groups `key` defines; a null key or rating → no rank. */
-function rankWithin(rows: readonly RankInputRow[], key: (r: RankInputRow) => string | null, assign: (i: number, rank: number) => void): void {
+function rankWithin(
+  rows: readonly RankInputRow[],
+  key: (r: RankInputRow) => string | null,
+  assign: (i: number, rank: number) => void,
+): void {
   const groups = new Map<string, number[]>();
   rows.forEach((r, i) => {
     const k = r.rating === null || !Number.isFinite(r.rating) ? null : key(r);

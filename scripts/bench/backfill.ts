@@ -29,9 +29,22 @@ async function memberCount(db: Kysely<any>): Promise<number> {
 const OPTIONS = BackfillOptions.parse({});
 
 /** The batch code over `scope` in one transaction, as the activity runs it but with no orchestration around it. */
-async function direct(stack: Stack, scope: Scope, replay: ReturnType<typeof developReplay>, catalog: Awaited<ReturnType<typeof loadCatalog>>): Promise<void> {
+async function direct(
+  stack: Stack,
+  scope: Scope,
+  replay: ReturnType<typeof developReplay>,
+  catalog: Awaited<ReturnType<typeof loadCatalog>>,
+): Promise<void> {
   await stack.dbs.members.transaction().execute(async (tx) => {
-    await processBatch(tx, { dbs: stack.dbs, catalog, scope, options: OPTIONS, plan: { fullRun: true, runKey: 'bench' }, lap: untimed, replay: () => replay });
+    await processBatch(tx, {
+      dbs: stack.dbs,
+      catalog,
+      scope,
+      options: OPTIONS,
+      plan: { fullRun: true, runKey: 'bench' },
+      lap: untimed,
+      replay: () => replay,
+    });
   });
 }
 
@@ -49,7 +62,9 @@ async function baselinePass(stack: Stack, sample: number): Promise<{ members: nu
   const catalog = await loadCatalog(stack.dbs.challenges);
   const replay = developReplay(stack.dbs, catalog);
   await replay;
-  const ids = (await sql<{ userId: number }>`SELECT "userId" FROM members."member" ORDER BY "userId" LIMIT ${sample}`.execute(stack.dbs.members)).rows.map((r) => r.userId);
+  const ids = (
+    await sql<{ userId: number }>`SELECT "userId" FROM members."member" ORDER BY "userId" LIMIT ${sample}`.execute(stack.dbs.members)
+  ).rows.map((r) => r.userId);
   const queue = [...ids];
   const started = performance.now();
   const worker = async () => {
@@ -77,7 +92,13 @@ async function orchestrated(stack: Stack, concurrency: number, batchSize: number
   }
 }
 
-export async function benchBackfill(opts: { size: SeedSize; json: boolean; concurrency: number; batchSize: number; baselineSample: number }): Promise<void> {
+export async function benchBackfill(opts: {
+  size: SeedSize;
+  json: boolean;
+  concurrency: number;
+  batchSize: number;
+  baselineSample: number;
+}): Promise<void> {
   const stack = await openBenchStack(opts.size);
   try {
     const members = await memberCount(stack.dbs.members);
@@ -97,7 +118,12 @@ export async function benchBackfill(opts: { size: SeedSize; json: boolean; concu
     const out = {
       size: opts.size,
       members,
-      orchestrated: { membersPerSec: r.totals.members / orchestratedSeconds, seconds: orchestratedSeconds, timingsMs: r.totals.timings, batches: r.totals.batches },
+      orchestrated: {
+        membersPerSec: r.totals.members / orchestratedSeconds,
+        seconds: orchestratedSeconds,
+        timingsMs: r.totals.timings,
+        batches: r.totals.batches,
+      },
       limit: { membersPerSec: members / limitSeconds, seconds: limitSeconds },
       baseline: { membersPerSec: baseline.members / baseline.seconds, seconds: baseline.seconds, sampledMembers: baseline.members },
       ratioToLimit: 0,

@@ -14,7 +14,13 @@ export async function openBenchStack(size: SeedSize, opts: { temporal?: boolean 
   const base = parseConfig(process.env);
   const url = new URL(base.databaseUrl);
   url.pathname = '/cutover_bench';
-  const config = parseConfig({ ...process.env, DATABASE_URL: url.toString(), CHALLENGES_DB_URL: undefined, CHALLENGE_DB_URL: undefined, REVIEW_DB_URL: undefined });
+  const config = parseConfig({
+    ...process.env,
+    DATABASE_URL: url.toString(),
+    CHALLENGES_DB_URL: undefined,
+    CHALLENGE_DB_URL: undefined,
+    REVIEW_DB_URL: undefined,
+  });
   // ours to create: databaseDefaulted lets the bring-up create it (or fall back to embedded Postgres)
   const stack = await bringUp({ config: { ...config, databaseDefaulted: true }, temporal: opts.temporal });
   try {
@@ -27,7 +33,9 @@ export async function openBenchStack(size: SeedSize, opts: { temporal?: boolean 
 }
 
 async function ensureSeeded(stack: Stack, size: SeedSize): Promise<void> {
-  const r = await sql<{ value: { size: string; seed: number } }>`SELECT value FROM platform.checkpoint WHERE key = 'bench:seed'`.execute(stack.dbs.members);
+  const r = await sql<{ value: { size: string; seed: number } }>`SELECT value FROM platform.checkpoint WHERE key = 'bench:seed'`.execute(
+    stack.dbs.members,
+  );
   const v = r.rows[0]?.value;
   if (v?.size === size && v.seed === BENCH_SEED) return;
   stderrLog(`seeding ${size} into the bench database`);

@@ -26,7 +26,9 @@ const GOAL_SECONDS = 10;
 /** The backfill bench may be mid-run on this database: touching its tables would spoil both. */
 async function ensureAlone(stack: Stack): Promise<void> {
   const r = await sql<{ n: number }>`
-    SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND state <> 'idle'`.execute(stack.dbs.members);
+    SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND state <> 'idle'`.execute(
+    stack.dbs.members,
+  );
   if (r.rows[0]!.n > 0) throw new Error('another session is busy in cutover_bench (a running benchmark?); try again when it is done');
 }
 
@@ -36,7 +38,9 @@ async function ensureAlone(stack: Stack): Promise<void> {
  */
 async function ensureBackfilled(stack: Stack, watermark: () => Promise<string>): Promise<void> {
   const key = 'bench:parity:backfilled';
-  const r = await sql<{ value: { watermark: string } }>`SELECT value FROM platform.checkpoint WHERE key = ${key}`.execute(stack.dbs.members);
+  const r = await sql<{ value: { watermark: string } }>`SELECT value FROM platform.checkpoint WHERE key = ${key}`.execute(
+    stack.dbs.members,
+  );
   if (r.rows[0]?.value.watermark === (await watermark())) return;
   stderrLog('backfilling every member (one set-based pass)');
   const catalog = await loadCatalog(stack.dbs.challenges);
@@ -45,10 +49,20 @@ async function ensureBackfilled(stack: Stack, watermark: () => Promise<string>):
     await sql`SET LOCAL work_mem = '256MB'`.execute(tx);
     await sql`TRUNCATE members."memberStats", members."memberStatsHistory", members."memberMaxRating"`.execute(tx);
     const options = BackfillOptions.parse({});
-    await processBatch(tx, { dbs: stack.dbs, catalog, scope: { range: [1, Number.MAX_SAFE_INTEGER] }, options, plan: { fullRun: true, runKey: 'bench' }, lap: untimed, replay: () => replay });
+    await processBatch(tx, {
+      dbs: stack.dbs,
+      catalog,
+      scope: { range: [1, Number.MAX_SAFE_INTEGER] },
+      options,
+      plan: { fullRun: true, runKey: 'bench' },
+      lap: untimed,
+      replay: () => replay,
+    });
   });
   await refreshRanks(stack.dbs.members);
-  await sql`ANALYZE members."memberStats"; ANALYZE members."memberStatsHistory"; ANALYZE members."memberMaxRating"`.execute(stack.dbs.members);
+  await sql`ANALYZE members."memberStats"; ANALYZE members."memberStatsHistory"; ANALYZE members."memberMaxRating"`.execute(
+    stack.dbs.members,
+  );
   await sql`INSERT INTO platform.checkpoint (key, value) VALUES (${key}, ${JSON.stringify({ watermark: await watermark() })}::jsonb)
             ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, "updatedAt" = now()`.execute(stack.dbs.members);
 }
@@ -59,11 +73,11 @@ async function fullParity(stack: Stack): Promise<{ result: ParityResult; seconds
   const worker = await runWorker(stack, { taskQueue });
   try {
     const started = performance.now();
-    const result = (await stack.client!.workflow.execute(Parity, {
+    const result = await stack.client!.workflow.execute(Parity, {
       taskQueue,
       workflowId: `bench/parity/${Date.now()}`,
       args: [ParityOptions.parse({ mode: 'full', seed: 'bench' })],
-    }));
+    });
     return { result, seconds: (performance.now() - started) / 1000 };
   } finally {
     await worker.stop();
@@ -73,13 +87,18 @@ async function fullParity(stack: Stack): Promise<{ result: ParityResult; seconds
 /** (b) each member on its own: every category's queries scoped to one member; the whole-table check once. */
 async function perMember(stack: Stack, sample: number): Promise<{ members: number; seconds: number; onceSeconds: number }> {
   const acts = parityActivities({ config: stack.config, dbs: stack.dbs });
-  const ids = (await sql<{ userId: number }>`SELECT "userId" FROM members."member" ORDER BY md5('bench:' || "userId"::text) LIMIT ${sample}`.execute(stack.dbs.members)).rows.map((r) => r.userId);
+  const ids = (
+    await sql<{ userId: number }>`SELECT "userId" FROM members."member" ORDER BY md5('bench:' || "userId"::text) LIMIT ${sample}`.execute(
+      stack.dbs.members,
+    )
+  ).rows.map((r) => r.userId);
   const perMemberCategories = PARITY_CATEGORIES.filter((c): c is ParityCategory => c !== 'most-recent-violations');
   const queue = [...ids];
   const started = performance.now();
   const worker = async () => {
     for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
-      for (const category of perMemberCategories) await acts.parityCategory({ category, scope: { userIds: [id] }, shapeUserIds: [id], examples: 10 });
+      for (const category of perMemberCategories)
+        await acts.parityCategory({ category, scope: { userIds: [id] }, shapeUserIds: [id], examples: 10 });
     }
   };
   await Promise.all([worker(), worker(), worker(), worker()]);
@@ -113,7 +132,12 @@ export async function benchParity(opts: { size: SeedSize; json: boolean; baselin
         counts: Object.fromEntries(PARITY_CATEGORIES.map((c) => [c, full.result.categories[c].count])),
         categoryMs: Object.fromEntries(PARITY_CATEGORIES.map((c) => [c, full.result.categories[c].ms])),
       },
-      perMember: { sampledMembers: pm.members, seconds: pm.seconds, membersPerSec: pm.members / pm.seconds, extrapolatedSeconds: extrapolated },
+      perMember: {
+        sampledMembers: pm.members,
+        seconds: pm.seconds,
+        membersPerSec: pm.members / pm.seconds,
+        extrapolatedSeconds: extrapolated,
+      },
       speedup: extrapolated / full.seconds,
       goalSeconds: GOAL_SECONDS,
       goalMet: full.seconds < GOAL_SECONDS,
@@ -121,7 +145,9 @@ export async function benchParity(opts: { size: SeedSize; json: boolean; baselin
     if (opts.json) {
       process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
     } else {
-      const ms = Object.entries(out.full.categoryMs).map(([c, t]) => `${c} ${t}`).join(', ');
+      const ms = Object.entries(out.full.categoryMs)
+        .map(([c, t]) => `${c} ${t}`)
+        .join(', ');
       process.stdout.write(
         [
           `parity bench (${opts.size}: ${members} members)`,

@@ -20,7 +20,9 @@ const GOAL_PAIRS_PER_SECOND = 20_000_000;
 const RUNS = 3;
 
 /** The seeded dataset's two rating streams, loaded once (not timed: the bench is about the engine). */
-async function loadStreams(size: SeedSize): Promise<{ development: RatedEvent[]; marathon: RatedEvent[]; members: number; loadSeconds: number }> {
+async function loadStreams(
+  size: SeedSize,
+): Promise<{ development: RatedEvent[]; marathon: RatedEvent[]; members: number; loadSeconds: number }> {
   const t0 = process.hrtime.bigint();
   const stack = await openBenchStack(size, { temporal: false });
   try {
@@ -47,7 +49,10 @@ function kernelInputs(history: readonly HistoryRow[]) {
     const rated = rows.filter((h) => h.oldRating !== null);
     const ordered = [...rated, ...rows.filter((h) => h.oldRating === null)];
     const r = Float64Array.from(ordered, (h) => h.oldRating ?? INITIAL_RATING);
-    const v2 = Float64Array.from(ordered, (h) => (h.oldRating === null ? INITIAL_VOLATILITY : (h.oldVolatility ?? INITIAL_VOLATILITY)) ** 2);
+    const v2 = Float64Array.from(
+      ordered,
+      (h) => (h.oldRating === null ? INITIAL_VOLATILITY : (h.oldVolatility ?? INITIAL_VOLATILITY)) ** 2,
+    );
     return { r, v2, rated: rated.length, n: ordered.length };
   });
 }
@@ -89,7 +94,15 @@ export async function benchRatings(opts: { json: boolean; size: SeedSize }): Pro
   }
 
   const report = {
-    dataset: { size: opts.size, members: streams.members, events, developmentEvents: streams.development.length, marathonEvents: streams.marathon.length, participantResults: updates, pairEvaluations: pairs },
+    dataset: {
+      size: opts.size,
+      members: streams.members,
+      events,
+      developmentEvents: streams.development.length,
+      marathonEvents: streams.marathon.length,
+      participantResults: updates,
+      pairEvaluations: pairs,
+    },
     loadSeconds: round(streams.loadSeconds),
     replaySeconds: round(replaySeconds),
     eventsPerSecond: Math.round(events / replaySeconds),

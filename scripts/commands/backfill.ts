@@ -4,7 +4,14 @@ import type { Command } from 'commander';
 import { BackfillOptions, type BackfillProgress } from '../../domain/backfill';
 import { stderrLog, type Stack } from '../../lib/stack';
 import type { BackfillResult } from '../../workflows/backfill/workflow';
-import { BACKFILL_WORKFLOW_ID, backfillProgress, pauseSignal, resumeSignal, setConcurrency, Backfill } from '../../workflows/backfill/messages';
+import {
+  BACKFILL_WORKFLOW_ID,
+  backfillProgress,
+  pauseSignal,
+  resumeSignal,
+  setConcurrency,
+  Backfill,
+} from '../../workflows/backfill/messages';
 import { CutoverPhase, CutoverState } from '../../domain/search-attributes';
 import { UsageError, wholeNumber, withStack, withWorker } from '../cli-support';
 
@@ -144,9 +151,14 @@ export function registerBackfill(program: Command): void {
       await withStack({}, (stack) =>
         withWorker(stack, stderrLog, async () => {
           const handle = await startBackfill(stack, options);
-          if (!flags.json) stderrLog(`started ${handle.workflowId}${stack.temporal?.uiUrl ? ` — ${stack.temporal.uiUrl}/namespaces/${stack.config.temporal.namespace}/workflows/${encodeURIComponent(handle.workflowId)}` : ''}; Ctrl-C detaches`);
+          if (!flags.json)
+            stderrLog(
+              `started ${handle.workflowId}${stack.temporal?.uiUrl ? ` — ${stack.temporal.uiUrl}/namespaces/${stack.config.temporal.namespace}/workflows/${encodeURIComponent(handle.workflowId)}` : ''}; Ctrl-C detaches`,
+            );
           process.once('SIGINT', () => {
-            stderrLog(`detached: ${handle.workflowId} keeps running on the server (it needs a worker: \`npm run stack\` or \`npm run worker\`)`);
+            stderrLog(
+              `detached: ${handle.workflowId} keeps running on the server (it needs a worker: \`npm run stack\` or \`npm run worker\`)`,
+            );
             process.exit(0);
           });
           const result = await follow(handle, flags.json === true);

@@ -68,11 +68,21 @@ export async function runParity(stack: Stack, options: ParityOptions, log: (m: s
 }
 
 const show = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
-const where = (e: ParityExample) => [e.userId === null ? 'all members' : `member ${e.userId}`, [e.track, e.type].filter((x) => x !== null).join('/')].filter(Boolean).join(' ');
+const where = (e: ParityExample) =>
+  [e.userId === null ? 'all members' : `member ${e.userId}`, [e.track, e.type].filter((x) => x !== null).join('/')]
+    .filter(Boolean)
+    .join(' ');
 
 export function formatParity(r: ParityResult): string {
-  const scope = r.mode === 'full' ? `full, ${r.membersInScope} members` : r.mode === 'user' ? `member ${r.userId}` : `${r.membersInScope} sampled of ${r.membersTotal} members, seed ${r.seed}`;
-  const lines = [`Parity ${r.passed ? 'CLEAN' : 'FOUND DIFFERENCES'} (${scope}) in ${r.seconds.toFixed(1)} s — workflow ${r.workflowId}, evidence #${r.evidenceId}`];
+  const scope =
+    r.mode === 'full'
+      ? `full, ${r.membersInScope} members`
+      : r.mode === 'user'
+        ? `member ${r.userId}`
+        : `${r.membersInScope} sampled of ${r.membersTotal} members, seed ${r.seed}`;
+  const lines = [
+    `Parity ${r.passed ? 'CLEAN' : 'FOUND DIFFERENCES'} (${scope}) in ${r.seconds.toFixed(1)} s — workflow ${r.workflowId}, evidence #${r.evidenceId}`,
+  ];
   for (const c of PARITY_CATEGORIES) {
     const cat = r.categories[c];
     lines.push(`  ${cat.count === 0 ? '✔' : '✘'} ${c.padEnd(24)} ${String(cat.count).padStart(6)}`);

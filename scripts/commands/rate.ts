@@ -22,7 +22,13 @@ const nullableBounded = (limit: number) =>
 const idError = 'expected a non-empty string or a safe integer';
 
 const Participant = z.object({
-  id: z.union([z.string().min(1, { error: idError }), z.number().int({ error: idError }).min(-Number.MAX_SAFE_INTEGER, { error: idError }).max(Number.MAX_SAFE_INTEGER, { error: idError })], { error: idError }),
+  id: z.union(
+    [
+      z.string().min(1, { error: idError }),
+      z.number().int({ error: idError }).min(-Number.MAX_SAFE_INTEGER, { error: idError }).max(Number.MAX_SAFE_INTEGER, { error: idError }),
+    ],
+    { error: idError },
+  ),
   rating: nullableBounded(RATING_LIMIT),
   volatility: nullableBounded(VOLATILITY_LIMIT),
   timesRated: z

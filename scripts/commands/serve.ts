@@ -11,7 +11,9 @@ import { UsageError, withStack } from '../cli-support';
  */
 export async function startApiForStack(stack: Stack, opts: { port?: number; host?: string; log?: Log } = {}): Promise<RunningApi> {
   const log = opts.log ?? stderrLog;
-  const readSource = await watchReadSource(stack.dbs.members, { onError: (e) => log(`read source poll failed (serving the last known): ${e.message}`) });
+  const readSource = await watchReadSource(stack.dbs.members, {
+    onError: (e) => log(`read source poll failed (serving the last known): ${e.message}`),
+  });
   try {
     const level = stack.config.logLevel;
     const api = await startApi({
@@ -38,7 +40,12 @@ export async function startApiForStack(stack: Stack, opts: { port?: number; host
 }
 
 const ServeFlags = z.object({
-  port: z.coerce.number({ error: '--port must be a number' }).int('--port must be a whole number').min(0, '--port must be 0-65535').max(65535, '--port must be 0-65535').optional(),
+  port: z.coerce
+    .number({ error: '--port must be a number' })
+    .int('--port must be a whole number')
+    .min(0, '--port must be 0-65535')
+    .max(65535, '--port must be 0-65535')
+    .optional(),
   host: z.string().trim().min(1, '--host must not be empty').default('127.0.0.1'),
 });
 

@@ -59,7 +59,10 @@ export async function collectStatus(stack: Stack): Promise<StatusReport> {
 }
 
 export function formatStatus(s: StatusReport): string {
-  const out = [`Read source: ${s.readSource}`, `Temporal: ${s.temporal.address ?? '-'}${s.temporal.uiUrl ? ` (Web UI ${s.temporal.uiUrl})` : ''}`];
+  const out = [
+    `Read source: ${s.readSource}`,
+    `Temporal: ${s.temporal.address ?? '-'}${s.temporal.uiUrl ? ` (Web UI ${s.temporal.uiUrl})` : ''}`,
+  ];
   if (s.backfill) {
     const b = s.backfill;
     out.push(
@@ -70,9 +73,11 @@ export function formatStatus(s: StatusReport): string {
   out.push(`Parity gate: ${s.parityGate.passed ? 'holds' : 'does not hold'} (${s.parityGate.reason})`);
   out.push('Latest evidence (a parity run taken before the data last changed no longer counts towards the gate):');
   if (s.evidence.length === 0) out.push('  (none yet)');
-  for (const e of s.evidence) out.push(`  ${e.kind.padEnd(12)} #${e.id} ${e.passed ? 'passed' : 'FAILED'}  ${e.createdAt}  ${e.workflowId}`);
+  for (const e of s.evidence)
+    out.push(`  ${e.kind.padEnd(12)} #${e.id} ${e.passed ? 'passed' : 'FAILED'}  ${e.createdAt}  ${e.workflowId}`);
   out.push('Recent workflows:');
   if (s.workflows.length === 0) out.push('  (none)');
-  for (const w of s.workflows) out.push(`  ${w.status.padEnd(10)} ${w.type.padEnd(12)} ${(w.state ?? '').padEnd(8)} ${w.startTime}  ${w.workflowId}`);
+  for (const w of s.workflows)
+    out.push(`  ${w.status.padEnd(10)} ${w.type.padEnd(12)} ${(w.state ?? '').padEnd(8)} ${w.startTime}  ${w.workflowId}`);
   return out.join('\n');
 }

@@ -14,7 +14,11 @@ import { UsageError, withStack } from '../cli-support';
 
 const SwitchFlags = z.object({
   to: z.enum(READ_SOURCES, { error: '--to must be "unified" or "legacy"' }),
-  reason: z.string({ error: '--reason is required: say why (it goes into the audit trail)' }).trim().min(1, '--reason must not be empty').max(2000, '--reason is longer than 2000 characters'),
+  reason: z
+    .string({ error: '--reason is required: say why (it goes into the audit trail)' })
+    .trim()
+    .min(1, '--reason must not be empty')
+    .max(2000, '--reason is longer than 2000 characters'),
   actor: z.string().trim().min(1, '--actor must not be empty').max(200, '--actor is longer than 200 characters'),
   json: z.boolean().default(false),
   force: z.boolean().default(false),
@@ -29,7 +33,9 @@ export function parseSwitchFlags(raw: Record<string, unknown>, env: Record<strin
 }
 
 export function formatSwitch(r: SwitchResult): string {
-  const what = r.changed ? `read source switched: ${r.from} → ${r.to}` : `read source already ${r.to}: nothing changed (audited as a no-op)`;
+  const what = r.changed
+    ? `read source switched: ${r.from} → ${r.to}`
+    : `read source already ${r.to}: nothing changed (audited as a no-op)`;
   return `${what}\n  by ${r.actor} at ${r.at} (audit #${r.auditId}): ${r.reason}`;
 }
 
@@ -37,7 +43,9 @@ function formatGuarded(g: GuardedSwitch): string {
   const out = [formatSwitch(g.switched)];
   if (g.gate) out.push(`  parity gate: ${g.gate.passed ? 'holds' : 'does NOT hold'} (${g.gate.reason})`);
   if (g.verification) {
-    out.push(`  unified reads ${g.verification.ok ? 'verified' : 'FAILED verification'} for members ${g.verification.userIds.join(', ') || '(none)'}`);
+    out.push(
+      `  unified reads ${g.verification.ok ? 'verified' : 'FAILED verification'} for members ${g.verification.userIds.join(', ') || '(none)'}`,
+    );
     for (const p of g.verification.problems) out.push(`    - ${p}`);
   }
   if (g.rolledBack) out.push(formatSwitch(g.rolledBack));
@@ -56,7 +64,9 @@ export function registerSwitch(program: Command): void {
     .action(async (opts: Record<string, unknown>) => {
       const flags = parseSwitchFlags(opts);
       try {
-        const r = await withStack({ temporal: false }, async (stack) => switchWithGate(stack.dbs.members, await loadCatalogNames(stack.dbs.challenges), flags));
+        const r = await withStack({ temporal: false }, async (stack) =>
+          switchWithGate(stack.dbs.members, await loadCatalogNames(stack.dbs.challenges), flags),
+        );
         process.stdout.write(flags.json ? `${JSON.stringify(r, null, 2)}\n` : `${formatGuarded(r)}\n`);
         if (r.rolledBack) process.exitCode = 1;
       } catch (e) {

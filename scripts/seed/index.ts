@@ -51,14 +51,53 @@ export interface SeedOptions {
 }
 
 const LOOP_TABLES: Record<keyof LoopSinks, [SourceDatabase, string, string, readonly string[]]> = {
-  challenge: ['challenges', 'challenges', 'Challenge', ['id', 'name', 'typeId', 'trackId', 'status', 'legacyId', 'startDate', 'endDate', 'createdAt', 'updatedAt']],
+  challenge: [
+    'challenges',
+    'challenges',
+    'Challenge',
+    ['id', 'name', 'typeId', 'trackId', 'status', 'legacyId', 'startDate', 'endDate', 'createdAt', 'updatedAt'],
+  ],
   metadata: ['challenges', 'challenges', 'ChallengeMetadata', ['id', 'challengeId', 'name', 'value']],
   winner: ['challenges', 'challenges', 'ChallengeWinner', ['id', 'challengeId', 'userId', 'handle', 'placement', 'type']],
-  result: ['reviews', 'reviews', 'challengeResult', ['challengeId', 'userId', 'handle', 'placement', 'finalScore', 'rated', 'passedReview', 'validSubmission', 'oldRating', 'newRating', 'ratingOrder', 'createdAt', 'updatedAt']],
+  result: [
+    'reviews',
+    'reviews',
+    'challengeResult',
+    [
+      'challengeId',
+      'userId',
+      'handle',
+      'placement',
+      'finalScore',
+      'rated',
+      'passedReview',
+      'validSubmission',
+      'oldRating',
+      'newRating',
+      'ratingOrder',
+      'createdAt',
+      'updatedAt',
+    ],
+  ],
   submission: ['reviews', 'reviews', 'submission', ['id', 'challengeId', 'memberId', 'status', 'type', 'finalScore', 'submittedDate']],
-  summation: ['reviews', 'reviews', 'reviewSummation', ['id', 'submissionId', 'aggregateScore', 'isPassing', 'isFinal', 'reviewedDate', 'createdAt']],
-  devHistory: ['members', 'members', 'memberDevelopHistoryStats', ['id', 'historyStatsId', 'challengeId', 'challengeName', 'ratingDate', 'newRating', 'subTrack', 'subTrackId']],
-  dsHistory: ['members', 'members', 'memberDataScienceHistoryStats', ['id', 'historyStatsId', 'challengeId', 'challengeName', 'date', 'rating', 'placement', 'percentile', 'subTrack', 'subTrackId']],
+  summation: [
+    'reviews',
+    'reviews',
+    'reviewSummation',
+    ['id', 'submissionId', 'aggregateScore', 'isPassing', 'isFinal', 'reviewedDate', 'createdAt'],
+  ],
+  devHistory: [
+    'members',
+    'members',
+    'memberDevelopHistoryStats',
+    ['id', 'historyStatsId', 'challengeId', 'challengeName', 'ratingDate', 'newRating', 'subTrack', 'subTrackId'],
+  ],
+  dsHistory: [
+    'members',
+    'members',
+    'memberDataScienceHistoryStats',
+    ['id', 'historyStatsId', 'challengeId', 'challengeName', 'date', 'rating', 'placement', 'percentile', 'subTrack', 'subTrackId'],
+  ],
 };
 
 /** The loop holds one connection per streamed table; fail clearly rather than wait forever on a small pool. */
@@ -67,7 +106,8 @@ function checkPoolCapacity(dbs: Databases): void {
   for (const [db] of Object.values(LOOP_TABLES)) need.set(dbs.pools[db], (need.get(dbs.pools[db]) ?? 0) + 1);
   for (const [pool, n] of need) {
     const max = pool.options.max ?? 10;
-    if (max < n) throw new Error(`seed: the database pool allows ${max} connections but loading needs ${n}; open the databases with poolSize ≥ ${n}`);
+    if (max < n)
+      throw new Error(`seed: the database pool allows ${max} connections but loading needs ${n}; open the databases with poolSize ≥ ${n}`);
   }
 }
 
@@ -100,7 +140,10 @@ export async function runSeed(dbs: Databases, opts: SeedOptions): Promise<SeedSu
   };
   try {
     const loop = {} as LoopSinks;
-    for (const [key, [db, schema, table, columns]] of Object.entries(LOOP_TABLES) as [keyof LoopSinks, (typeof LOOP_TABLES)[keyof LoopSinks]][]) {
+    for (const [key, [db, schema, table, columns]] of Object.entries(LOOP_TABLES) as [
+      keyof LoopSinks,
+      (typeof LOOP_TABLES)[keyof LoopSinks],
+    ][]) {
       loop[key] = await open(db, schema, table, columns);
     }
     const loopSinks = Object.values(loop);
@@ -118,7 +161,9 @@ export async function runSeed(dbs: Databases, opts: SeedOptions): Promise<SeedSu
     await Promise.all(loopSinks.map((s) => s.close()));
     log(`history played: ${loop.result.rows} results, ${loop.devHistory.rows + loop.dsHistory.rows} legacy history rows (${elapsed()})`);
 
-    const { memberMissing } = await writeLegacyStats(root.fork('stats'), population, sim.result, (table, columns) => open('members', 'members', table, columns));
+    const { memberMissing } = await writeLegacyStats(root.fork('stats'), population, sim.result, (table, columns) =>
+      open('members', 'members', table, columns),
+    );
     log(`member and legacy stats tables written (${elapsed()})`);
 
     await createSourceIndexes(dbs);
@@ -151,7 +196,9 @@ export async function runSeed(dbs: Databases, opts: SeedOptions): Promise<SeedSu
 async function insertCatalog(db: Kysely<any>): Promise<void> {
   await db
     .insertInto('challenges.ChallengeTrack')
-    .values(TRACKS.map((t) => ({ id: t.id, name: t.name, abbreviation: t.abbreviation, track: t.track, isActive: true, legacyId: t.legacyId })))
+    .values(
+      TRACKS.map((t) => ({ id: t.id, name: t.name, abbreviation: t.abbreviation, track: t.track, isActive: true, legacyId: t.legacyId })),
+    )
     .execute();
   await db
     .insertInto('challenges.ChallengeType')

@@ -78,7 +78,12 @@ function computeRanks(pop: Population, aggs: Map<number, ItemAgg>, missing: Uint
   return out;
 }
 
-async function writeTable(open: OpenSink, table: string, columns: readonly string[], fill: (emit: (cells: Cell[]) => Promise<void>) => Promise<void>): Promise<void> {
+async function writeTable(
+  open: OpenSink,
+  table: string,
+  columns: readonly string[],
+  fill: (emit: (cells: Cell[]) => Promise<void>) => Promise<void>,
+): Promise<void> {
   const sink = await open(table, columns);
   try {
     await fill(async (cells) => {
@@ -102,17 +107,29 @@ export async function writeLegacyStats(rng: Rng, pop: Population, sim: SimResult
   const ranks = computeRanks(pop, aggs, missing);
   const get = (m: number, code: number) => aggs.get(m * ITEM_SLOTS + code);
 
-  await writeTable(open, 'member', ['userId', 'handle', 'handleLower', 'email', 'status', 'homeCountryCode', 'competitionCountryCode', 'country', 'createdAt'], async (emit) => {
-    for (let m = 0; m < pop.n; m++) {
-      if (missing[m]) continue;
-      const handle = pop.handle[m]!;
-      const home = pop.homeCountry[m]!;
-      await emit([
-        pop.userId[m], handle, handle.toLowerCase(), `${handle.toLowerCase()}@example.com`, pop.status[m], countryCode(home),
-        countryCode(pop.competitionCountry[m]!), pop.countryText[m] && home >= 0 ? COUNTRIES[home]![1] : null, ts(pop.joinAt[m]),
-      ]);
-    }
-  });
+  await writeTable(
+    open,
+    'member',
+    ['userId', 'handle', 'handleLower', 'email', 'status', 'homeCountryCode', 'competitionCountryCode', 'country', 'createdAt'],
+    async (emit) => {
+      for (let m = 0; m < pop.n; m++) {
+        if (missing[m]) continue;
+        const handle = pop.handle[m]!;
+        const home = pop.homeCountry[m]!;
+        await emit([
+          pop.userId[m],
+          handle,
+          handle.toLowerCase(),
+          `${handle.toLowerCase()}@example.com`,
+          pop.status[m],
+          countryCode(home),
+          countryCode(pop.competitionCountry[m]!),
+          pop.countryText[m] && home >= 0 ? COUNTRIES[home]![1] : null,
+          ts(pop.joinAt[m]),
+        ]);
+      }
+    },
+  );
 
   // Parent rows (memberDevelopStats, …) and their items share one pass so item rows can carry the parent id.
   const parents = [
@@ -123,15 +140,27 @@ export async function writeLegacyStats(rng: Rng, pop: Population, sim: SimResult
   const parentIds = parents.map(() => new Float64Array(pop.n));
   for (const [i, parent] of parents.entries()) {
     let id = 0;
-    await writeTable(open, parent.table, ['id', 'userId', 'challenges', 'wins', 'mostRecentSubmission', 'mostRecentEventDate'], async (emit) => {
-      for (let m = 0; m < pop.n; m++) {
-        const items = parent.codes.map((c) => get(m, c)).filter((a): a is ItemAgg => a !== undefined);
-        if (items.length === 0) continue;
-        parentIds[i]![m] = ++id;
-        const sum = (f: (a: ItemAgg) => number) => items.reduce((s, a) => s + f(a), 0);
-        await emit([id, pop.userId[m], sum((a) => a.challenges), sum((a) => a.wins), ts(maxDate(items.map((a) => a.mostRecentSubmission))), ts(maxDate(items.map((a) => a.mostRecentEventDate)))]);
-      }
-    });
+    await writeTable(
+      open,
+      parent.table,
+      ['id', 'userId', 'challenges', 'wins', 'mostRecentSubmission', 'mostRecentEventDate'],
+      async (emit) => {
+        for (let m = 0; m < pop.n; m++) {
+          const items = parent.codes.map((c) => get(m, c)).filter((a): a is ItemAgg => a !== undefined);
+          if (items.length === 0) continue;
+          parentIds[i]![m] = ++id;
+          const sum = (f: (a: ItemAgg) => number) => items.reduce((s, a) => s + f(a), 0);
+          await emit([
+            id,
+            pop.userId[m],
+            sum((a) => a.challenges),
+            sum((a) => a.wins),
+            ts(maxDate(items.map((a) => a.mostRecentSubmission))),
+            ts(maxDate(items.map((a) => a.mostRecentEventDate))),
+          ]);
+        }
+      },
+    );
   }
   const [developIds, designIds, dataScienceIds] = parentIds as [Float64Array, Float64Array, Float64Array];
 
@@ -139,7 +168,24 @@ export async function writeLegacyStats(rng: Rng, pop: Population, sim: SimResult
   await writeTable(
     open,
     'memberDevelopStatsItem',
-    ['id', 'developStatsId', 'name', 'subTrackId', 'challenges', 'wins', 'rating', 'volatility', 'maxRating', 'minRating', 'overallRank', 'countryRank', 'schoolRank', 'overallPercentile', 'mostRecentSubmission', 'mostRecentEventDate'],
+    [
+      'id',
+      'developStatsId',
+      'name',
+      'subTrackId',
+      'challenges',
+      'wins',
+      'rating',
+      'volatility',
+      'maxRating',
+      'minRating',
+      'overallRank',
+      'countryRank',
+      'schoolRank',
+      'overallPercentile',
+      'mostRecentSubmission',
+      'mostRecentEventDate',
+    ],
     async (emit) => {
       for (let m = 0; m < pop.n; m++) {
         for (const code of DEV_CODES) {
@@ -148,8 +194,22 @@ export async function writeLegacyStats(rng: Rng, pop: Population, sim: SimResult
           const name = ITEM_NAMES[code] as keyof typeof DEVELOP_SUBTRACKS;
           const r = ranks.get(m * ITEM_SLOTS + code);
           await emit([
-            ++itemId, developIds[m], name, DEVELOP_SUBTRACKS[name], a.challenges, a.wins, a.rating, a.volatility, a.maxRating, a.minRating,
-            r?.rank ?? null, r?.countryRank ?? null, r?.schoolRank ?? null, r?.percentile ?? null, ts(a.mostRecentSubmission), ts(a.mostRecentEventDate),
+            ++itemId,
+            developIds[m],
+            name,
+            DEVELOP_SUBTRACKS[name],
+            a.challenges,
+            a.wins,
+            a.rating,
+            a.volatility,
+            a.maxRating,
+            a.minRating,
+            r?.rank ?? null,
+            r?.countryRank ?? null,
+            r?.schoolRank ?? null,
+            r?.percentile ?? null,
+            ts(a.mostRecentSubmission),
+            ts(a.mostRecentEventDate),
           ]);
         }
       }
@@ -160,7 +220,19 @@ export async function writeLegacyStats(rng: Rng, pop: Population, sim: SimResult
   await writeTable(
     open,
     'memberDesignStatsItem',
-    ['id', 'designStatsId', 'name', 'subTrackId', 'challenges', 'wins', 'submissions', 'passedScreening', 'avgPlacement', 'mostRecentSubmission', 'mostRecentEventDate'],
+    [
+      'id',
+      'designStatsId',
+      'name',
+      'subTrackId',
+      'challenges',
+      'wins',
+      'submissions',
+      'passedScreening',
+      'avgPlacement',
+      'mostRecentSubmission',
+      'mostRecentEventDate',
+    ],
     async (emit) => {
       for (let m = 0; m < pop.n; m++) {
         for (const code of DESIGN_CODES) {
@@ -168,34 +240,77 @@ export async function writeLegacyStats(rng: Rng, pop: Population, sim: SimResult
           if (!a) continue;
           const name = ITEM_NAMES[code] as keyof typeof DESIGN_SUBTRACKS;
           const avg = a.placementCount ? Math.round((100 * a.placementSum) / a.placementCount) / 100 : null;
-          await emit([++itemId, designIds[m], name, DESIGN_SUBTRACKS[name], a.challenges, a.wins, a.submissions, a.passedScreening, avg, ts(a.mostRecentSubmission), ts(a.mostRecentEventDate)]);
+          await emit([
+            ++itemId,
+            designIds[m],
+            name,
+            DESIGN_SUBTRACKS[name],
+            a.challenges,
+            a.wins,
+            a.submissions,
+            a.passedScreening,
+            avg,
+            ts(a.mostRecentSubmission),
+            ts(a.mostRecentEventDate),
+          ]);
         }
       }
     },
   );
 
-  const dsColumns = ['id', 'dataScienceStatsId', 'challenges', 'wins', 'rating', 'percentile', 'rank', 'countryRank', 'schoolRank', 'volatility', 'maximumRating', 'minimumRating', 'defaultLanguage', 'competitions'];
+  const dsColumns = [
+    'id',
+    'dataScienceStatsId',
+    'challenges',
+    'wins',
+    'rating',
+    'percentile',
+    'rank',
+    'countryRank',
+    'schoolRank',
+    'volatility',
+    'maximumRating',
+    'minimumRating',
+    'defaultLanguage',
+    'competitions',
+  ];
   const dsTail = ['mostRecentEventName', 'mostRecentEventDate', 'mostRecentSubmission'];
   const langRng = rng.fork('languages');
   const language = Array.from({ length: pop.n }, () => langRng.pick(LANGUAGES));
   for (const code of [SRM, MM]) {
     const marathon = code === MM;
     itemId = 0;
-    const columns = marathon ? [...dsColumns, 'avgRank', 'avgNumSubmissions', 'bestRank', 'topFiveFinishes', 'topTenFinishes', ...dsTail] : [...dsColumns, ...dsTail];
+    const columns = marathon
+      ? [...dsColumns, 'avgRank', 'avgNumSubmissions', 'bestRank', 'topFiveFinishes', 'topTenFinishes', ...dsTail]
+      : [...dsColumns, ...dsTail];
     await writeTable(open, marathon ? 'memberMarathonStats' : 'memberSrmStats', columns, async (emit) => {
       for (let m = 0; m < pop.n; m++) {
         const a = get(m, code);
         if (!a) continue;
         const r = ranks.get(m * ITEM_SLOTS + code);
         const head: Cell[] = [
-          ++itemId, dataScienceIds[m], a.challenges, a.wins, a.rating, r?.percentile ?? null, r?.rank ?? null, r?.countryRank ?? null,
-          r?.schoolRank ?? null, a.volatility, a.maxRating, a.minRating, language[m], a.competitions,
+          ++itemId,
+          dataScienceIds[m],
+          a.challenges,
+          a.wins,
+          a.rating,
+          r?.percentile ?? null,
+          r?.rank ?? null,
+          r?.countryRank ?? null,
+          r?.schoolRank ?? null,
+          a.volatility,
+          a.maxRating,
+          a.minRating,
+          language[m],
+          a.competitions,
         ];
         const mid: Cell[] = marathon
           ? [
               a.competitions ? Math.round((100 * a.rankSum) / a.competitions) / 100 : null,
               a.challenges ? Math.round((100 * a.submissions) / a.challenges) / 100 : null,
-              a.bestRank, a.topFive, a.topTen,
+              a.bestRank,
+              a.topFive,
+              a.topTen,
             ]
           : [];
         await emit([...head, ...mid, a.mostRecentEventName, ts(a.mostRecentEventDate), ts(a.mostRecentSubmission)]);

@@ -37,7 +37,12 @@ function yearStart(year: number): number {
 }
 
 /** A time in a year drawn by weight, uniform within it (the last year ends at HISTORY_END). */
-export function timeInWeightedYears(rng: Rng, weights: readonly number[], fromYear = FIRST_YEAR, toYear = FIRST_YEAR + weights.length - 1): number {
+export function timeInWeightedYears(
+  rng: Rng,
+  weights: readonly number[],
+  fromYear = FIRST_YEAR,
+  toYear = FIRST_YEAR + weights.length - 1,
+): number {
   const slice = weights.slice(fromYear - FIRST_YEAR, toYear - FIRST_YEAR + 1);
   const year = fromYear + rng.weighted(slice);
   const start = yearStart(year);

@@ -29,7 +29,10 @@ export class Rng {
   private d: number;
   private spare: number | null = null;
 
-  constructor(readonly seed: number, readonly label = 'root') {
+  constructor(
+    readonly seed: number,
+    readonly label = 'root',
+  ) {
     const sm = splitmix32((seed ^ hashLabel(label)) >>> 0);
     this.a = sm();
     this.b = sm();
@@ -131,7 +134,10 @@ export class Injector {
   private credit: number;
   count = 0;
 
-  constructor(private readonly rng: Rng, readonly rate: number) {
+  constructor(
+    private readonly rng: Rng,
+    readonly rate: number,
+  ) {
     this.credit = 0.75 + 0.25 * rng.next();
   }
 

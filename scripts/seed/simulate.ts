@@ -1,4 +1,10 @@
-import { developmentParticipants, marathonParticipants, type ChallengeResultRow, type ReviewSummationRow, type SubmissionRow } from '../../domain/rating/participants';
+import {
+  developmentParticipants,
+  marathonParticipants,
+  type ChallengeResultRow,
+  type ReviewSummationRow,
+  type SubmissionRow,
+} from '../../domain/rating/participants';
 import { competitionPlacements } from '../../domain/rating/placement';
 import { applyEvent, type HistoryRow, type MemberState } from '../../domain/rating/replay';
 import { DATA_SCIENCE_SUBTRACKS, DEVELOP_SUBTRACKS } from '../../domain/catalog';
@@ -32,8 +38,19 @@ export interface LoopSinks {
 }
 
 export const ITEM_NAMES = [
-  'DEVELOPMENT', 'CODE', 'FIRST_2_FINISH', 'ARCHITECTURE', 'ASSEMBLY_COMPETITION', 'UI_PROTOTYPE_COMPETITION', 'BUG_HUNT',
-  'WEB_DESIGNS', 'LOGO_DESIGN', 'WIDGET_OR_MOBILE_SCREEN_DESIGN', 'DESIGN_FIRST_2_FINISH', 'MARATHON_MATCH', 'SRM',
+  'DEVELOPMENT',
+  'CODE',
+  'FIRST_2_FINISH',
+  'ARCHITECTURE',
+  'ASSEMBLY_COMPETITION',
+  'UI_PROTOTYPE_COMPETITION',
+  'BUG_HUNT',
+  'WEB_DESIGNS',
+  'LOGO_DESIGN',
+  'WIDGET_OR_MOBILE_SCREEN_DESIGN',
+  'DESIGN_FIRST_2_FINISH',
+  'MARATHON_MATCH',
+  'SRM',
 ] as const;
 export const ITEM_SLOTS = 16;
 
@@ -148,8 +165,15 @@ export class Simulation {
       historyStatsId: new Float64Array(pop.n),
       participated: new Uint8Array(pop.n),
       anomalies: {
-        submissionDeleted: 0, summationNoFinal: 0, summationSupersededFinal: 0, summationZeroScore: 0,
-        scorePlaceholder: 0, partialPlacement: 0, invalidSubmission: 0, statsWithoutHistory: 0, legacyMarathonHistoryAlias: 0,
+        submissionDeleted: 0,
+        summationNoFinal: 0,
+        summationSupersededFinal: 0,
+        summationZeroScore: 0,
+        scorePlaceholder: 0,
+        partialPlacement: 0,
+        invalidSubmission: 0,
+        statsWithoutHistory: 0,
+        legacyMarathonHistoryAlias: 0,
       },
     };
   }
@@ -186,7 +210,14 @@ export class Simulation {
 
     // challengeResult as stored: the true outcome with row anomalies injected (at most one per row)
     const rows: (ChallengeResultRow & { entry: Entry })[] = entries.map((e) => {
-      const row = { challengeId: c.id, userId: e.userId, placement: e.placement as number | null, finalScore: e.score as number | null, validSubmission: true as boolean | null, entry: e };
+      const row = {
+        challengeId: c.id,
+        userId: e.userId,
+        placement: e.placement as number | null,
+        finalScore: e.score as number | null,
+        validSubmission: true as boolean | null,
+        entry: e,
+      };
       switch (pickExclusive(this.rowInjectors)) {
         case 'scorePlaceholder':
           row.finalScore = rng.chance(0.5) ? 0 : -1;
@@ -201,13 +232,19 @@ export class Simulation {
       return row;
     });
 
-    const stream: Stream | null = kind.key === 'dev' || kind.key === 'code' ? 'DEV' : kind.key === 'mm' ? 'MM' : kind.key === 'srm' ? 'SRM' : null;
+    const stream: Stream | null =
+      kind.key === 'dev' || kind.key === 'code' ? 'DEV' : kind.key === 'mm' ? 'MM' : kind.key === 'srm' ? 'SRM' : null;
     const rated = new Map<string, HistoryRow>();
     let ratingOrder: number | null = null;
     if (completed && c.rated && stream) {
       const participants =
         stream === 'MM'
-          ? marathonParticipants(c.id, mm.submissions.map((s) => s.row), mm.summations, rows)
+          ? marathonParticipants(
+              c.id,
+              mm.submissions.map((s) => s.row),
+              mm.summations,
+              rows,
+            )
           : developmentParticipants(c.id, rows);
       if (participants.length > 0) {
         ratingOrder = ++this.streamSeq[stream];
@@ -223,8 +260,19 @@ export class Simulation {
       const h = rated.get(row.userId);
       const e = row.entry;
       this.sinks.result.row([
-        c.id, row.userId, this.pop.handle[e.m], row.placement, row.finalScore, h !== undefined, e.passed, row.validSubmission,
-        h?.oldRating ?? null, h?.newRating ?? null, h ? ratingOrder : null, resultAt, h ? ratedAt : resultAt,
+        c.id,
+        row.userId,
+        this.pop.handle[e.m],
+        row.placement,
+        row.finalScore,
+        h !== undefined,
+        e.passed,
+        row.validSubmission,
+        h?.oldRating ?? null,
+        h?.newRating ?? null,
+        h ? ratingOrder : null,
+        resultAt,
+        h ? ratedAt : resultAt,
       ]);
       this.result.participated[e.m] = 1;
     }
@@ -254,7 +302,16 @@ export class Simulation {
       else score = round2(25 + 75 / (1 + Math.exp(-(0.9 * perf + 1))));
       const passed = completed && (model !== 'review' || score >= 75);
       const submissions = c.kind.track === 'DESIGN' && rng.chance(0.25) ? 2 : 1;
-      return { m, userId: String(this.pop.userId[m]), score, passed, placement: 0, submittedAt: this.submissionTime(c, m), submissions, eligible: true };
+      return {
+        m,
+        userId: String(this.pop.userId[m]),
+        score,
+        passed,
+        placement: 0,
+        submittedAt: this.submissionTime(c, m),
+        submissions,
+        eligible: true,
+      };
     });
     const placements = competitionPlacements(entries.map((e) => e.score));
     entries.forEach((e, i) => (e.placement = placements[i]!));
@@ -308,8 +365,14 @@ export class Simulation {
         if (anomaly !== 'deleted' && anomaly !== 'noFinal') effective = Math.max(effective ?? 0, score);
       }
       return {
-        m, userId: String(this.pop.userId[m]), score: effective ?? best, passed: completed && q >= 0.15, placement: 0,
-        submittedAt: times[n - 1]!, submissions: n, eligible: effective !== null,
+        m,
+        userId: String(this.pop.userId[m]),
+        score: effective ?? best,
+        passed: completed && q >= 0.15,
+        placement: 0,
+        submittedAt: times[n - 1]!,
+        submissions: n,
+        eligible: effective !== null,
       };
     });
     // standings: eligible members first by score, then the rest by score
@@ -326,7 +389,15 @@ export class Simulation {
         if (!e.passed) s.row.status = 'FAILED_REVIEW';
         else if (lastEligible.get(s.m) === s && e.placement <= c.kind.prizes) s.row.status = 'ACTIVE';
       }
-      this.sinks.submission.row([s.row.id, c.id, s.row.memberId, s.row.status, 'CONTEST_SUBMISSION', s.row.finalScore, ts(s.row.submittedDate!.getTime())]);
+      this.sinks.submission.row([
+        s.row.id,
+        c.id,
+        s.row.memberId,
+        s.row.status,
+        'CONTEST_SUBMISSION',
+        s.row.finalScore,
+        ts(s.row.submittedDate!.getTime()),
+      ]);
     }
     const a = this.result.anomalies;
     const [deleted, noFinal, superseded, zero] = this.submissionInjectors;
@@ -371,7 +442,12 @@ export class Simulation {
       this.sinks.metadata.row([++this.ids.metadata, c.id, c.ratingMetadata, value]);
     }
     if (c.hasSubmissionLimit) {
-      this.sinks.metadata.row([++this.ids.metadata, c.id, 'submissionLimit', JSON.stringify({ unlimited: 'false', limit: 'true', count: String(rng.int(1, 5)) })]);
+      this.sinks.metadata.row([
+        ++this.ids.metadata,
+        c.id,
+        'submissionLimit',
+        JSON.stringify({ unlimited: 'false', limit: 'true', count: String(rng.int(1, 5)) }),
+      ]);
     }
   }
 
@@ -405,7 +481,18 @@ export class Simulation {
         // the aliased rounds: legacy import named them "MM <round>" under the old round id, not the challenge's legacyId
         const [id, name] = alias ? [10_000 + c.round!, `MM ${c.round}`] : [c.legacyId, c.name];
         if (alias) this.result.anomalies.legacyMarathonHistoryAlias++;
-        this.sinks.dsHistory.row([++this.ids.dsHistory, hs, id, name, ts(c.endAt), h.newRating, h.placement, h.percentile, sub, DATA_SCIENCE_SUBTRACKS[sub]]);
+        this.sinks.dsHistory.row([
+          ++this.ids.dsHistory,
+          hs,
+          id,
+          name,
+          ts(c.endAt),
+          h.newRating,
+          h.placement,
+          h.percentile,
+          sub,
+          DATA_SCIENCE_SUBTRACKS[sub],
+        ]);
       }
     }
     this.result.anomalies.statsWithoutHistory = this.noHistoryInjector.count;
@@ -416,9 +503,24 @@ export class Simulation {
     let a = this.result.aggs.get(key);
     if (!a) {
       a = {
-        challenges: 0, wins: 0, submissions: 0, passedScreening: 0, placementSum: 0, placementCount: 0,
-        mostRecentSubmission: 0, mostRecentEventDate: 0, mostRecentEventName: '', rating: null, volatility: null,
-        maxRating: null, minRating: null, competitions: 0, rankSum: 0, bestRank: null, topFive: 0, topTen: 0,
+        challenges: 0,
+        wins: 0,
+        submissions: 0,
+        passedScreening: 0,
+        placementSum: 0,
+        placementCount: 0,
+        mostRecentSubmission: 0,
+        mostRecentEventDate: 0,
+        mostRecentEventName: '',
+        rating: null,
+        volatility: null,
+        maxRating: null,
+        minRating: null,
+        competitions: 0,
+        rankSum: 0,
+        bestRank: null,
+        topFive: 0,
+        topTen: 0,
       };
       this.result.aggs.set(key, a);
     }

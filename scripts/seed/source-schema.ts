@@ -215,13 +215,31 @@ export interface SourceTable {
 /** Every source table, largest first (index builds start with the slowest). */
 export const SOURCE_TABLES: readonly SourceTable[] = [
   { db: 'reviews', schema: 'reviews', table: 'challengeResult', primaryKey: ['challengeId', 'userId'], indexes: [['userId']] },
-  { db: 'members', schema: 'members', table: 'memberDataScienceHistoryStats', primaryKey: ['id'], indexes: [['historyStatsId'], ['challengeId']] },
-  { db: 'members', schema: 'members', table: 'memberDevelopHistoryStats', primaryKey: ['id'], indexes: [['historyStatsId'], ['challengeId']] },
+  {
+    db: 'members',
+    schema: 'members',
+    table: 'memberDataScienceHistoryStats',
+    primaryKey: ['id'],
+    indexes: [['historyStatsId'], ['challengeId']],
+  },
+  {
+    db: 'members',
+    schema: 'members',
+    table: 'memberDevelopHistoryStats',
+    primaryKey: ['id'],
+    indexes: [['historyStatsId'], ['challengeId']],
+  },
   { db: 'reviews', schema: 'reviews', table: 'reviewSummation', primaryKey: ['id'], indexes: [['submissionId', 'createdAt']] },
   { db: 'reviews', schema: 'reviews', table: 'submission', primaryKey: ['id'], indexes: [['challengeId'], ['memberId']] },
   { db: 'challenges', schema: 'challenges', table: 'ChallengeWinner', primaryKey: ['id'], indexes: [['challengeId'], ['userId']] },
   { db: 'challenges', schema: 'challenges', table: 'ChallengeMetadata', primaryKey: ['id'], indexes: [['challengeId', 'name']] },
-  { db: 'challenges', schema: 'challenges', table: 'Challenge', primaryKey: ['id'], indexes: [['legacyId'], ['typeId', 'trackId', 'status', 'endDate'], ['name']] },
+  {
+    db: 'challenges',
+    schema: 'challenges',
+    table: 'Challenge',
+    primaryKey: ['id'],
+    indexes: [['legacyId'], ['typeId', 'trackId', 'status', 'endDate'], ['name']],
+  },
   { db: 'members', schema: 'members', table: 'member', primaryKey: ['userId'], indexes: [['handleLower']] },
   { db: 'members', schema: 'members', table: 'memberDevelopStatsItem', primaryKey: ['id'], indexes: [['developStatsId']] },
   { db: 'members', schema: 'members', table: 'memberDesignStatsItem', primaryKey: ['id'], indexes: [['designStatsId']] },
@@ -254,7 +272,7 @@ async function addSourceKeys(db: Kysely<any>, which: SourceDatabase): Promise<vo
   for (const t of SOURCE_TABLES) if (t.db === which) await addKey(db, t);
 }
 
-/** One handle per source database (the Databases of lib/db.ts fit). */
+/** One handle per source database (the Databases of store/db.ts fit). */
 export type SourceDatabases = Record<SourceDatabase, Kysely<any>>;
 
 /** Runs `task` over the tables, `concurrency` at a time, largest first. */

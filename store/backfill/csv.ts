@@ -9,7 +9,13 @@ import { HISTORY_COLUMNS, STATS_COLUMNS } from './staging';
 const partName = (scope: Scope) =>
   'range' in scope ? `${String(scope.range[0]).padStart(16, '0')}` : `u${String(scope.userIds[0] ?? 0).padStart(15, '0')}`;
 
-export async function writeCsvPart(dir: string, runKey: string, scope: Scope, table: string, rows: Record<string, unknown>[]): Promise<void> {
+export async function writeCsvPart(
+  dir: string,
+  runKey: string,
+  scope: Scope,
+  table: string,
+  rows: Record<string, unknown>[],
+): Promise<void> {
   const parts = join(resolve(dir), `.parts-${runKey}`, table);
   await mkdir(parts, { recursive: true });
   const body = stringify(rows, { cast: { date: (d) => d.toISOString(), boolean: (v) => String(v) } });
@@ -32,4 +38,3 @@ export async function assembleCsv(dir: string, runKey: string): Promise<string[]
   await rm(root, { recursive: true, force: true });
   return out;
 }
-

@@ -18,7 +18,11 @@ export interface DevelopReplay {
   byMember: Map<string, HistoryRow[]>;
 }
 
-export async function developReplay(dbs: Databases, catalog: Catalog, policy: MissingRatedPolicy = DEFAULT_MISSING_RATED_POLICY): Promise<DevelopReplay> {
+export async function developReplay(
+  dbs: Databases,
+  catalog: Catalog,
+  policy: MissingRatedPolicy = DEFAULT_MISSING_RATED_POLICY,
+): Promise<DevelopReplay> {
   const stream = await developmentEvents(dbs, catalog, policy);
   const { history } = replay(stream.events);
   const byMember = new Map<string, HistoryRow[]>();
@@ -37,7 +41,12 @@ export async function developReplay(dbs: Databases, catalog: Catalog, policy: Mi
  * ones added as the rerate's own; the stats rating, volatility and max/min of (DEVELOPMENT, Challenge|CODE) follow
  * the member's events there. Returns the member events rerated.
  */
-export async function applyDevelopRerate(tx: Kysely<any>, r: DevelopReplay, devTrackId: string, opts: { history: boolean }): Promise<number> {
+export async function applyDevelopRerate(
+  tx: Kysely<any>,
+  r: DevelopReplay,
+  devTrackId: string,
+  opts: { history: boolean },
+): Promise<number> {
   const ids = (await sql<{ userId: number }>`SELECT "userId" FROM batch_members`.execute(tx)).rows.map((x) => String(x.userId));
   const rows = ids.flatMap((id) => r.byMember.get(id) ?? []);
   if (rows.length === 0) return 0;
@@ -50,14 +59,18 @@ export async function applyDevelopRerate(tx: Kysely<any>, r: DevelopReplay, devT
       ${rows.map((h) => h.oldRating)}::int[], ${rows.map((h) => h.newRating)}::int[],
       ${rows.map((h) => h.oldVolatility)}::int[], ${rows.map((h) => h.newVolatility)}::int[],
       ${rows.map((h) => h.placement)}::int[], ${rows.map((h) => h.percentile)}::float8[], ${rows.map((h) => h.eventDate)}::timestamptz[]
-    ) AS t("userId", "typeId", "challengeId", "legacyId", "challengeName", "oldRating", "newRating", "oldVolatility", "newVolatility", placement, percentile, "eventDate")`.execute(tx);
+    ) AS t("userId", "typeId", "challengeId", "legacyId", "challengeName", "oldRating", "newRating", "oldVolatility", "newVolatility", placement, percentile, "eventDate")`.execute(
+    tx,
+  );
   if (opts.history) {
     await sql`
       UPDATE batch_history h
       SET "oldRating" = r."oldRating", "newRating" = r."newRating", "oldVolatility" = r."oldVolatility",
           "newVolatility" = r."newVolatility", placement = r.placement, percentile = r.percentile
       FROM batch_rerate r
-      WHERE h."userId" = r."userId" AND h."trackId" = ${devTrackId}::uuid AND h."typeId" = r."typeId" AND h."challengeId" IN (r."challengeId", r."legacyId")`.execute(tx);
+      WHERE h."userId" = r."userId" AND h."trackId" = ${devTrackId}::uuid AND h."typeId" = r."typeId" AND h."challengeId" IN (r."challengeId", r."legacyId")`.execute(
+      tx,
+    );
     await sql`
       INSERT INTO batch_history ("userId", "trackId", "typeId", "challengeId", "challengeName", "oldRating", "newRating",
         "oldVolatility", "newVolatility", placement, percentile, "eventDate", "createdBy")
@@ -66,7 +79,9 @@ export async function applyDevelopRerate(tx: Kysely<any>, r: DevelopReplay, devT
       FROM batch_rerate r
       WHERE NOT EXISTS (
         SELECT 1 FROM batch_history h
-        WHERE h."userId" = r."userId" AND h."trackId" = ${devTrackId}::uuid AND h."typeId" = r."typeId" AND h."challengeId" IN (r."challengeId", r."legacyId"))`.execute(tx);
+        WHERE h."userId" = r."userId" AND h."trackId" = ${devTrackId}::uuid AND h."typeId" = r."typeId" AND h."challengeId" IN (r."challengeId", r."legacyId"))`.execute(
+      tx,
+    );
   }
   await sql`
     WITH latest AS (

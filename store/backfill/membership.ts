@@ -4,14 +4,12 @@ import type { Scope } from '../../domain/backfill';
 /** Which members a batch covers: those present in `member`; ids referenced elsewhere without a member row are reported. */
 
 /** Fills pg_temp.batch_members (userId of members present in `member`) for a scope; returns missing ids too. */
-export async function loadBatchMembers(
-  db: Kysely<any>,
-  scope: Scope,
-  sameDb = true,
-): Promise<{ members: number; missing: number[] }> {
+export async function loadBatchMembers(db: Kysely<any>, scope: Scope, sameDb = true): Promise<{ members: number; missing: number[] }> {
   await sql`CREATE TEMP TABLE IF NOT EXISTS batch_members ("userId" BIGINT PRIMARY KEY) ON COMMIT DROP`.execute(db);
   const inScope = (col: RawBuilder<unknown>) =>
-    'range' in scope ? sql`${col} BETWEEN ${scope.range[0]}::bigint AND ${scope.range[1]}::bigint` : sql`${col} = ANY(${scope.userIds}::bigint[])`;
+    'range' in scope
+      ? sql`${col} BETWEEN ${scope.range[0]}::bigint AND ${scope.range[1]}::bigint`
+      : sql`${col} = ANY(${scope.userIds}::bigint[])`;
   const inserted = await sql`
     INSERT INTO batch_members SELECT "userId" FROM members."member" WHERE ${inScope(sql`"userId"`)}`.execute(db);
   // ids asked for, or referenced by legacy stats or ChallengeWinner, without a member row: skipped, reported
@@ -32,7 +30,6 @@ export async function loadBatchMembers(
   return { members: Number(inserted.numAffectedRows ?? 0), missing: missing.rows.map((r) => r.userId) };
 }
 
-
 /** Unified rows of members that are no longer in `member` (deleted since an earlier backfill). */
 export async function removeOrphans(db: Kysely<any>): Promise<number> {
   let n = 0;
@@ -44,4 +41,3 @@ export async function removeOrphans(db: Kysely<any>): Promise<number> {
   }
   return n;
 }
-

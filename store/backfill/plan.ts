@@ -24,7 +24,9 @@ export async function memberRanges(db: Kysely<any>, batchSize: number, limit?: n
   const total = r.rows[0]?.total ?? 0;
   let lastId = Number.MAX_SAFE_INTEGER;
   if (lim !== null && total > 0) {
-    const last = await sql<{ userId: number }>`SELECT "userId" FROM members."member" ORDER BY "userId" OFFSET ${total - 1} LIMIT 1`.execute(db);
+    const last = await sql<{ userId: number }>`SELECT "userId" FROM members."member" ORDER BY "userId" OFFSET ${total - 1} LIMIT 1`.execute(
+      db,
+    );
     lastId = last.rows[0]!.userId;
   }
   const ranges: UserRange[] = starts.map((s, i) => [i === 0 ? 1 : s, i + 1 < starts.length ? starts[i + 1]! - 1 : lastId]);
@@ -34,6 +36,8 @@ export async function memberRanges(db: Kysely<any>, batchSize: number, limit?: n
 /** The (track, type) partitions of memberStats on one track: what a track-filtered run re-ranks. */
 export async function trackPartitions(db: Kysely<any>, trackId: string): Promise<Array<{ trackId: string; typeId: string }>> {
   const r = await sql<{ trackId: string; typeId: string }>`
-    SELECT DISTINCT "trackId"::text AS "trackId", "typeId"::text AS "typeId" FROM members."memberStats" WHERE "trackId" = ${trackId}::uuid`.execute(db);
+    SELECT DISTINCT "trackId"::text AS "trackId", "typeId"::text AS "typeId" FROM members."memberStats" WHERE "trackId" = ${trackId}::uuid`.execute(
+    db,
+  );
   return r.rows;
 }

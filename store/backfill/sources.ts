@@ -48,8 +48,18 @@ async function copyFromOtherDatabases(tx: Kysely<any>, dbs: Databases): Promise<
     SELECT "userId", "challengeId"::text AS "challengeId", placement, type FROM challenges."ChallengeWinner"
     WHERE "userId" = ANY(${ids}::int[])`.execute(dbs.challenges);
   const uuid = new RegExp(UUID_TEXT);
-  const challengeIds = [...new Set([...results.rows.map((r) => r.challengeId), ...winners.rows.map((w) => w.challengeId)])].filter((id) => uuid.test(id));
-  const challenges = await sql<{ id: string; trackId: string; typeId: string; status: string; endDate: Date | null; name: string; legacyId: number | null }>`
+  const challengeIds = [...new Set([...results.rows.map((r) => r.challengeId), ...winners.rows.map((w) => w.challengeId)])].filter((id) =>
+    uuid.test(id),
+  );
+  const challenges = await sql<{
+    id: string;
+    trackId: string;
+    typeId: string;
+    status: string;
+    endDate: Date | null;
+    name: string;
+    legacyId: number | null;
+  }>`
     SELECT id::text AS id, "trackId"::text AS "trackId", "typeId"::text AS "typeId", status, "endDate", name, "legacyId"
     FROM challenges."Challenge" WHERE id = ANY(${challengeIds}::uuid[])`.execute(dbs.challenges);
   const byId = new Map(challenges.rows.map((c) => [c.id.toLowerCase(), c]));

@@ -7,10 +7,9 @@ import { namedColumns } from '../sql';
 /**
  * Phase A as set-based SQL over one batch of members. Every statement reads the batch from temp tables filled
  * first — batch_members, and the members' results and winner rows with their challenges (batch_results,
- * batch_winners: activities/sql/batch-sources.ts) — so the same SQL serves a keyset range, explicit ids or, for the
+ * batch_winners: store/backfill/sources.ts) — so the same SQL serves a keyset range, explicit ids or, for the
  * benchmark's limit, every member at once, whether the three databases are one or not.
  */
-
 
 export interface BatchSql {
   catalog: Catalog;
@@ -20,14 +19,29 @@ export interface BatchSql {
   fullRun: boolean;
 }
 
-
 export const trackFilter = (b: BatchSql, col: RawBuilder<unknown>) => (b.trackId ? sql`${col} = ${b.trackId}::uuid` : sql`true`);
 /** The legacy stats rows' columns (unified names) and their types, for the branches of one UNION ALL. */
 const LEGACY_STATS = {
-  userId: 'bigint', track_id: 'uuid', type_id: 'uuid', challenges: 'int', wins: 'int', rating: 'int', volatility: 'int',
-  maxRating: 'int', minRating: 'int', globalRank: 'int', countryRank: 'int', schoolRank: 'int', percentile: 'float8',
-  avgRank: 'float8', avgNumSubmissions: 'float8', bestRank: 'int', topFiveFinishes: 'int', topTenFinishes: 'int',
-  mostRecentEventDate: 'timestamptz', mostRecentSubmission: 'timestamptz',
+  userId: 'bigint',
+  track_id: 'uuid',
+  type_id: 'uuid',
+  challenges: 'int',
+  wins: 'int',
+  rating: 'int',
+  volatility: 'int',
+  maxRating: 'int',
+  minRating: 'int',
+  globalRank: 'int',
+  countryRank: 'int',
+  schoolRank: 'int',
+  percentile: 'float8',
+  avgRank: 'float8',
+  avgNumSubmissions: 'float8',
+  bestRank: 'int',
+  topFiveFinishes: 'int',
+  topTenFinishes: 'int',
+  mostRecentEventDate: 'timestamptz',
+  mostRecentSubmission: 'timestamptz',
 } as const;
 type LegacyStatsColumn = keyof typeof LEGACY_STATS;
 const legacyStats = (values: Partial<Record<LegacyStatsColumn, RawBuilder<unknown>>>) => namedColumns(LEGACY_STATS, values);
@@ -41,19 +55,47 @@ const item = {
   mostRecentEventDate: sql`i."mostRecentEventDate"`,
   mostRecentSubmission: sql`i."mostRecentSubmission"`,
 };
+const developRating = {
+  rating: sql`i.rating`,
+  volatility: sql`i.volatility`,
+  maxRating: sql`i."maxRating"`,
+  minRating: sql`i."minRating"`,
+  globalRank: sql`i."overallRank"`,
+  countryRank: sql`i."countryRank"`,
+  schoolRank: sql`i."schoolRank"`,
+  percentile: sql`i."overallPercentile"`,
+};
+// design sub-tracks landing on one key add up
+const designSums = {
+  challenges: sql`sum(i.challenges)::int`,
+  wins: sql`sum(i.wins)::int`,
+  mostRecentEventDate: sql`max(i."mostRecentEventDate")`,
+  mostRecentSubmission: sql`max(i."mostRecentSubmission")`,
+};
 const fixedKey = (c: Catalog, k: UnifiedKey) => {
   const [track, type] = keyIds(c, k);
   return { userId: sql`p."userId"`, track_id: sql`${track}::uuid`, type_id: sql`${type}::uuid` };
 };
 const dataScience = {
-  challenges: sql`s.challenges`, wins: sql`s.wins`, rating: sql`s.rating`, volatility: sql`s.volatility`,
-  maxRating: sql`s."maximumRating"`, minRating: sql`s."minimumRating"`, globalRank: sql`s.rank`,
-  countryRank: sql`s."countryRank"`, schoolRank: sql`s."schoolRank"`, percentile: sql`s.percentile`,
-  mostRecentEventDate: sql`s."mostRecentEventDate"`, mostRecentSubmission: sql`s."mostRecentSubmission"`,
+  challenges: sql`s.challenges`,
+  wins: sql`s.wins`,
+  rating: sql`s.rating`,
+  volatility: sql`s.volatility`,
+  maxRating: sql`s."maximumRating"`,
+  minRating: sql`s."minimumRating"`,
+  globalRank: sql`s.rank`,
+  countryRank: sql`s."countryRank"`,
+  schoolRank: sql`s."schoolRank"`,
+  percentile: sql`s.percentile`,
+  mostRecentEventDate: sql`s."mostRecentEventDate"`,
+  mostRecentSubmission: sql`s."mostRecentSubmission"`,
 };
 const marathon = {
-  avgRank: sql`s."avgRank"`, avgNumSubmissions: sql`s."avgNumSubmissions"`, bestRank: sql`s."bestRank"`,
-  topFiveFinishes: sql`s."topFiveFinishes"`, topTenFinishes: sql`s."topTenFinishes"`,
+  avgRank: sql`s."avgRank"`,
+  avgNumSubmissions: sql`s."avgNumSubmissions"`,
+  bestRank: sql`s."bestRank"`,
+  topFiveFinishes: sql`s."topFiveFinishes"`,
+  topTenFinishes: sql`s."topTenFinishes"`,
 };
 
 /**
@@ -66,13 +108,13 @@ export function statsRowsQuery(b: BatchSql): RawBuilder<unknown> {
   const c = b.catalog;
   return sql`
     WITH legacy AS (
-      SELECT ${legacyStats({ ...item, rating: sql`i.rating`, volatility: sql`i.volatility`, maxRating: sql`i."maxRating"`, minRating: sql`i."minRating"`, globalRank: sql`i."overallRank"`, countryRank: sql`i."countryRank"`, schoolRank: sql`i."schoolRank"`, percentile: sql`i."overallPercentile"` })}
+      SELECT ${legacyStats({ ...item, ...developRating })}
       FROM batch_members p
       JOIN members."memberDevelopStats" ds ON ds."userId" = p."userId"
       JOIN members."memberDevelopStatsItem" i ON i."developStatsId" = ds.id
       JOIN ${developMap(c)} AS m(name, track_id, type_id) ON m.name = i.name
       UNION ALL
-      SELECT ${legacyStats({ ...key, challenges: sql`sum(i.challenges)::int`, wins: sql`sum(i.wins)::int`, mostRecentEventDate: sql`max(i."mostRecentEventDate")`, mostRecentSubmission: sql`max(i."mostRecentSubmission")` })}
+      SELECT ${legacyStats({ ...key, ...designSums })}
       FROM batch_members p
       JOIN members."memberDesignStats" ds ON ds."userId" = p."userId"
       JOIN members."memberDesignStatsItem" i ON i."designStatsId" = ds.id
@@ -181,17 +223,45 @@ export function historyRowsQuery(b: BatchSql): RawBuilder<unknown> {
 
 /** Columns of the staged and written rows, in CSV order too. */
 export const STATS_COLUMNS = [
-  'userId', 'trackId', 'typeId', 'challenges', 'wins', 'rating', 'volatility', 'maxRating', 'minRating', 'globalRank',
-  'countryRank', 'schoolRank', 'percentile', 'avgRank', 'avgNumSubmissions', 'bestRank', 'topFiveFinishes',
-  'topTenFinishes', 'mostRecentEventDate', 'mostRecentSubmission',
+  'userId',
+  'trackId',
+  'typeId',
+  'challenges',
+  'wins',
+  'rating',
+  'volatility',
+  'maxRating',
+  'minRating',
+  'globalRank',
+  'countryRank',
+  'schoolRank',
+  'percentile',
+  'avgRank',
+  'avgNumSubmissions',
+  'bestRank',
+  'topFiveFinishes',
+  'topTenFinishes',
+  'mostRecentEventDate',
+  'mostRecentSubmission',
 ] as const;
 // Ranks are relative: a batch inserts the legacy ranks of new rows, but only finalize's re-ranking updates them,
 // so rows are not rewritten twice a run and readers never see a batch's ranks replaced a moment later.
 export const STATS_UPDATED = STATS_COLUMNS.slice(3).filter((c) => c !== 'globalRank' && c !== 'countryRank');
 
 export const HISTORY_COLUMNS = [
-  'userId', 'trackId', 'typeId', 'challengeId', 'challengeName', 'oldRating', 'newRating', 'oldVolatility', 'newVolatility', 'placement',
-  'percentile', 'eventDate', 'createdBy',
+  'userId',
+  'trackId',
+  'typeId',
+  'challengeId',
+  'challengeName',
+  'oldRating',
+  'newRating',
+  'oldVolatility',
+  'newVolatility',
+  'placement',
+  'percentile',
+  'eventDate',
+  'createdBy',
 ] as const;
 export const HISTORY_UPDATED = HISTORY_COLUMNS.slice(4);
 
@@ -205,4 +275,3 @@ export async function stageHistory(db: Kysely<any>, b: BatchSql): Promise<number
   const r = await sql`CREATE TEMP TABLE batch_history ON COMMIT DROP AS ${historyRowsQuery(b)}`.execute(db);
   return Number(r.numAffectedRows ?? 0);
 }
-

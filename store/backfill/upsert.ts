@@ -41,7 +41,10 @@ async function upsertStaged(db: Kysely<any>, b: BatchSql, t: StagedTarget): Prom
       DELETE FROM ${sql.table(t.table)} x
       USING batch_members p
       WHERE x."userId" = p."userId" AND NOT (${t.keep ?? sql`false`})
-        AND NOT EXISTS (SELECT 1 FROM ${sql.table(t.staged)} s WHERE ${sql.join(t.key.map((k) => sql`s.${sql.id(k)} = x.${sql.id(k)}`), sql` AND `)})`.execute(db);
+        AND NOT EXISTS (SELECT 1 FROM ${sql.table(t.staged)} s WHERE ${sql.join(
+          t.key.map((k) => sql`s.${sql.id(k)} = x.${sql.id(k)}`),
+          sql` AND `,
+        )})`.execute(db);
     stale = Number(d.numAffectedRows ?? 0);
   }
   return { written: r.rows.length, stale, perMember: perMember(r.rows) };
@@ -95,4 +98,3 @@ export async function resetMostRecent(db: Kysely<any>, b: Pick<BatchSql, 'trackI
     FROM batch_latest l WHERE h.id = l.id AND NOT h."mostRecent"`.execute(db);
   await sql`DROP TABLE batch_latest`.execute(db);
 }
-

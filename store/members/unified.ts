@@ -11,7 +11,11 @@ type UnifiedRow = Omit<TrackStats, 'track' | 'type' | 'mostRecentEventDate' | 'm
   mostRecentSubmission: Date | null;
 };
 
-export async function unifiedTracks(db: Kysely<any>, names: CatalogNames, userId: number): Promise<{ tracks: TrackStats[]; maxRating: MaxRating | null }> {
+export async function unifiedTracks(
+  db: Kysely<any>,
+  names: CatalogNames,
+  userId: number,
+): Promise<{ tracks: TrackStats[]; maxRating: MaxRating | null }> {
   const [stats, max] = await Promise.all([
     sql<UnifiedRow>`
       SELECT "trackId", "typeId", challenges, wins, rating, volatility, "maxRating", "minRating", "globalRank", "countryRank",

@@ -46,9 +46,19 @@ export const trackSummary: FindingsQuery = (c, scope) => sql`
 
 /** SRM and MM fields compared (unified name, legacy value column of legacyStats — already renamed). */
 const DATA_SCIENCE_FIELDS = [
-  'rating', 'globalRank', 'countryRank', 'schoolRank', 'volatility', 'maxRating', 'minRating',
+  'rating',
+  'globalRank',
+  'countryRank',
+  'schoolRank',
+  'volatility',
+  'maxRating',
+  'minRating',
   // MM only (NULL on SRM rows, so never compared there)
-  'avgRank', 'avgNumSubmissions', 'bestRank', 'topFiveFinishes', 'topTenFinishes',
+  'avgRank',
+  'avgNumSubmissions',
+  'bestRank',
+  'topFiveFinishes',
+  'topTenFinishes',
 ] as const;
 
 /**
@@ -206,12 +216,19 @@ export async function explicitlyUnrated(challenges: Kysely<any>, ids: string[]):
 type Row = Omit<ParityExample, 'track' | 'type'> & { track: string | null; type: string | null };
 
 /** Count and first `examples` findings (ordered by member, track, type, field) in one statement. */
-export async function countFindings(db: Kysely<any>, findings: RawBuilder<unknown>, examples: number, where: RawBuilder<unknown> = sql`true`): Promise<{ count: number; examples: Row[] }> {
+export async function countFindings(
+  db: Kysely<any>,
+  findings: RawBuilder<unknown>,
+  examples: number,
+  where: RawBuilder<unknown> = sql`true`,
+): Promise<{ count: number; examples: Row[] }> {
   const r = await sql<{ n: number; examples: Row[] }>`
     WITH f AS MATERIALIZED (SELECT * FROM (${findings}) x WHERE ${where})
     SELECT (SELECT count(*)::int FROM f) AS n,
            (SELECT COALESCE(json_agg(json_build_object('userId', "userId", 'track', track, 'type', type, 'field', field, 'legacy', legacy, 'unified', unified)), '[]')
-            FROM (SELECT * FROM f ORDER BY "userId" NULLS FIRST, track, type, field, legacy::text LIMIT ${examples}) e) AS examples`.execute(db);
+            FROM (SELECT * FROM f ORDER BY "userId" NULLS FIRST, track, type, field, legacy::text LIMIT ${examples}) e) AS examples`.execute(
+    db,
+  );
   const row = r.rows[0]!;
   return { count: row.n, examples: row.examples };
 }
@@ -222,12 +239,22 @@ export function nameExamples(catalog: Catalog, f: { count: number; examples: Row
   const types = new Map(catalog.types.map((t) => [t.id, t.name as string]));
   return {
     count: f.count,
-    examples: f.examples.map((e) => ({ ...e, track: e.track === null ? null : (tracks.get(e.track) ?? e.track), type: e.type === null ? null : (types.get(e.type) ?? e.type) })),
+    examples: f.examples.map((e) => ({
+      ...e,
+      track: e.track === null ? null : (tracks.get(e.track) ?? e.track),
+      type: e.type === null ? null : (types.get(e.type) ?? e.type),
+    })),
   };
 }
 
 /** history-order: mostRecent order findings plus null newRatings (errors; warnings where explicitly unrated). */
-export async function historyOrderFindings(db: Kysely<any>, challenges: Kysely<any>, cat: Catalog, scope: ParityScope, examples: number): Promise<Omit<CategoryResult, 'ms'>> {
+export async function historyOrderFindings(
+  db: Kysely<any>,
+  challenges: Kysely<any>,
+  cat: Catalog,
+  scope: ParityScope,
+  examples: number,
+): Promise<Omit<CategoryResult, 'ms'>> {
   const order = nameExamples(cat, await readOnly(db, (tx) => countFindings(tx, historyOrder(cat, scope), examples)));
   const ids = await nullRatingChallengeIds(db, scope);
   const unrated = ids.length > 0 ? await explicitlyUnrated(challenges, ids) : [];

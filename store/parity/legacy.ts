@@ -4,7 +4,6 @@ import type { ParityScope } from '../../domain/parity';
 import type { Catalog } from '../../domain/catalog';
 import { designMap, developMap, dsHistoryMap, keyIds } from '../catalog';
 
-
 /**
  * The legacy side of parity as relations over the members in scope, keyed the way the backfill keys unified rows
  * (domain/mapping.ts). Only members present in `member` are in scope: the backfill skips the others.
@@ -22,8 +21,6 @@ export const trackId = (catalog: Catalog, track: string): string => {
   if (!t) throw new Error(`the challenges catalogue lacks track ${track}`);
   return t.id;
 };
-
-
 
 /**
  * One legacy stats row per (member, unified key) with the legacy family it came from — the backfill's rule:

@@ -16,8 +16,19 @@ import { unifiedHistory, unifiedTracks } from '../members/unified';
  */
 
 const RATING_FIELDS = [
-  'rating', 'volatility', 'maxRating', 'minRating', 'globalRank', 'countryRank', 'schoolRank', 'percentile',
-  'avgRank', 'avgNumSubmissions', 'bestRank', 'topFiveFinishes', 'topTenFinishes',
+  'rating',
+  'volatility',
+  'maxRating',
+  'minRating',
+  'globalRank',
+  'countryRank',
+  'schoolRank',
+  'percentile',
+  'avgRank',
+  'avgNumSubmissions',
+  'bestRank',
+  'topFiveFinishes',
+  'topTenFinishes',
 ] as const satisfies ReadonlyArray<keyof TrackStats>;
 const HISTORY_FIELDS = ['challengeName', 'date', 'rating', 'placement', 'percentile'] as const satisfies ReadonlyArray<keyof HistoryEntry>;
 
@@ -38,10 +49,20 @@ function compareShape(at: Omit<Finding, 'field' | 'legacy' | 'unified'>, path: s
   return out;
 }
 
-function schemaIssues(at: Omit<Finding, 'field' | 'legacy' | 'unified'>, schema: z.ZodType, side: 'legacy' | 'unified', body: unknown): Finding[] {
+function schemaIssues(
+  at: Omit<Finding, 'field' | 'legacy' | 'unified'>,
+  schema: z.ZodType,
+  side: 'legacy' | 'unified',
+  body: unknown,
+): Finding[] {
   const r = schema.safeParse(body);
   if (r.success) return [];
-  return r.error.issues.map((i) => ({ ...at, field: `schema:${i.path.join('.')}`, legacy: side === 'legacy' ? i.message : null, unified: side === 'unified' ? i.message : null }));
+  return r.error.issues.map((i) => ({
+    ...at,
+    field: `schema:${i.path.join('.')}`,
+    legacy: side === 'legacy' ? i.message : null,
+    unified: side === 'unified' ? i.message : null,
+  }));
 }
 
 function compareTracks(userId: number, legacy: TrackStats[], unified: TrackStats[]): Finding[] {
@@ -60,8 +81,10 @@ function compareTracks(userId: number, legacy: TrackStats[], unified: TrackStats
     for (const f of ['challenges', 'wins'] as const) {
       if (grew ? u[f] < l[f] : u[f] !== l[f]) out.push({ ...at, field: `tracks.${f}`, legacy: l[f], unified: u[f] });
     }
-    if (!grew && u.mostRecentEventDate !== l.mostRecentEventDate) out.push({ ...at, field: 'tracks.mostRecentEventDate', legacy: l.mostRecentEventDate, unified: u.mostRecentEventDate });
-    if (u.mostRecentSubmission !== l.mostRecentSubmission) out.push({ ...at, field: 'tracks.mostRecentSubmission', legacy: l.mostRecentSubmission, unified: u.mostRecentSubmission });
+    if (!grew && u.mostRecentEventDate !== l.mostRecentEventDate)
+      out.push({ ...at, field: 'tracks.mostRecentEventDate', legacy: l.mostRecentEventDate, unified: u.mostRecentEventDate });
+    if (u.mostRecentSubmission !== l.mostRecentSubmission)
+      out.push({ ...at, field: 'tracks.mostRecentSubmission', legacy: l.mostRecentSubmission, unified: u.mostRecentSubmission });
     for (const f of RATING_FIELDS) {
       if (l[f] !== null && u[f] !== l[f]) out.push({ ...at, field: `tracks.${f}`, legacy: l[f], unified: u[f] });
     }
@@ -75,8 +98,10 @@ function compareMaxRating(userId: number, legacy: MemberStats['maxRating'], unif
   if (unified === null) return [{ ...at, field: 'maxRating', legacy: legacy.rating, unified: null }];
   const sameKey = unified.track === legacy.track && unified.subTrack === legacy.subTrack;
   // another key may only take over with a higher rating (one legacy never had)
-  if (sameKey ? unified.rating !== legacy.rating : unified.rating < legacy.rating) return [{ ...at, field: 'maxRating.rating', legacy: legacy.rating, unified: unified.rating }];
-  if (sameKey && unified.ratingColor !== legacy.ratingColor) return [{ ...at, field: 'maxRating.ratingColor', legacy: legacy.ratingColor, unified: unified.ratingColor }];
+  if (sameKey ? unified.rating !== legacy.rating : unified.rating < legacy.rating)
+    return [{ ...at, field: 'maxRating.rating', legacy: legacy.rating, unified: unified.rating }];
+  if (sameKey && unified.ratingColor !== legacy.ratingColor)
+    return [{ ...at, field: 'maxRating.ratingColor', legacy: legacy.ratingColor, unified: unified.ratingColor }];
   return [];
 }
 
@@ -98,7 +123,11 @@ function compareHistory(userId: number, legacy: HistoryEntry[], unified: History
   return out;
 }
 
-async function compareMember(db: Kysely<any>, names: CatalogNames, m: { userId: number; handle: string; handleLower: string }): Promise<Finding[]> {
+async function compareMember(
+  db: Kysely<any>,
+  names: CatalogNames,
+  m: { userId: number; handle: string; handleLower: string },
+): Promise<Finding[]> {
   const [lTracks, u, lHistory, uHistory] = await Promise.all([
     legacyTracks(db, m.userId),
     unifiedTracks(db, names, m.userId),
@@ -128,5 +157,7 @@ export async function responseShapeFindings(db: Kysely<any>, names: CatalogNames
     for (let m = queue.shift(); m; m = queue.shift()) out.push(...(await compareMember(db, names, m)));
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
-  return out.sort((a, b) => (a.userId ?? 0) - (b.userId ?? 0) || `${a.track}/${a.type}/${a.field}`.localeCompare(`${b.track}/${b.type}/${b.field}`));
+  return out.sort(
+    (a, b) => (a.userId ?? 0) - (b.userId ?? 0) || `${a.track}/${a.type}/${a.field}`.localeCompare(`${b.track}/${b.type}/${b.field}`),
+  );
 }

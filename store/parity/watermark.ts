@@ -12,8 +12,17 @@ import type { DataWatermark } from '../../domain/parity';
 
 const UNIFIED = ['memberStats', 'memberStatsHistory', 'memberMaxRating'] as const;
 const LEGACY = [
-  'member', 'memberDevelopStats', 'memberDevelopStatsItem', 'memberDesignStats', 'memberDesignStatsItem', 'memberDataScienceStats',
-  'memberSrmStats', 'memberMarathonStats', 'memberHistoryStats', 'memberDevelopHistoryStats', 'memberDataScienceHistoryStats',
+  'member',
+  'memberDevelopStats',
+  'memberDevelopStatsItem',
+  'memberDesignStats',
+  'memberDesignStatsItem',
+  'memberDataScienceStats',
+  'memberSrmStats',
+  'memberMarathonStats',
+  'memberHistoryStats',
+  'memberDevelopHistoryStats',
+  'memberDataScienceHistoryStats',
 ] as const;
 
 export async function dataWatermark(db: Kysely<any>): Promise<DataWatermark> {

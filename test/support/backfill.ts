@@ -14,7 +14,12 @@ export function startTestBackfill(client: Client, taskQueue: string, options: Pa
   });
 }
 
-export async function runTestBackfill(client: Client, taskQueue: string, options: Partial<BackfillOptions>, tuning?: BackfillTuning): Promise<BackfillResult> {
+export async function runTestBackfill(
+  client: Client,
+  taskQueue: string,
+  options: Partial<BackfillOptions>,
+  tuning?: BackfillTuning,
+): Promise<BackfillResult> {
   const h = await startTestBackfill(client, taskQueue, options, tuning);
   return await h.result();
 }

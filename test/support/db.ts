@@ -10,7 +10,9 @@ function withDatabase(url: string, name: string): string {
 }
 
 async function onServer(fn: (admin: Kysely<any>) => Promise<void>): Promise<void> {
-  const admin = new Kysely<any>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: inject('pgAdminUrl'), max: 1 }) }) });
+  const admin = new Kysely<any>({
+    dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: inject('pgAdminUrl'), max: 1 }) }),
+  });
   try {
     await fn(admin);
   } finally {

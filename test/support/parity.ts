@@ -5,12 +5,16 @@ import type { ParityResult } from '../../workflows/parity/workflow';
 import { Parity } from '../../workflows/parity/messages';
 
 let seq = 0;
-export async function runTestParity(client: Client, taskQueue: string, options: Partial<ParityOptions> & Pick<ParityOptions, 'mode'>): Promise<ParityResult> {
-  return (await client.workflow.execute(Parity, {
+export async function runTestParity(
+  client: Client,
+  taskQueue: string,
+  options: Partial<ParityOptions> & Pick<ParityOptions, 'mode'>,
+): Promise<ParityResult> {
+  return await client.workflow.execute(Parity, {
     taskQueue,
     workflowId: `test/parity/${process.pid}/${Date.now()}/${seq++}`,
     args: [{ examples: 50, shapeSamples: 20, ...options }],
-  }));
+  });
 }
 
 export const counts = (r: ParityResult): Record<ParityCategory, number> =>
@@ -22,7 +26,9 @@ export const only = (expected: Partial<Record<ParityCategory, number>>): Record<
 
 /** The members a seed samples first (the sampled run's members, and the response-shape members of any run). */
 export async function seededMembers(db: Kysely<any>, seed: string, n: number): Promise<number[]> {
-  const r = await sql<{ userId: number }>`SELECT "userId" FROM members."member" ORDER BY md5(${seed} || ':' || "userId"::text), "userId" LIMIT ${n}`.execute(db);
+  const r = await sql<{
+    userId: number;
+  }>`SELECT "userId" FROM members."member" ORDER BY md5(${seed} || ':' || "userId"::text), "userId" LIMIT ${n}`.execute(db);
   return r.rows.map((x) => x.userId);
 }
 

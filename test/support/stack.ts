@@ -9,7 +9,10 @@ import { createTestDatabase, testConfig } from './db';
 let bundle: Promise<WorkflowBundle> | undefined;
 /** Bundled once per test file (webpack is slow); workers in that file share it. */
 export function workflowBundle(): Promise<WorkflowBundle> {
-  bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { log() {}, info() {}, warn() {}, error() {}, debug() {}, trace() {} } });
+  bundle ??= bundleWorkflowCode({
+    workflowsPath: WORKFLOWS_PATH,
+    logger: { log() {}, info() {}, warn() {}, error() {}, debug() {}, trace() {} },
+  });
   return bundle;
 }
 
@@ -49,7 +52,11 @@ export async function seededStack(label: string, seed: { size: 'tiny' | 'small';
 }
 
 /** Runs fn against a second stack on the same members database with other env (e.g. a bad REVIEW_DB_URL). */
-export async function withOtherStack<T>(databaseUrl: string, env: Record<string, string>, fn: (stack: Stack, taskQueue: string) => Promise<T>): Promise<T> {
+export async function withOtherStack<T>(
+  databaseUrl: string,
+  env: Record<string, string>,
+  fn: (stack: Stack, taskQueue: string) => Promise<T>,
+): Promise<T> {
   const other = await testStack(databaseUrl, env);
   const taskQueue = uniqueTaskQueue('other');
   const worker = await runWorker(other, { taskQueue, workflowBundle: await workflowBundle() });

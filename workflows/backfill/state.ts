@@ -1,5 +1,13 @@
 import { upsertSearchAttributes } from '@temporalio/workflow';
-import { addBatch, rateAndEta, zeroTotals, type BackfillPlan, type BackfillProgress, type BackfillTotals, type BatchResult } from '../../domain/backfill';
+import {
+  addBatch,
+  rateAndEta,
+  zeroTotals,
+  type BackfillPlan,
+  type BackfillProgress,
+  type BackfillTotals,
+  type BatchResult,
+} from '../../domain/backfill';
 import { isConcurrency, concurrencyMessage } from '../../domain/limits';
 import { CutoverState } from '../../domain/search-attributes';
 import type { WindowCursor } from '../support/window';

@@ -1,4 +1,15 @@
-import { allHandlersFinished, ApplicationFailure, condition, continueAsNew, executeChild, ParentClosePolicy, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import {
+  allHandlersFinished,
+  ApplicationFailure,
+  condition,
+  continueAsNew,
+  executeChild,
+  ParentClosePolicy,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import { BackfillOptions, type BackfillPlan, type BackfillTotals, type BatchResult } from '../../domain/backfill';
 import { Failure } from '../../domain/failures';

@@ -47,7 +47,8 @@ export async function parity(input: ParityInput): Promise<ParityResult> {
 async function runParity(input: ParityInput): Promise<ParityResult> {
   const parsed = ParityOptions.parse(input);
   // a seed is always recorded so the sample can be repeated (Math.random is deterministic in workflows)
-  const options: ParityOptions = parsed.mode === 'user' || parsed.seed ? parsed : { ...parsed, seed: Math.random().toString(36).slice(2, 10) };
+  const options: ParityOptions =
+    parsed.mode === 'user' || parsed.seed ? parsed : { ...parsed, seed: Math.random().toString(36).slice(2, 10) };
   const started = Date.now();
   const status: ParityStatus = { state: 'preparing', counts: {} };
   setHandler(parityStatus, () => status);
@@ -84,7 +85,15 @@ async function runParity(input: ParityInput): Promise<ParityResult> {
     shapeSamples: plan.shapeUserIds.length,
     watermark: { start: plan.watermark, end: end.value },
   };
-  const evidenceId = await acts.storeEvidence({ kind: 'parity', workflowId, runId, passed: report.passed, input: evidenceInput, result: report, dataWatermark });
+  const evidenceId = await acts.storeEvidence({
+    kind: 'parity',
+    workflowId,
+    runId,
+    passed: report.passed,
+    input: evidenceInput,
+    result: report,
+    dataWatermark,
+  });
   const gate = await acts.parityGate({ watermark: end.value });
 
   status.state = report.passed ? 'passed' : 'failed';

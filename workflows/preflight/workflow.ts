@@ -41,7 +41,14 @@ export async function preflight(): Promise<PreflightReport> {
   state = report.passed ? 'passed' : 'failed';
 
   const { workflowId, runId } = workflowInfo();
-  const evidenceId = await evidence.storeEvidence({ kind: 'preflight', workflowId, runId, passed: report.passed, input: {}, result: report });
+  const evidenceId = await evidence.storeEvidence({
+    kind: 'preflight',
+    workflowId,
+    runId,
+    passed: report.passed,
+    input: {},
+    result: report,
+  });
   upsertSearchAttributes([{ key: CutoverState, value: state }]);
   return { ...report, evidenceId };
 }

@@ -6,10 +6,21 @@ import { NON_RETRYABLE } from '../../domain/failures';
 const nonRetryableErrorTypes = [...NON_RETRYABLE];
 
 /** A database outage waits: retried with backoff (capped at a minute); bad input or schema stops at once. */
-export const RETRY_UNTIL_UP: RetryPolicy = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes };
+export const RETRY_UNTIL_UP: RetryPolicy = {
+  initialInterval: '1 second',
+  backoffCoefficient: 2,
+  maximumInterval: '1 minute',
+  nonRetryableErrorTypes,
+};
 
 /** A hiccup is retried a few times, then the step fails and says why. */
-export const RETRY_BRIEFLY: RetryPolicy = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5, nonRetryableErrorTypes };
+export const RETRY_BRIEFLY: RetryPolicy = {
+  initialInterval: '1 second',
+  backoffCoefficient: 2,
+  maximumInterval: '30 seconds',
+  maximumAttempts: 5,
+  nonRetryableErrorTypes,
+};
 
 /** Batches of phase A: long, heartbeating (a dead worker is noticed after `heartbeatSeconds`). */
 export const batchActivity = (heartbeatSeconds: number): ActivityOptions => ({
@@ -25,7 +36,10 @@ export const memberActivity: ActivityOptions = { startToCloseTimeout: '5 minutes
 export const parityActivity: ActivityOptions = { startToCloseTimeout: '10 minutes', retry: RETRY_BRIEFLY };
 
 /** Preflight checks report failures as results; infrastructure errors are retried briefly: preflight must answer fast. */
-export const checkActivity: ActivityOptions = { startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 3, initialInterval: '500 milliseconds' } };
+export const checkActivity: ActivityOptions = {
+  startToCloseTimeout: '30 seconds',
+  retry: { maximumAttempts: 3, initialInterval: '500 milliseconds' },
+};
 
 /** Storing evidence: small, idempotent writes. */
 export const evidenceActivity: ActivityOptions = { startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 10 } };
