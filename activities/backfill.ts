@@ -11,7 +11,7 @@ import {
   type Timings,
 } from '../domain/backfill';
 import { resolveTrack } from '../domain/catalog';
-import { Failure } from '../domain/failures';
+import { DEFAULT_BATCH_ATTEMPTS, Failure, isTransient } from '../domain/failures';
 import { REVIEW_SCHEMA_MISSING } from '../domain/preflight';
 import { inTransaction, processBatch } from '../store/backfill/batch';
 import { assembleCsv } from '../store/backfill/csv';
@@ -21,6 +21,22 @@ import { hasChallengeResult, memberRanges, trackPartitions } from '../store/back
 import { refreshRanks } from '../store/derived';
 import type { ActivityDeps } from './deps';
 import { catalogCache } from './catalog-cache';
+
+const scopeText = (input: BatchInput) =>
+  'range' in input.scope ? `members ${input.scope.range[0]}–${input.scope.range[1]}` : `members ${input.scope.userIds.join(', ')}`;
+
+/**
+ * An outage (lost connection, database restarting) is retried until it passes; any other error (bad data, a
+ * broken statement) happens again on every attempt, so after `maxAttempts` it becomes a non-retryable BatchFailed
+ * that names the batch and the error, and the run stops visibly instead of retrying forever.
+ */
+function giveUpWhenHopeless(e: unknown, input: BatchInput, attempt: number): unknown {
+  if (e instanceof ApplicationFailure || isTransient(e)) return e;
+  const max = input.maxAttempts ?? DEFAULT_BATCH_ATTEMPTS;
+  if (attempt < max) return e;
+  const message = e instanceof Error ? e.message : String(e);
+  return ApplicationFailure.nonRetryable(`batch of ${scopeText(input)} failed ${attempt} times: ${message}`, Failure.BatchFailed);
+}
 
 export function backfillActivities({ dbs, config }: ActivityDeps) {
   const getCatalog = catalogCache(dbs);
@@ -96,6 +112,8 @@ export function backfillActivities({ dbs, config }: ActivityDeps) {
           }),
         );
         return { ...r, timings, ms: performance.now() - started };
+      } catch (e) {
+        throw giveUpWhenHopeless(e, input, ctx.info.attempt);
       } finally {
         clearInterval(beat);
       }

@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { isTransient } from '../domain/failures';
 import { ERROR_CODES, type ErrorStatus } from './schemas';
 
 /**
@@ -16,16 +17,6 @@ export class HttpError extends Error {
     super(message);
     this.name = 'HttpError';
   }
-}
-
-/** Node and pg errors that mean "the database is not there right now": answered 503, the client may retry. */
-const UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '53300']);
-
-export function isUnavailable(e: unknown): boolean {
-  const code = (e as { code?: unknown }).code;
-  if (typeof code === 'string' && UNAVAILABLE.has(code)) return true;
-  const msg = e instanceof Error ? e.message : '';
-  return /Connection terminated|timeout exceeded when trying to connect|connect ECONNREFUSED/i.test(msg);
 }
 
 function statusOf(err: FastifyError | HttpError | Error): ErrorStatus | undefined {
@@ -46,7 +37,7 @@ export function installErrorHandling(app: FastifyInstance): void {
       if (err instanceof HttpError) void reply.headers(err.headers);
       return reply.code(status).send({ error: ERROR_CODES[status], message: err.message });
     }
-    if (isUnavailable(err)) {
+    if (isTransient(err)) {
       req.log.warn({ err }, 'dependency unavailable');
       return reply.code(503).send({ error: ERROR_CODES[503], message: 'the member database is unavailable; retry shortly' });
     }

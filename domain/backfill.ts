@@ -172,6 +172,8 @@ export interface BatchInput {
   scope: Scope;
   options: BackfillOptions;
   plan: BatchPlan;
+  /** attempts a batch gets for an error that is not an outage (an outage is waited out); default DEFAULT_BATCH_ATTEMPTS */
+  maxAttempts?: number;
 }
 
 export interface FinalizeResult {

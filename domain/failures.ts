@@ -9,11 +9,50 @@ export const Failure = {
   ReviewSchemaMissing: 'ReviewSchemaMissing',
   /** a backfill that stopped: its batches failed for good */
   BackfillFailed: 'BackfillFailed',
+  /** one batch kept failing with an error that is not an outage: retrying will not help, an operator must look */
+  BatchFailed: 'BatchFailed',
 } as const;
 export type FailureType = (typeof Failure)[keyof typeof Failure];
 
 /** Never retried: retrying cannot change the outcome. */
-export const NON_RETRYABLE: readonly FailureType[] = [Failure.InvalidInput, Failure.ReviewSchemaMissing];
+export const NON_RETRYABLE: readonly FailureType[] = [Failure.InvalidInput, Failure.ReviewSchemaMissing, Failure.BatchFailed];
 
 /** The operator's to fix (exit 2), as opposed to a failed operation (exit 1). */
 export const INPUT_FAILURES: ReadonlySet<string> = new Set<FailureType>([Failure.InvalidInput]);
+
+/** Node and Postgres errors that mean "the database is not there right now" (connection lost, restarting, full). */
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  '57P01',
+  '57P02',
+  '57P03',
+  '53300',
+  '08000',
+  '08003',
+  '08006',
+]);
+
+/**
+ * Whether an error is an outage that waiting cures (retried without limit), as opposed to an error that will
+ * happen again on every attempt (bad data, a broken statement): those are retried a few times, then reported.
+ */
+export function isTransient(e: unknown): boolean {
+  for (let c: unknown = e; c instanceof Error; c = c.cause) {
+    const code = (c as { code?: unknown }).code;
+    if (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) return true;
+    if (
+      /Connection terminated|timeout exceeded when trying to connect|connect ECONNREFUSED|Client has encountered a connection error/i.test(
+        c.message,
+      )
+    )
+      return true;
+  }
+  return false;
+}
+
+/** How often a batch may fail with a non-transient error before the run stops and says why. */
+export const DEFAULT_BATCH_ATTEMPTS = 5;

@@ -20,6 +20,8 @@ export type ParityCategory = (typeof PARITY_CATEGORIES)[number];
 /** Sampled ids travel in activity payloads: bounded well under Temporal's 2 MB. Larger → run --full. */
 export const MAX_SAMPLES = 10_000;
 export const DEFAULT_SAMPLES = 50;
+/** The runbook's sampled gate: two clean runs of `--samples 50` (or more) on different samples. Smaller ones are spot checks. */
+export const GATE_MIN_SAMPLES = 50;
 
 const Seed = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, { error: '--seed must be 1-64 letters, digits, - or _' });
 
@@ -135,6 +137,8 @@ export interface GateEvidence {
   passed: boolean;
   mode: ParityOptions['mode'];
   seed?: string;
+  /** members sampled (sampled runs) */
+  samples?: number;
   sampleHash?: string;
   coversAllMembers: boolean;
   dataWatermark: string | null;
@@ -153,8 +157,8 @@ export interface ParityGate {
 
 /**
  * The parity gate, over the runs taken on the current data: it passes after one clean full run (or a sampled one
- * that covered every member), or two clean sampled runs on different samples (different seeds and different
- * member sets). Any run on the current data that found a difference blocks it: the data has not changed since.
+ * that covered every member), or two clean sampled runs of at least GATE_MIN_SAMPLES members on different samples
+ * (different seeds and different member sets). Any run on the current data that found a difference blocks it: the data has not changed since.
  * Single-member runs are spot checks and never count.
  */
 export function evaluateParityGate(evidence: readonly GateEvidence[], currentWatermark: string): ParityGate {
@@ -179,7 +183,8 @@ export function evaluateParityGate(evidence: readonly GateEvidence[], currentWat
       reason: `clean ${full.mode === 'full' ? 'full' : 'all-member sampled'} run #${full.id} on the current data`,
       evidenceIds: [full.id],
     };
-  const sampled = newestFirst.filter((e) => e.mode === 'sample');
+  const sampled = newestFirst.filter((e) => e.mode === 'sample' && (e.samples ?? 0) >= GATE_MIN_SAMPLES);
+  const small = newestFirst.filter((e) => e.mode === 'sample' && (e.samples ?? 0) < GATE_MIN_SAMPLES).length;
   for (const [i, a] of sampled.entries()) {
     const b = sampled.slice(i + 1).find((x) => x.seed !== a.seed && x.sampleHash !== a.sampleHash);
     if (b)
@@ -192,10 +197,12 @@ export function evaluateParityGate(evidence: readonly GateEvidence[], currentWat
   }
   const reason =
     sampled.length === 0
-      ? stale > 0
-        ? `no parity run on the current data (${stale} older run(s) no longer count: the data changed since)`
-        : 'no parity run yet'
-      : 'one clean sample so far: run another with a different --seed, or run --full';
+      ? small > 0
+        ? `${small} clean sampled run(s) of fewer than ${GATE_MIN_SAMPLES} members: the gate needs --samples ${GATE_MIN_SAMPLES} (or more), or --full`
+        : stale > 0
+          ? `no parity run on the current data (${stale} older run(s) no longer count: the data changed since)`
+          : 'no parity run yet'
+      : `one clean sample so far: run another with a different --seed (--samples ${GATE_MIN_SAMPLES} or more), or run --full`;
   return { ...base, passed: false, reason, evidenceIds: sampled.map((e) => e.id) };
 }
 

@@ -39,3 +39,17 @@ export interface ReadSourceAuditEntry {
   reason: string;
   at: string;
 }
+
+/**
+ * STATS_READ_SOURCE only initialises the read source on first start; afterwards the stored value (set by switch
+ * and rollback, audited) wins. When the variable says otherwise, that is said loudly — an operator who set it to
+ * roll back must learn that it did nothing, and what does.
+ */
+export function readSourceEnvWarning(env: ReadSource | undefined, stored: ReadSource): string | undefined {
+  if (env === undefined || env === stored) return undefined;
+  return (
+    `STATS_READ_SOURCE=${env} is set, but the stored read source is "${stored}" and it wins (the variable only ` +
+    `initialises a new database). To serve ${env} reads now: npm run cutover -- switch --to ${env} --reason "…"` +
+    (env === 'legacy' ? ' (a rollback: never gated, immediate, audited)' : ' (gated by parity)')
+  );
+}

@@ -1,5 +1,6 @@
 import { Client } from '@temporalio/client';
 import { parseConfig, type Config } from '../domain/config';
+import { readSourceEnvWarning } from '../domain/read-source';
 import { migrateToLatest } from '../migrations';
 import { openDatabases, type Databases } from '../store/db';
 import { ensurePostgres, type PostgresHandle } from './postgres';
@@ -37,7 +38,9 @@ export async function bringUp(
   try {
     const applied = await migrateToLatest(dbs.members);
     if (applied.length > 0) log(`migrated: ${applied.join(', ')}`);
-    await initReadSource(dbs.members, config.statsReadSource ?? 'legacy');
+    const stored = await initReadSource(dbs.members, config.statsReadSource ?? 'legacy');
+    const warning = readSourceEnvWarning(config.statsReadSource, stored);
+    if (warning) log(`WARNING: ${warning}`);
     if (opts.temporal === false) return { config, dbs, postgres, close };
     const temporal = await ensureTemporal(config, log);
     stops.push(() => temporal.stop());

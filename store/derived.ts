@@ -64,7 +64,7 @@ const names = (rows: Array<{ id: string; name: string }>) =>
   sql`(VALUES ${sql.join(rows.map((r) => sql`(${r.id}::uuid, ${r.name}::text)`))})`;
 
 /**
- * memberMaxRating for every member in scope: the highest current rating across their memberStats rows (ties →
+ * memberMaxRating for every member in scope: the highest current rating across their public memberStats rows (ties →
  * later mostRecentEventDate, then trackId/typeId), with its colour; members in scope without any rating lose their
  * row so nothing stale survives. Track/type names come from the challenges catalogue (another database).
  */
@@ -77,7 +77,7 @@ export async function refreshMaxRating(
     WITH best AS (
       SELECT DISTINCT ON (s."userId") s."userId", s.rating, s."trackId", s."typeId"
       FROM members."memberStats" s
-      WHERE ${inScope(sql`s."userId"`, scope)} AND s.rating IS NOT NULL
+      WHERE ${inScope(sql`s."userId"`, scope)} AND s.rating IS NOT NULL AND NOT s."isPrivate"
       ORDER BY s."userId", s.rating DESC, s."mostRecentEventDate" DESC NULLS LAST, s."trackId", s."typeId"
     )
     INSERT INTO members."memberMaxRating" ("userId", rating, track, "subTrack", "ratingColor", "updatedAt")
@@ -93,6 +93,8 @@ export async function refreshMaxRating(
   const removed = await sql`
     DELETE FROM members."memberMaxRating" x
     WHERE ${inScope(sql`x."userId"`, scope)}
-      AND NOT EXISTS (SELECT 1 FROM members."memberStats" s WHERE s."userId" = x."userId" AND s.rating IS NOT NULL)`.execute(db);
+      AND NOT EXISTS (SELECT 1 FROM members."memberStats" s WHERE s."userId" = x."userId" AND s.rating IS NOT NULL AND NOT s."isPrivate")`.execute(
+    db,
+  );
   return { written: Number(upsert.numAffectedRows ?? 0), removed: Number(removed.numAffectedRows ?? 0) };
 }

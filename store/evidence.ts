@@ -21,12 +21,14 @@ export interface EvidenceSummary {
   passed: boolean;
   workflowId: string;
   createdAt: string;
+  /** why a run stopped, when it did */
+  error?: string;
 }
 
 /** The newest evidence of each kind. */
 export async function latestEvidence(db: Kysely<any>): Promise<EvidenceSummary[]> {
-  const r = await sql<{ kind: string; id: number; passed: boolean; workflowId: string; createdAt: Date }>`
-    SELECT DISTINCT ON (kind) kind, id, passed, "workflowId", "createdAt"
+  const r = await sql<{ kind: string; id: number; passed: boolean; workflowId: string; createdAt: Date; error: string | null }>`
+    SELECT DISTINCT ON (kind) kind, id, passed, "workflowId", "createdAt", result->>'error' AS error
     FROM platform.evidence ORDER BY kind, "createdAt" DESC, id DESC`.execute(db);
-  return r.rows.map((x) => ({ ...x, createdAt: x.createdAt.toISOString() }));
+  return r.rows.map(({ error, ...x }) => ({ ...x, createdAt: x.createdAt.toISOString(), ...(error ? { error } : {}) }));
 }

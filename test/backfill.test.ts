@@ -14,6 +14,7 @@ import { developReplay } from '../store/backfill/develop-replay';
 import { backfilledState, clearUnified, runTestBackfill, startTestBackfill, unifiedChecksum } from './support/backfill';
 import { createTestDatabase } from './support/db';
 import { seededStack, withOtherStack } from './support/stack';
+import { collectStatus, formatStatus } from '../scripts/commands/status';
 
 /** Every message along a failure's cause chain. */
 function failureText(e: unknown): string {
@@ -257,6 +258,31 @@ describe('backfill (real Temporal, real Postgres, tiny dataset)', () => {
     expect(left.rows[0]!.n).toBe(0);
   });
 
+  it('private rows: never removed as stale, never a member\u2019s public max rating', async () => {
+    await backfilled();
+    const m = (
+      await sql<{ userId: number; rating: number }>`
+        SELECT "userId", rating FROM members."memberMaxRating" ORDER BY rating LIMIT 1`.execute(stack.dbs.members)
+    ).rows[0]!;
+    // a private, unified-only row rated above everything the member has publicly
+    await sql`
+      INSERT INTO members."memberStats" ("userId", "trackId", "typeId", challenges, wins, rating, "isPrivate")
+      VALUES (${m.userId}, ${trackId('DESIGN')}, ${typeId('Task')}, 1, 1, ${m.rating + 1000}, true)`.execute(stack.dbs.members);
+    try {
+      const r = await runTestBackfill(stack.client!, taskQueue, { userIds: [m.userId] });
+      expect(r.totals.staleRemoved).toBe(0);
+      const row = await sql<{ n: number }>`
+        SELECT count(*)::int AS n FROM members."memberStats" WHERE "userId" = ${m.userId} AND "isPrivate"`.execute(stack.dbs.members);
+      expect(row.rows[0]!.n).toBe(1);
+      const max = await sql<{ rating: number }>`SELECT rating FROM members."memberMaxRating" WHERE "userId" = ${m.userId}`.execute(
+        stack.dbs.members,
+      );
+      expect(max.rows[0]!.rating).toBe(m.rating);
+    } finally {
+      await sql`DELETE FROM members."memberStats" WHERE "userId" = ${m.userId} AND "isPrivate"`.execute(stack.dbs.members);
+    }
+  });
+
   it('--user-id runs each member as a child workflow with a business id; a spot fix restores a member', async () => {
     await backfilled();
     const before = await unifiedChecksum(stack.dbs.members);
@@ -402,5 +428,41 @@ describe('backfill (real Temporal, real Postgres, tiny dataset)', () => {
     expect(err).toBeInstanceOf(WorkflowFailedError);
     expect(failureText(err)).toMatch(/--track-id UNDERWATER_BASKETS is neither/);
     expect(await unifiedChecksum(stack.dbs.members)).toEqual(before);
+  });
+
+  it('a batch that keeps failing with a non-transient error stops the run after bounded attempts, visibly and on record', async () => {
+    await backfilled();
+    const victim = (
+      await sql<{ userId: number }>`SELECT "userId" FROM members."memberStats" ORDER BY "userId" DESC LIMIT 1`.execute(stack.dbs.members)
+    ).rows[0]!.userId;
+    // a fault no retry can cure: every write of one member's stats row raises
+    await sql`
+      CREATE OR REPLACE FUNCTION pg_temp_fault() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE EXCEPTION 'injected fault for member %', NEW."userId"; END $$`.execute(stack.dbs.members);
+    await sql`
+      CREATE TRIGGER injected_fault BEFORE INSERT OR UPDATE ON members."memberStats"
+      FOR EACH ROW WHEN (NEW."userId" = ${sql.lit(victim)}) EXECUTE FUNCTION pg_temp_fault()`.execute(stack.dbs.members);
+    try {
+      await sql`DELETE FROM members."memberStats" WHERE "userId" = ${victim}`.execute(stack.dbs.members); // the backfill must rewrite it
+      const h = await startTestBackfill(stack.client!, taskQueue, { batchSize: 100 }, { batchAttempts: 2 });
+      const err = await h.result().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(WorkflowFailedError);
+      expect(failureText(err)).toMatch(
+        new RegExp(`backfill stopped: batch of members \\d+–\\d+ failed 2 times: .*injected fault for member ${victim}`),
+      );
+      const ev = await sql<{ passed: boolean; error: string }>`
+        SELECT passed, result->>'error' AS error FROM platform.evidence WHERE kind = 'backfill' AND "workflowId" = ${h.workflowId}`.execute(
+        stack.dbs.members,
+      );
+      expect(ev.rows).toHaveLength(1);
+      expect(ev.rows[0]!.passed).toBe(false);
+      expect(ev.rows[0]!.error).toMatch(/injected fault/);
+      const status = await collectStatus(stack);
+      expect(status.evidence.find((e) => e.kind === 'backfill')?.error).toMatch(/injected fault/);
+      expect(formatStatus(status)).toMatch(/stopped: batch of members .* failed 2 times/);
+    } finally {
+      await sql`DROP TRIGGER IF EXISTS injected_fault ON members."memberStats"`.execute(stack.dbs.members);
+      await sql`DROP FUNCTION IF EXISTS pg_temp_fault()`.execute(stack.dbs.members);
+    }
   });
 });

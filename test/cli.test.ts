@@ -33,6 +33,20 @@ describe('operator CLI', () => {
     expect(status.evidence.find((e: { kind: string }) => e.kind === 'preflight')?.workflowId).toBe(report.workflowId);
   });
 
+  it('STATS_READ_SOURCE that differs from the stored read source is said loudly at start-up and by status, never silently ignored', async () => {
+    const s = await cli(['status', '--json'], { ...env, STATS_READ_SOURCE: 'unified' });
+    expect(s.code).toBe(0);
+    expect(s.stderr).toMatch(/WARNING: STATS_READ_SOURCE=unified is set, but the stored read source is "legacy" and it wins/);
+    const status = JSON.parse(s.stdout);
+    expect(status.readSource).toBe('legacy');
+    expect(status.readSourceWarning).toMatch(/switch --to unified/);
+    const human = await cli(['status'], { ...env, STATS_READ_SOURCE: 'unified' });
+    expect(human.stdout).toMatch(/WARNING: STATS_READ_SOURCE=unified/);
+    const same = await cli(['status', '--json'], { ...env, STATS_READ_SOURCE: 'legacy' });
+    expect(same.stderr).not.toMatch(/WARNING/);
+    expect(JSON.parse(same.stdout).readSourceWarning).toBeUndefined();
+  });
+
   it('bad configuration exits 2 naming the variable, nothing on stdout', async () => {
     const r = await cli(['status', '--json'], { ...env, TEMPORAL_ADDRESS: 'nope' });
     expect(r.code).toBe(2);

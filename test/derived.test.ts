@@ -99,6 +99,7 @@ describe('ranks and memberMaxRating SQL agree with the pure reference', () => {
               trackId: s.trackId,
               typeId: s.typeId,
               rating: s.rating,
+              isPrivate: s.isPrivate,
               mostRecentEventDate: s.date,
               track: catalog.tracks.find((t) => t.id === s.trackId)!.track,
               subTrack: catalog.types.find((t) => t.id === s.typeId)!.name,

@@ -9,6 +9,7 @@ const ev = (e: Partial<GateEvidence>): GateEvidence => ({
   passed: true,
   mode: 'sample',
   seed: `s${id}`,
+  samples: 50,
   sampleHash: `h${id}`,
   coversAllMembers: false,
   dataWatermark: W,
@@ -26,6 +27,13 @@ describe('parity gate (pure)', () => {
     expect(evaluateParityGate([ev({ seed: 'x', sampleHash: 'h' }), ev({ seed: 'x', sampleHash: 'h' })], W).passed).toBe(false);
     // different seeds that happen to draw the same members are not different samples either
     expect(evaluateParityGate([ev({ seed: 'x', sampleHash: 'h' }), ev({ seed: 'y', sampleHash: 'h' })], W).passed).toBe(false);
+  });
+  it('sampled runs count only at --samples 50 or more (the runbook); smaller ones say so', () => {
+    const g = evaluateParityGate([ev({ samples: 49 }), ev({ samples: 10 })], W);
+    expect(g.passed).toBe(false);
+    expect(g.reason).toMatch(/2 clean sampled run\(s\) of fewer than 50 members: the gate needs --samples 50/);
+    expect(evaluateParityGate([ev({ samples: 49 }), ev({ samples: 50 }), ev({ samples: 200 })], W).passed).toBe(true);
+    expect(evaluateParityGate([ev({ samples: undefined }), ev({ samples: 50 })], W).passed).toBe(false);
   });
   it('one clean full run passes; so does a sample that covered every member', () => {
     expect(evaluateParityGate([ev({ mode: 'full', sampleHash: 'all' })], W).passed).toBe(true);

@@ -293,16 +293,25 @@ describe('parity (real Temporal, real Postgres, tiny dataset, backfilled)', () =
     await exec(sql`UPDATE ${STATS} SET "updatedAt" = now() WHERE id = (SELECT min(id) FROM ${STATS})`);
     expect((await gate()).passed).toBe(false);
 
-    const a = await run({ mode: 'sample', samples: 30, seed: 'gate-a' });
+    const small = await run({ mode: 'sample', samples: 30, seed: 'gate-small' });
+    expect(small.passed).toBe(true);
+    const small2 = await run({ mode: 'sample', samples: 30, seed: 'gate-small-2' });
+    expect(small2.gate).toMatchObject({ passed: false, reason: expect.stringMatching(/fewer than 50 members/) });
+    const a = await run({ mode: 'sample', samples: 50, seed: 'gate-a' });
     expect(a.gate.passed).toBe(false);
-    const again = await run({ mode: 'sample', samples: 30, seed: 'gate-a' });
+    const again = await run({ mode: 'sample', samples: 50, seed: 'gate-a' });
     expect(again.sampleHash).toBe(a.sampleHash);
     expect(again.gate.passed).toBe(false);
-    const b = await run({ mode: 'sample', samples: 30, seed: 'gate-b' });
+    const b = await run({ mode: 'sample', samples: 50, seed: 'gate-b' });
     expect(b.sampleHash).not.toBe(a.sampleHash);
     expect(b.gate).toMatchObject({ passed: true, evidenceIds: [again.evidenceId, b.evidenceId] });
     expect(await gate()).toMatchObject({ passed: true });
 
+    // a member's profile edit is not something parity compares: the evidence still counts
+    await exec(
+      sql`UPDATE members."member" SET email = 'edited-' || email, country = 'Elsewhere' WHERE "userId" = (SELECT min("userId") FROM members."member")`,
+    );
+    expect(await gate()).toMatchObject({ passed: true });
     // a value changed without updatedAt still changes the watermark (content hash)
     await exec(sql`UPDATE ${STATS} SET wins = wins + 1 WHERE id = (SELECT min(id) FROM ${STATS})`);
     try {

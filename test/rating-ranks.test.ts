@@ -73,6 +73,15 @@ describe('memberMaxRating', () => {
     ]);
   });
 
+  it('private rows never make the public max rating', () => {
+    const out = memberMaxRatings([
+      { ...mr('1', 2500, '2024-01-01', 'DEVELOP', 'Challenge'), isPrivate: true },
+      mr('1', 1300, '2023-01-01'),
+    ]);
+    expect(out.map((r) => r.rating)).toEqual([1300]);
+    expect(memberMaxRatings([{ ...mr('2', 2500, null), isPrivate: true }])).toEqual([]);
+  });
+
   it('colour bands at their boundaries', () => {
     const colours = [899, 900, 1199, 1200, 1499, 1500, 2199, 2200].map((r) => memberMaxRatings([mr('u', r, null)])[0]!.ratingColor);
     expect(colours).toEqual(['#9D9FA0', '#69C329', '#69C329', '#616BD5', '#616BD5', '#FCD617', '#FCD617', '#EF3A3A']);

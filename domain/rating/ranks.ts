@@ -85,6 +85,8 @@ export interface MaxRatingInputRow {
   subTrack: string;
   rating: number | null;
   mostRecentEventDate: Date | null;
+  /** private rows never make a member's public max rating (member-api-v6) */
+  isPrivate?: boolean;
 }
 
 export interface MemberMaxRating {
@@ -113,7 +115,7 @@ function better(a: MaxRatingInputRow, b: MaxRatingInputRow): boolean {
 export function memberMaxRatings(rows: readonly MaxRatingInputRow[]): MemberMaxRating[] {
   const best = new Map<string, MaxRatingInputRow>();
   for (const row of rows) {
-    if (row.rating === null || !Number.isFinite(row.rating)) continue;
+    if (row.rating === null || !Number.isFinite(row.rating) || row.isPrivate) continue;
     const cur = best.get(row.userId);
     if (!cur || better(row, cur)) best.set(row.userId, row);
   }

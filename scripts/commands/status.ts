@@ -1,15 +1,18 @@
-import { sql } from 'kysely';
+import { latestEvidence, type EvidenceSummary } from '../../store/evidence';
 import { getReadSource } from '../../store/read-source';
 import type { Stack } from '../../lib/stack';
 import { currentParityGate } from '../../store/parity/gate';
 import type { BackfillProgress } from '../../domain/backfill';
 import type { ParityGate } from '../../domain/parity';
+import { readSourceEnvWarning } from '../../domain/read-source';
 import { BACKFILL_WORKFLOW_ID, backfillProgress } from '../../workflows/backfill/messages';
 import { CutoverPhase, CutoverState } from '../../domain/search-attributes';
 
 export interface StatusReport {
   readSource: string;
-  evidence: Array<{ kind: string; id: number; passed: boolean; workflowId: string; createdAt: string }>;
+  /** STATS_READ_SOURCE set to something other than the stored read source (which wins) */
+  readSourceWarning?: string;
+  evidence: EvidenceSummary[];
   workflows: Array<{ workflowId: string; type: string; status: string; phase?: string; state?: string; startTime: string }>;
   temporal: { address?: string; uiUrl?: string };
   /** the running backfill's progress, when one runs */
@@ -31,9 +34,6 @@ async function runningBackfill(stack: Stack): Promise<BackfillProgress | undefin
 
 export async function collectStatus(stack: Stack): Promise<StatusReport> {
   const readSource = await getReadSource(stack.dbs.members);
-  const ev = await sql<{ kind: string; id: number; passed: boolean; workflowId: string; createdAt: Date }>`
-    SELECT DISTINCT ON (kind) kind, id, passed, "workflowId", "createdAt"
-    FROM platform.evidence ORDER BY kind, "createdAt" DESC, id DESC`.execute(stack.dbs.members);
   const workflows: StatusReport['workflows'] = [];
   if (stack.client) {
     for await (const wf of stack.client.workflow.list({ pageSize: 20 })) {
@@ -50,9 +50,10 @@ export async function collectStatus(stack: Stack): Promise<StatusReport> {
   }
   return {
     readSource,
+    readSourceWarning: readSourceEnvWarning(stack.config.statsReadSource, readSource),
     backfill: await runningBackfill(stack),
     parityGate: await currentParityGate(stack.dbs.members),
-    evidence: ev.rows.map((r) => ({ ...r, createdAt: r.createdAt.toISOString() })),
+    evidence: await latestEvidence(stack.dbs.members),
     workflows,
     temporal: { address: stack.temporal?.address, uiUrl: stack.temporal?.uiUrl },
   };
@@ -61,6 +62,7 @@ export async function collectStatus(stack: Stack): Promise<StatusReport> {
 export function formatStatus(s: StatusReport): string {
   const out = [
     `Read source: ${s.readSource}`,
+    ...(s.readSourceWarning ? [`  WARNING: ${s.readSourceWarning}`] : []),
     `Temporal: ${s.temporal.address ?? '-'}${s.temporal.uiUrl ? ` (Web UI ${s.temporal.uiUrl})` : ''}`,
   ];
   if (s.backfill) {
@@ -73,8 +75,10 @@ export function formatStatus(s: StatusReport): string {
   out.push(`Parity gate: ${s.parityGate.passed ? 'holds' : 'does not hold'} (${s.parityGate.reason})`);
   out.push('Latest evidence (a parity run taken before the data last changed no longer counts towards the gate):');
   if (s.evidence.length === 0) out.push('  (none yet)');
-  for (const e of s.evidence)
+  for (const e of s.evidence) {
     out.push(`  ${e.kind.padEnd(12)} #${e.id} ${e.passed ? 'passed' : 'FAILED'}  ${e.createdAt}  ${e.workflowId}`);
+    if (e.error) out.push(`               stopped: ${e.error}`);
+  }
   out.push('Recent workflows:');
   if (s.workflows.length === 0) out.push('  (none)');
   for (const w of s.workflows)

@@ -57,6 +57,8 @@ export function upsertStats(db: Kysely<any>, b: BatchSql): Promise<Written> {
     columns: STATS_COLUMNS,
     updated: STATS_UPDATED,
     key: ['userId', 'trackId', 'typeId'],
+    // private rows are not the backfill's to judge (member-api-v6 keeps them apart): never removed as stale
+    keep: sql`x."isPrivate"`,
   });
 }
 

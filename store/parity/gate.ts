@@ -7,6 +7,7 @@ import { dataWatermark } from './watermark';
 const StoredInput = z.object({
   mode: z.enum(['sample', 'full', 'user']),
   seed: z.string().optional(),
+  samples: z.number().int().optional(),
   sampleHash: z.string().optional(),
   coversAllMembers: z.boolean().default(false),
 });

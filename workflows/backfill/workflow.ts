@@ -29,6 +29,8 @@ export interface BackfillTuning {
   heartbeatSeconds?: number;
   /** events per run before continue-as-new (default 3000, well under Temporal's suggestion point) */
   historyBudget?: number;
+  /** attempts a batch gets for an error that is not an outage before the run stops (default 5) */
+  batchAttempts?: number;
 }
 
 export interface BackfillInput {
@@ -84,7 +86,9 @@ async function runBackfill(input: BackfillInput): Promise<BackfillResult> {
 
   // 2. batches: keyset ranges for full runs, one child workflow per explicit member
   const runItem = async (i: number): Promise<BatchResult> => {
-    if (i < plan.ranges.length) return acts.backfillBatch({ scope: { range: plan.ranges[i]! }, options, plan: batchPlan });
+    if (i < plan.ranges.length) {
+      return acts.backfillBatch({ scope: { range: plan.ranges[i]! }, options, plan: batchPlan, maxAttempts: tuning.batchAttempts });
+    }
     const userId = plan.userIds[i - plan.ranges.length]!;
     return executeChild(backfillMember, {
       workflowId: memberBackfillWorkflowId(userId),
@@ -104,7 +108,18 @@ async function runBackfill(input: BackfillInput): Promise<BackfillResult> {
     onError: (e) => s.batchFailed(e),
   });
   if (s.lastError) {
+    // stopped: the error and what was done are on record (status shows them), then the run fails naming it
     s.phase = 'failed';
+    upsertSearchAttributes([{ key: CutoverState, value: 'failed' }]);
+    const { workflowId, runId } = workflowInfo();
+    await acts.storeEvidence({
+      kind: 'backfill',
+      workflowId,
+      runId,
+      passed: false,
+      input: options,
+      result: { error: s.lastError, totals: s.totals, membersTotal: plan.membersTotal },
+    });
     throw ApplicationFailure.nonRetryable(`backfill stopped: ${s.lastError}`, Failure.BackfillFailed);
   }
   if (!allStarted) {
