@@ -19,10 +19,11 @@ export class HttpError extends Error {
   }
 }
 
+/** Ours say what they mean; fastify's own 4xx (body too large, bad JSON…) are malformed requests; the rest is ours to log. */
 function statusOf(err: FastifyError | HttpError | Error): ErrorStatus | undefined {
+  if (err instanceof HttpError) return err.statusCode;
   const s = (err as { statusCode?: number }).statusCode;
-  if (s !== undefined && s in ERROR_CODES && s !== 500) return s as ErrorStatus;
-  if (s !== undefined && s >= 400 && s < 500) return 400; // fastify's own 4xx (body too large, bad JSON…): malformed
+  if (s !== undefined && s >= 400 && s < 500) return 400;
   return undefined;
 }
 

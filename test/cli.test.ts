@@ -47,6 +47,17 @@ describe('operator CLI', () => {
     expect(JSON.parse(same.stdout).readSourceWarning).toBeUndefined();
   });
 
+  it('a rollback to legacy works with the challenges database unusable (it never waits on the catalogue)', async () => {
+    const empty = await createTestDatabase('cli_nochallenges');
+    try {
+      const r = await cli(['switch', '--to', 'legacy', '--reason', 'rollback drill', '--json'], { ...env, CHALLENGES_DB_URL: empty.url });
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.stdout).switched.to).toBe('legacy');
+    } finally {
+      await empty.drop();
+    }
+  });
+
   it('bad configuration exits 2 naming the variable, nothing on stdout', async () => {
     const r = await cli(['status', '--json'], { ...env, TEMPORAL_ADDRESS: 'nope' });
     expect(r.code).toBe(2);

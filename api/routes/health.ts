@@ -1,22 +1,8 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
+import { reachable } from '../../store/ping';
 import type { ReadSourceReader } from '../../store/read-source';
 import { Health, jsonSchema } from '../schemas';
-
-async function reachable(db: Kysely<any>, timeoutMs = 2000): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error('timeout')), timeoutMs);
-  });
-  try {
-    await Promise.race([sql`SELECT 1`.execute(db), timeout]);
-    return true;
-  } catch {
-    return false;
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 export interface HealthRouteOptions {
   db: Kysely<any>;

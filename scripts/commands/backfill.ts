@@ -2,6 +2,7 @@ import { WorkflowExecutionAlreadyStartedError, type WorkflowHandle } from '@temp
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { BackfillOptions, type BackfillProgress } from '../../domain/backfill';
+import { concurrencyMessage, isConcurrency } from '../../domain/limits';
 import { stderrLog, type Stack } from '../../lib/stack';
 import type { BackfillResult } from '../../workflows/backfill/workflow';
 import {
@@ -183,7 +184,7 @@ export function registerBackfill(program: Command): void {
     .action((f: { concurrency: string }) =>
       withStack({}, async (s) => {
         const n = int('--concurrency', f.concurrency)!;
-        if (n < 1 || n > 32) throw new UsageError(`--concurrency must be between 1 and 32, got ${n}`);
+        if (!isConcurrency(n)) throw new UsageError(`${concurrencyMessage()}, got ${n}`);
         const now = await target(s).executeUpdate(setConcurrency, { args: [n] });
         stderrLog(`concurrency is now ${now}`);
       }),

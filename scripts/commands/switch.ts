@@ -2,6 +2,8 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { GateClosedError, switchWithGate, type GuardedSwitch } from '../../store/switch';
 import { READ_SOURCES, type SwitchResult } from '../../domain/read-source';
+import { BUILTIN_CATALOG, catalogNames, type CatalogNames } from '../../domain/catalog';
+import type { Stack } from '../../lib/stack';
 import { loadCatalogNames } from '../../store/catalog';
 import { UsageError, withStack } from '../cli-support';
 
@@ -52,6 +54,15 @@ function formatGuarded(g: GuardedSwitch): string {
   return out.join('\n');
 }
 
+/**
+ * The catalogue's names verify unified reads. A rollback needs none of it: it must work with the challenges
+ * database down, so it never waits on the catalogue.
+ */
+async function namesFor(stack: Stack, to: string): Promise<CatalogNames> {
+  if (to === 'legacy') return catalogNames(BUILTIN_CATALOG);
+  return loadCatalogNames(stack.dbs.challenges);
+}
+
 export function registerSwitch(program: Command): void {
   program
     .command('switch')
@@ -65,7 +76,7 @@ export function registerSwitch(program: Command): void {
       const flags = parseSwitchFlags(opts);
       try {
         const r = await withStack({ temporal: false }, async (stack) =>
-          switchWithGate(stack.dbs.members, await loadCatalogNames(stack.dbs.challenges), flags),
+          switchWithGate(stack.dbs.members, await namesFor(stack, flags.to), flags),
         );
         process.stdout.write(flags.json ? `${JSON.stringify(r, null, 2)}\n` : `${formatGuarded(r)}\n`);
         if (r.rolledBack) process.exitCode = 1;
