@@ -11,13 +11,15 @@ import {
   type Timings,
 } from '../domain/backfill';
 import { resolveTrack } from '../domain/catalog';
+import { RERANKED_KEYS } from '../domain/mapping';
 import { DEFAULT_BATCH_ATTEMPTS, Failure, isTransient } from '../domain/failures';
 import { REVIEW_SCHEMA_MISSING } from '../domain/preflight';
 import { inTransaction, processBatch } from '../store/backfill/batch';
 import { assembleCsv } from '../store/backfill/csv';
 import { developReplay, type DevelopReplay } from '../store/backfill/develop-replay';
 import { removeOrphans } from '../store/backfill/membership';
-import { hasChallengeResult, memberRanges, trackPartitions } from '../store/backfill/plan';
+import { hasChallengeResult, memberRanges } from '../store/backfill/plan';
+import { keyIds } from '../store/catalog';
 import { refreshRanks } from '../store/derived';
 import type { ActivityDeps } from './deps';
 import { catalogCache } from './catalog-cache';
@@ -129,7 +131,11 @@ export function backfillActivities({ dbs, config }: ActivityDeps) {
       if (options.csvOnly) return { ranksChanged: 0, orphansRemoved: 0, csvFiles: await assembleCsv(options.csvPath!, plan.runKey) };
       const everyMember = plan.fullRun && options.userIds === undefined && options.limit === undefined;
       const orphansRemoved = everyMember ? await removeOrphans(dbs.members) : 0;
-      const partitions = plan.trackId ? await trackPartitions(dbs.members, plan.trackId) : undefined;
+      // only the partitions whose ratings we compute are re-ranked; legacy ranks elsewhere are preserved
+      const cat = await getCatalog();
+      const partitions = RERANKED_KEYS.map((k) => keyIds(cat, k))
+        .filter(([track]) => plan.trackId === undefined || plan.trackId === track)
+        .map(([trackId, typeId]) => ({ trackId, typeId }));
       return { ranksChanged: await refreshRanks(dbs.members, partitions), orphansRemoved, csvFiles: [] };
     },
   };

@@ -15,7 +15,8 @@ export type LegacyFamily = 'DEVELOP' | 'DESIGN' | 'DATA_SCIENCE';
 /** memberDevelopStatsItem.name → unified key. Legacy develop sub-tracks with a hidden challenge type keep it. */
 export const DEVELOP_ITEM_KEYS: Record<string, UnifiedKey> = {
   DEVELOPMENT: { track: 'DEVELOPMENT', type: 'Challenge' },
-  CODE: { track: 'DEVELOPMENT', type: 'CODE' },
+  // one Development rating stream across Challenge and legacy CODE, kept where member-api-v6 keeps it
+  CODE: { track: 'DEVELOPMENT', type: 'Challenge' },
   FIRST_2_FINISH: { track: 'DEVELOPMENT', type: 'First2Finish' },
   ARCHITECTURE: { track: 'DEVELOPMENT', type: 'ARCHITECTURE' },
   ASSEMBLY_COMPETITION: { track: 'DEVELOPMENT', type: 'ASSEMBLY_COMPETITION' },
@@ -42,10 +43,25 @@ export function dataScienceHistoryKey(subTrack: string): UnifiedKey | undefined 
   return undefined;
 }
 
-/** A completed challenge's unified key: its own track and type, Marathon Matches moved to DATA_SCIENCE. */
+/**
+ * A completed challenge's unified key: its own track and type, Marathon Matches moved to DATA_SCIENCE, and legacy
+ * CODE challenges on the Development stream's key (DEVELOPMENT/Challenge).
+ */
 export function challengeKey(track: TrackName, type: TypeName): UnifiedKey {
-  return type === 'Marathon Match' ? MARATHON_KEY : { track, type };
+  if (type === 'Marathon Match') return MARATHON_KEY;
+  if (track === 'DEVELOPMENT' && type === 'CODE') return DEVELOP_RATED_KEY;
+  return { track, type };
 }
+
+/**
+ * Partitions whose ratings the platform computes (the Development stream, as the real migration script does): their
+ * ranks are re-ranked by us; every other partition keeps the ranks legacy recorded (SRM and Marathon Match ranks
+ * counted active members only).
+ */
+export const RERANKED_KEYS: readonly UnifiedKey[] = [DEVELOP_RATED_KEY];
+
+/** Legacy develop items that are one rating stream (RATINGS.md): they share DEVELOP_RATED_KEY. */
+export const DEVELOP_STREAM_ITEMS: readonly string[] = ['DEVELOPMENT', 'CODE'];
 
 /** The legacy family a unified track belongs to (QA was a legacy develop sub-track family). */
 export function familyOf(track: TrackName): LegacyFamily {

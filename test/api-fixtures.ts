@@ -9,8 +9,8 @@ import { createTestDatabase, testConfig } from './support/db';
 /**
  * Hand-written members for the read API tests: the same stats once in the legacy tables and once in the unified
  * tables (as the backfill would write them), so both read paths must answer identically.
- * - Alice_1: develop items (DEVELOPMENT rated, CODE, FIRST_2_FINISH), three design items (two collapse into
- *   DESIGN/Challenge), SRM and MM, develop + data-science history with a date tie.
+ * - Alice_1: develop items (DEVELOPMENT rated and CODE collapse into DEVELOPMENT/Challenge, FIRST_2_FINISH), three
+ *   design items (two collapse into DESIGN/Challenge), SRM and MM, develop + data-science history with a date tie.
  * - bob: a member without any stats.
  * - carol: unified rows only, so an answer's content tells which tables it came from.
  */
@@ -127,10 +127,11 @@ interface UnifiedStat {
 /** Alice's legacy stats as the backfill writes them (design sub-tracks summed into DESIGN/Challenge). */
 const ALICE_UNIFIED: UnifiedStat[] = [
   {
+    // DEVELOPMENT and CODE items: one stream on one key (counts added, the rated item's rating)
     track: 'DEVELOPMENT',
     type: 'Challenge',
-    challenges: 10,
-    wins: 3,
+    challenges: 14,
+    wins: 4,
     rating: 1500,
     volatility: 400,
     maxRating: 1600,
@@ -140,14 +141,6 @@ const ALICE_UNIFIED: UnifiedStat[] = [
     percentile: 95.5,
     mostRecentSubmission: d('2020-03-01'),
     mostRecentEventDate: d('2020-03-02'),
-  },
-  {
-    track: 'DEVELOPMENT',
-    type: 'CODE',
-    challenges: 4,
-    wins: 1,
-    mostRecentSubmission: d('2019-05-01'),
-    mostRecentEventDate: d('2019-05-02'),
   },
   { track: 'DEVELOPMENT', type: 'First2Finish', challenges: 2, wins: 2 },
   {

@@ -48,10 +48,15 @@ describe('member stats read API', () => {
       'DATA_SCIENCE/SRM',
       'DESIGN/Challenge',
       'DESIGN/First2Finish',
-      'DEVELOPMENT/CODE',
       'DEVELOPMENT/Challenge',
       'DEVELOPMENT/First2Finish',
     ]);
+    // the Development stream: DEVELOPMENT and CODE items on one key, counts added, the rated item's rating
+    expect(l.tracks.find((t) => t.track === 'DEVELOPMENT' && t.type === 'Challenge')).toMatchObject({
+      challenges: 14,
+      wins: 4,
+      rating: 1500,
+    });
     // design sub-tracks summed, latest dates kept
     expect(l.tracks.find((t) => t.track === 'DESIGN' && t.type === 'Challenge')).toMatchObject({
       challenges: 5,

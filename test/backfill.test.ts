@@ -5,7 +5,15 @@ import { join } from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TRACKS, TYPES, type TrackName, type TypeName } from '../domain/catalog';
-import { challengeKey, DEVELOP_ITEM_KEYS, designItemKey, MARATHON_KEY, SRM_KEY, type UnifiedKey } from '../domain/mapping';
+import {
+  challengeKey,
+  DEVELOP_ITEM_KEYS,
+  DEVELOP_RATED_KEY,
+  designItemKey,
+  MARATHON_KEY,
+  SRM_KEY,
+  type UnifiedKey,
+} from '../domain/mapping';
 import type { Stack } from '../lib/stack';
 import { backfillProgress, pauseSignal, resumeSignal, setConcurrency } from '../workflows/backfill/messages';
 import { loadCatalog } from '../store/catalog';
@@ -39,33 +47,59 @@ interface Expected {
   schoolRank: number | null;
 }
 
-/** What the unified stats must be, computed independently from the source tables with the runbook's rules. */
-async function expectedStats(stack: Stack): Promise<Map<string, Expected>> {
+/**
+ * What the unified stats must be after a backfill without the rating continuation (--skip-rerate), computed
+ * independently from the source tables with the runbook's rules: legacy rows preserved (the Development stream's
+ * items on one key: counts summed, the latest rated item's rating fields, max/min over both), supplemented by
+ * completed challenges after legacy's last event on the key (all of them where legacy has no row), results first,
+ * else winners. Duplicate parent rows: the most recent.
+ */
+async function expectedStats(stack: Stack): Promise<Map<string, Expected & { at: number | null }>> {
   const db = stack.dbs.members;
-  const out = new Map<string, Expected>();
-  const legacy = (userId: number, k: UnifiedKey, e: Expected) => out.set(keyOf(userId, k), e);
+  type Row = Expected & { at: number | null };
+  const out = new Map<string, Row>();
+  const put = (k: string, e: Row) => {
+    const prev = out.get(k);
+    if (!prev || (e.at ?? -1) > (prev.at ?? -1)) out.set(k, e); // duplicate parent rows: the most recent
+  };
   const dev = await sql<any>`
-    SELECT ds."userId", i.* FROM members."memberDevelopStats" ds JOIN members."memberDevelopStatsItem" i ON i."developStatsId" = ds.id
+    SELECT ds.id AS parent, ds."userId", i.* FROM members."memberDevelopStats" ds JOIN members."memberDevelopStatsItem" i ON i."developStatsId" = ds.id
     JOIN members."member" m ON m."userId" = ds."userId"`.execute(db);
+  const devGroups = new Map<string, any[]>();
   for (const r of dev.rows) {
-    legacy(r.userId, DEVELOP_ITEM_KEYS[r.name]!, {
-      challenges: r.challenges,
-      wins: r.wins,
-      rating: r.rating,
-      volatility: r.volatility,
-      maxRating: r.maxRating,
-      minRating: r.minRating,
-      globalRank: r.overallRank,
-      countryRank: r.countryRank,
-      schoolRank: r.schoolRank,
+    const key = DEVELOP_ITEM_KEYS[r.name];
+    if (!key) continue;
+    const g = `${r.parent}|${keyOf(r.userId, key)}`;
+    devGroups.set(g, [...(devGroups.get(g) ?? []), r]);
+  }
+  for (const [g, items] of devGroups) {
+    const time = (r: any) => (r.mostRecentEventDate ? r.mostRecentEventDate.getTime() : -Infinity);
+    const latest = [...items].sort(
+      (a, b) => Number(a.rating === null) - Number(b.rating === null) || time(b) - time(a) || (a.name < b.name ? -1 : 1),
+    )[0];
+    const nums = (f: string) => items.map((r) => r[f]).filter((x) => x !== null) as number[];
+    const at = Math.max(...items.map(time));
+    put(g.split('|')[1]!, {
+      challenges: items.reduce((n, r) => n + (r.challenges ?? 0), 0),
+      wins: items.reduce((n, r) => n + (r.wins ?? 0), 0),
+      rating: latest.rating,
+      volatility: latest.volatility,
+      maxRating: nums('maxRating').length ? Math.max(...nums('maxRating')) : null,
+      minRating: nums('minRating').length ? Math.min(...nums('minRating')) : null,
+      globalRank: latest.overallRank,
+      countryRank: latest.countryRank,
+      schoolRank: latest.schoolRank,
+      at: Number.isFinite(at) ? at : null,
     });
   }
   const des = await sql<any>`
-    SELECT ds."userId", i.name, i.challenges, i.wins FROM members."memberDesignStats" ds JOIN members."memberDesignStatsItem" i ON i."designStatsId" = ds.id
+    SELECT ds.id AS parent, ds."userId", i.name, i.challenges, i.wins, i."mostRecentEventDate" FROM members."memberDesignStats" ds
+    JOIN members."memberDesignStatsItem" i ON i."designStatsId" = ds.id
     JOIN members."member" m ON m."userId" = ds."userId"`.execute(db);
+  const desGroups = new Map<string, Row>();
   for (const r of des.rows) {
-    const k = keyOf(r.userId, designItemKey(r.name));
-    const e = out.get(k) ?? {
+    const g = `${r.parent}|${keyOf(r.userId, designItemKey(r.name))}`;
+    const e = desGroups.get(g) ?? {
       challenges: 0,
       wins: 0,
       rating: null,
@@ -75,9 +109,12 @@ async function expectedStats(stack: Stack): Promise<Map<string, Expected>> {
       globalRank: null,
       countryRank: null,
       schoolRank: null,
+      at: null,
     };
-    out.set(k, { ...e, challenges: e.challenges + r.challenges, wins: e.wins + r.wins });
+    const at = r.mostRecentEventDate ? r.mostRecentEventDate.getTime() : null;
+    desGroups.set(g, { ...e, challenges: e.challenges + r.challenges, wins: e.wins + r.wins, at: Math.max(e.at ?? -1, at ?? -1) });
   }
+  for (const [g, e] of desGroups) put(g.split('|')[1]!, { ...e, at: e.at === -1 ? null : e.at });
   for (const [table, key] of [
     ['memberSrmStats', SRM_KEY],
     ['memberMarathonStats', MARATHON_KEY],
@@ -86,7 +123,7 @@ async function expectedStats(stack: Stack): Promise<Map<string, Expected>> {
       SELECT d."userId", s.* FROM members."memberDataScienceStats" d JOIN ${sql.table(`members.${table}`)} s ON s."dataScienceStatsId" = d.id
       JOIN members."member" m ON m."userId" = d."userId"`.execute(db);
     for (const r of ds.rows) {
-      legacy(r.userId, key, {
+      put(keyOf(r.userId, key), {
         challenges: r.challenges,
         wins: r.wins,
         rating: r.rating,
@@ -96,11 +133,12 @@ async function expectedStats(stack: Stack): Promise<Map<string, Expected>> {
         globalRank: r.rank,
         countryRank: r.countryRank,
         schoolRank: r.schoolRank,
+        at: r.mostRecentEventDate ? r.mostRecentEventDate.getTime() : null,
       });
     }
   }
-  // keys legacy never had: completed challenges from results, else winners
-  const events = await sql<{ userId: number; challengeId: string; win: boolean; track: TrackName; type: TypeName }>`
+  // what legacy never counted: completed challenges after its last event on the key (all where it has no row)
+  const events = await sql<{ userId: number; challengeId: string; win: boolean; track: TrackName; type: TypeName; endDate: Date }>`
     WITH ev AS (
       SELECT cr."userId"::bigint AS "userId", cr."challengeId", cr.placement = 1 AS win FROM reviews."challengeResult" cr
       UNION ALL
@@ -108,30 +146,35 @@ async function expectedStats(stack: Stack): Promise<Map<string, Expected>> {
       WHERE w.type IN ('PLACEMENT', 'PASSED_REVIEW')
         AND NOT EXISTS (SELECT 1 FROM reviews."challengeResult" cr WHERE cr."challengeId" = w."challengeId"::text AND cr."userId" = w."userId"::text)
     )
-    SELECT ev.*, t.track, y.name AS type FROM ev
+    SELECT ev.*, t.track, y.name AS type, c."endDate" FROM ev
     JOIN members."member" m ON m."userId" = ev."userId"
     JOIN challenges."Challenge" c ON c.id::text = ev."challengeId" AND c.status = 'COMPLETED'
     JOIN challenges."ChallengeTrack" t ON t.id = c."trackId" JOIN challenges."ChallengeType" y ON y.id = c."typeId"`.execute(db);
   const supplement = new Map<string, { ids: Set<string>; wins: Set<string> }>();
   for (const e of events.rows) {
     const k = keyOf(e.userId, challengeKey(e.track, e.type));
-    if (out.has(k)) continue;
-    const s = supplement.get(k) ?? { ids: new Set(), wins: new Set() };
-    s.ids.add(e.challengeId);
-    if (e.win) s.wins.add(e.challengeId);
-    supplement.set(k, s);
+    const l = out.get(k);
+    if (l && (l.at === null || e.endDate.getTime() <= l.at)) continue;
+    const sup = supplement.get(k) ?? { ids: new Set(), wins: new Set() };
+    sup.ids.add(e.challengeId);
+    if (e.win) sup.wins.add(e.challengeId);
+    supplement.set(k, sup);
   }
-  for (const [k, s] of supplement) {
+  for (const [k, sup] of supplement) {
+    const l = out.get(k);
     out.set(k, {
-      challenges: s.ids.size,
-      wins: s.wins.size,
-      rating: null,
-      volatility: null,
-      maxRating: null,
-      minRating: null,
-      globalRank: null,
-      countryRank: null,
-      schoolRank: null,
+      ...(l ?? {
+        rating: null,
+        volatility: null,
+        maxRating: null,
+        minRating: null,
+        globalRank: null,
+        countryRank: null,
+        schoolRank: null,
+        at: null,
+      }),
+      challenges: (l?.challenges ?? 0) + sup.ids.size,
+      wins: (l?.wins ?? 0) + sup.wins.size,
     });
   }
   return out;
@@ -156,24 +199,31 @@ describe('backfill (real Temporal, real Postgres, tiny dataset)', () => {
 
   it('builds every member’s stats exactly as the legacy source (and results where legacy has none) says', async () => {
     await clearUnified(stack.dbs.members);
-    const r = await runTestBackfill(stack.client!, taskQueue, { batchSize: 37 });
+    const r = await runTestBackfill(stack.client!, taskQueue, { batchSize: 37, skipRerate: true });
     const expected = await expectedStats(stack);
+    const stream = keyOf(0, DEVELOP_RATED_KEY).slice(2); // "<trackId>/<typeId>" of the stream we re-rank
     const got = await sql<any>`SELECT * FROM members."memberStats"`.execute(stack.dbs.members);
     expect(got.rows.length).toBe(expected.size);
     for (const row of got.rows) {
       const e = expected.get(`${row.userId}/${row.trackId}/${row.typeId}`);
       expect(e, `unexpected row ${row.userId}/${row.trackId}/${row.typeId}`).toBeDefined();
-      expect({
-        challenges: row.challenges,
-        wins: row.wins,
-        rating: row.rating,
-        volatility: row.volatility,
-        maxRating: row.maxRating,
-        minRating: row.minRating,
-        globalRank: row.globalRank,
-        countryRank: row.countryRank,
-        schoolRank: row.schoolRank,
-      }).toEqual(e);
+      // the stream's ranks are ours (re-ranked over everyone); every other rank is legacy's, preserved
+      const reranked = `${row.trackId}/${row.typeId}` === stream;
+      const { at: _at, ...want } = e!;
+      expect(
+        {
+          challenges: row.challenges,
+          wins: row.wins,
+          rating: row.rating,
+          volatility: row.volatility,
+          maxRating: row.maxRating,
+          minRating: row.minRating,
+          globalRank: reranked ? want.globalRank : row.globalRank,
+          countryRank: reranked ? want.countryRank : row.countryRank,
+          schoolRank: row.schoolRank,
+        },
+        `${row.userId}/${row.trackId}/${row.typeId}`,
+      ).toEqual(want);
     }
     // members missing from `member` are skipped and reported, with the exact count
     const missing = await sql<{ n: number }>`
@@ -210,7 +260,9 @@ describe('backfill (real Temporal, real Postgres, tiny dataset)', () => {
       expect(u!.eventDate.getTime()).toBe(l.at.getTime());
     }
     const fromChallenges = unified.rows.filter((u) => u.createdBy === 'backfill:challenge');
-    expect(unified.rows.length).toBe(legacy.rows.length + fromChallenges.length);
+    const rated = unified.rows.filter((u) => u.createdBy === 'rerate');
+    expect(rated.length).toBeGreaterThan(0); // events after the legacy data, rated by the backfill
+    expect(unified.rows.length).toBe(legacy.rows.length + fromChallenges.length + rated.length);
     const violations = await sql<{ n: number }>`
       SELECT count(*)::int AS n FROM (
         SELECT "userId", "trackId", "typeId",
@@ -220,6 +272,64 @@ describe('backfill (real Temporal, real Postgres, tiny dataset)', () => {
         FROM members."memberStatsHistory" GROUP BY 1, 2, 3) g
       WHERE recent <> 1 OR flagged <> latest`.execute(stack.dbs.members);
     expect(violations.rows[0]!.n).toBe(0);
+  });
+
+  it('the Development rating continues from each member’s legacy state: legacy rows kept, new rows chained from them', async () => {
+    await backfilled();
+    const db = stack.dbs.members;
+    // legacy's current stream rating per member: the latest rated DEVELOPMENT/CODE item (independent of the backfill)
+    const legacyItems = await sql<{ userId: number; rating: number; volatility: number | null; at: Date | null; name: string }>`
+      SELECT ds."userId", i.rating, i.volatility, i."mostRecentEventDate" AS at, i.name
+      FROM members."memberDevelopStats" ds JOIN members."memberDevelopStatsItem" i ON i."developStatsId" = ds.id
+      WHERE i.name IN ('DEVELOPMENT', 'CODE') AND i.rating IS NOT NULL`.execute(db);
+    const legacyNow = new Map<number, { rating: number; volatility: number | null; at: number }>();
+    for (const r of legacyItems.rows) {
+      const at = r.at?.getTime() ?? -Infinity;
+      const cur = legacyNow.get(r.userId);
+      if (!cur || at > cur.at) legacyNow.set(r.userId, { rating: r.rating, volatility: r.volatility, at });
+    }
+    const rows = await sql<{
+      userId: number;
+      challengeId: string;
+      oldRating: number | null;
+      newRating: number;
+      oldVolatility: number | null;
+      newVolatility: number;
+      eventDate: Date;
+    }>`
+      SELECT "userId", "challengeId", "oldRating", "newRating", "oldVolatility", "newVolatility", "eventDate" FROM members."memberStatsHistory"
+      WHERE "createdBy" = 'rerate' AND "trackId" = ${trackId('DEVELOPMENT')} AND "typeId" = ${typeId('Challenge')}
+      ORDER BY "userId", "eventDate", "challengeId"`.execute(db);
+    const byMember = new Map<number, typeof rows.rows>();
+    for (const r of rows.rows) byMember.set(r.userId, [...(byMember.get(r.userId) ?? []), r]);
+    let continued = 0;
+    for (const [userId, list] of byMember) {
+      const l = legacyNow.get(userId);
+      const first = list[0]!;
+      if (l) {
+        // the first computed event starts exactly where legacy left the member, after legacy's last event
+        expect(first.oldRating, `member ${userId}`).toBe(l.rating);
+        expect(first.oldVolatility ?? 515, `member ${userId}`).toBe(l.volatility ?? 515);
+        expect(first.eventDate.getTime()).toBeGreaterThan(l.at);
+        continued++;
+      } else {
+        expect(first.oldRating, `member ${userId} was never rated by legacy`).toBeNull();
+      }
+      list.slice(1).forEach((r, k) => {
+        expect(r.oldRating).toBe(list[k]!.newRating);
+        expect(r.oldVolatility).toBe(list[k]!.newVolatility);
+      });
+      const stats = await sql<{ rating: number; volatility: number }>`
+        SELECT rating, volatility FROM members."memberStats"
+        WHERE "userId" = ${userId} AND "trackId" = ${trackId('DEVELOPMENT')} AND "typeId" = ${typeId('Challenge')}`.execute(db);
+      expect(stats.rows[0]).toEqual({ rating: list.at(-1)!.newRating, volatility: list.at(-1)!.newVolatility });
+    }
+    expect(continued).toBeGreaterThan(0);
+    // no CODE stub rows: the stream lives on DEVELOPMENT/Challenge
+    const code = await sql<{ n: number }>`SELECT count(*)::int AS n FROM members."memberStats" WHERE "typeId" = ${typeId('CODE')}`.execute(
+      db,
+    );
+    expect(code.rows[0]!.n).toBe(0);
   });
 
   it('a second run writes nothing and leaves identical tables; ranks and memberMaxRating hold for every member', async () => {

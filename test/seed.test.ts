@@ -13,6 +13,7 @@ import {
   type SubmissionRow,
 } from '../domain/rating/participants';
 import { replay, type RatedEvent } from '../domain/rating/replay';
+import { applyLegacyEvent } from '../scripts/seed/legacy-rating';
 import { openDatabases, type Databases } from '../store/db';
 import { countAnomalies, runSeed, type SeedSummary } from '../scripts/seed/index';
 import { SOURCE_TABLES } from '../scripts/seed/source-schema';
@@ -193,7 +194,7 @@ describe('seed generator', () => {
     expect(joined!.mismatched).toBe(0);
   });
 
-  it('stores ratings that a rerate of the seeded sources reproduces exactly', async () => {
+  it('stores legacy ratings our engine did not write: recorded for the legacy era only, matching the legacy history', async () => {
     const { challenges: cdb, reviews: rdb } = a.dbs;
     const challenges = await rows(
       cdb,
@@ -241,19 +242,81 @@ describe('seed generator', () => {
             );
       if (participants.length) events[stream].push({ challengeId: ch.id, endDate: ch.endDate!, participants });
     }
+    // our engine over the same legacy-era events: the old process (older port, hand corrections) differs
     const recomputed = new Map<string, number>();
     for (const stream of ['DEVELOPMENT', 'MARATHON_MATCH'] as const) {
-      expect(events[stream].length).toBeGreaterThan(3);
-      for (const h of replay(events[stream]).history) recomputed.set(`${h.challengeId}/${h.userId}`, h.newRating);
+      const legacyEra = events[stream].filter((e) => e.endDate.getTime() <= Date.parse(summaryA.legacyEnd));
+      expect(legacyEra.length).toBeGreaterThan(3);
+      // and rated challenges came after it (Development is busy enough to have some in any size)
+      if (stream === 'DEVELOPMENT') expect(legacyEra.length).toBeLessThan(events[stream].length);
+      for (const h of replay(legacyEra).history) recomputed.set(`${h.challengeId}/${h.userId}`, h.newRating);
     }
     const stored = await rows(
       rdb,
-      sql<{ challengeId: string; userId: string; newRating: number }>`
-      SELECT cr."challengeId", cr."userId", cr."newRating" FROM reviews."challengeResult" cr
+      sql<{ challengeId: string; userId: string; newRating: number; endDate: Date }>`
+      SELECT cr."challengeId", cr."userId", cr."newRating", c."endDate" FROM reviews."challengeResult" cr
       JOIN challenges."Challenge" c ON c.id::text = cr."challengeId"
       JOIN challenges."ChallengeType" ty ON ty.id = c."typeId"
       WHERE cr.rated AND ty.name <> 'SRM'`,
     );
-    expect(new Map(stored.map((r) => [`${r.challengeId}/${r.userId}`, r.newRating]))).toEqual(recomputed);
+    // the same participants were rated (our rules chose them), only in the legacy era
+    expect(new Set(stored.map((r) => `${r.challengeId}/${r.userId}`))).toEqual(new Set(recomputed.keys()));
+    expect(stored.every((r) => r.endDate.getTime() <= Date.parse(summaryA.legacyEnd))).toBe(true);
+    const differ = stored.filter((r) => recomputed.get(`${r.challengeId}/${r.userId}`) !== r.newRating).length;
+    expect(differ / stored.length).toBeGreaterThan(0.05);
+    // the legacy history holds the same numbers as the recorded results of the legacy era
+    const history = await rows(
+      a.dbs.members,
+      sql<{ challengeId: string; userId: number; rating: number }>`
+      SELECT c.id::text AS "challengeId", h."userId", d."newRating" AS rating
+      FROM members."memberHistoryStats" h JOIN members."memberDevelopHistoryStats" d ON d."historyStatsId" = h.id
+      JOIN challenges."Challenge" c ON c."legacyId" = d."challengeId"`,
+    );
+    const byKey = new Map(stored.map((r) => [`${r.challengeId}/${r.userId}`, r.newRating]));
+    expect(history.length).toBeGreaterThan(10);
+    for (const h of history) expect(byKey.get(`${h.challengeId}/${h.userId}`), `${h.challengeId}/${h.userId}`).toBe(h.rating);
+  });
+
+  it('the legacy process is the older port: a > 2500 weight boundary (2458 where our engine gives 2461)', () => {
+    const states = new Map([
+      ['hi', { rating: 2500, volatility: 250, timesRated: 10 }],
+      ['lo', { rating: 2400, volatility: 250, timesRated: 10 }],
+    ]);
+    const rows = applyLegacyEvent(
+      {
+        challengeId: 'v2',
+        endDate: new Date(0),
+        participants: [
+          { userId: 'hi', score: 0 },
+          { userId: 'lo', score: 100 },
+        ],
+      },
+      states,
+      () => 0,
+    );
+    expect(rows.find((r) => r.userId === 'hi')!.newRating).toBe(2458);
+    // vector 1 has a newcomer: the old port rates them against already-updated ratings, so 1821 does not come out
+    const v1 = new Map([
+      ['a', { rating: 1800, volatility: 300, timesRated: 5 }],
+      ['b', { rating: 2200, volatility: 250, timesRated: 8 }],
+      ['d', { rating: 1500, volatility: 400, timesRated: 3 }],
+    ]);
+    const out = applyLegacyEvent(
+      {
+        challengeId: 'v1',
+        endDate: new Date(0),
+        participants: [
+          { userId: 'a', score: 90 },
+          { userId: 'b', score: 80 },
+          { userId: 'c', score: 100 },
+          { userId: 'd', score: 70 },
+        ],
+      },
+      v1,
+      () => 0,
+    );
+    expect([out[0]!.newRating, out[1]!.newRating, out[3]!.newRating]).toEqual([1927, 2130, 1447]);
+    expect(out[2]!.newRating).not.toBe(1821);
+    expect(out[2]!.newVolatility).toBe(385);
   });
 });

@@ -8,7 +8,7 @@ import { CopySink } from './copy';
 import { writeLegacyStats } from './legacy-stats';
 import { generatePopulation } from './population';
 import { Rng } from './prng';
-import { ANOMALY_KINDS, MEMBERS_BY_SIZE, type AnomalyKind, type SeedSize } from './profile';
+import { ANOMALY_KINDS, legacyEndOf, MEMBERS_BY_SIZE, type AnomalyKind, type SeedSize } from './profile';
 import { Simulation, type LoopSinks } from './simulate';
 import {
   analyzeSourceTables,
@@ -42,6 +42,8 @@ export interface SeedSummary {
   rows: Record<string, number>;
   /** injected, by kind (see ANOMALY_DEFINITIONS for how each is found in the data) */
   anomalies: Record<string, number>;
+  /** the end date of the last challenge the legacy data holds: later ones are only on the platform */
+  legacyEnd: string;
 }
 
 export interface SeedOptions {
@@ -147,7 +149,8 @@ export async function runSeed(dbs: Databases, opts: SeedOptions): Promise<SeedSu
       loop[key] = await open(db, schema, table, columns);
     }
     const loopSinks = Object.values(loop);
-    const sim = new Simulation(root.fork('history'), population, loop);
+    const legacyEnd = legacyEndOf(calendar.challenges.map((c) => c.endAt));
+    const sim = new Simulation(root.fork('history'), population, loop, legacyEnd);
     let year = 0;
     for (const c of calendar.challenges) {
       const y = new Date(c.endAt).getUTCFullYear();
@@ -161,8 +164,12 @@ export async function runSeed(dbs: Databases, opts: SeedOptions): Promise<SeedSu
     await Promise.all(loopSinks.map((s) => s.close()));
     log(`history played: ${loop.result.rows} results, ${loop.devHistory.rows + loop.dsHistory.rows} legacy history rows (${elapsed()})`);
 
-    const { memberMissing } = await writeLegacyStats(root.fork('stats'), population, sim.result, (table, columns) =>
-      open('members', 'members', table, columns),
+    const { memberMissing } = await writeLegacyStats(
+      root.fork('stats'),
+      population,
+      sim.result,
+      (table, columns) => open('members', 'members', table, columns),
+      legacyEnd,
     );
     log(`member and legacy stats tables written (${elapsed()})`);
 
@@ -186,7 +193,7 @@ export async function runSeed(dbs: Databases, opts: SeedOptions): Promise<SeedSu
     for (const kind of ANOMALY_KINDS) anomalies[kind] = injected[kind];
     const seconds = Math.round((performance.now() - started) / 100) / 10;
     log(`seed ${opts.size} done in ${seconds}s`);
-    return { size: opts.size, seed: opts.seed, seconds, rows, anomalies };
+    return { size: opts.size, seed: opts.seed, seconds, rows, anomalies, legacyEnd: new Date(legacyEnd).toISOString() };
   } catch (err) {
     await Promise.all(sinks.map((s) => s.abort(err as Error)));
     throw err;

@@ -3,12 +3,14 @@ import { ts, type Cell, type CopySink } from './copy';
 import { COUNTRIES } from './names';
 import { countryCode, rankCountryOf, type Population } from './population';
 import { Injector, type Rng } from './prng';
-import { ANOMALY_RATES } from './profile';
+import { ANOMALY_RATES, LEGACY_ACTIVE_DAYS, MS } from './profile';
 import { ITEM_NAMES, ITEM_SLOTS, type ItemAgg, type SimResult } from './simulate';
 
 /**
  * After the history has played: the `member` table and the legacy stats tables from the accumulated aggregates,
- * with legacy ranks (RANK() by rating, overall / by country / by school) for the rated sub-tracks.
+ * with legacy ranks (by rating, overall / by country / by school) for the rated sub-tracks as the legacy pages
+ * had them: members active in the last LEGACY_ACTIVE_DAYS before the legacy data ends ranked first, the inactive
+ * after them — not what a RANK() over everyone gives, so a migration must preserve them, not recompute them.
  * The "member row missing" anomaly is decided here, among members who took part in something — those are the
  * user ids stats and results reference.
  */
@@ -29,9 +31,12 @@ const SRM = 12;
 const RATED_CODES = [0, 1, MM, SRM];
 const LANGUAGES = ['Java', 'C++', 'Python', 'C#'];
 
-/** Competition ranks (1, 2, 2, 4) by rating descending within each group; ties ordered by member for stability. */
-function rankGroups(items: { m: number; rating: number }[], group: (m: number) => number): Map<number, number> {
-  const groups = new Map<number, { m: number; rating: number }[]>();
+/**
+ * Competition ranks (1, 2, 2, 4) by rating descending within each group, active members first: the inactive rank
+ * after every active member of their group. Ties ordered by member for stability.
+ */
+function rankGroups(items: { m: number; rating: number; active: boolean }[], group: (m: number) => number): Map<number, number> {
+  const groups = new Map<number, { m: number; rating: number; active: boolean }[]>();
   for (const it of items) {
     const g = group(it.m);
     if (g < 0) continue;
@@ -41,10 +46,11 @@ function rankGroups(items: { m: number; rating: number }[], group: (m: number) =
   }
   const out = new Map<number, number>();
   for (const list of groups.values()) {
-    list.sort((a, b) => b.rating - a.rating || a.m - b.m);
+    list.sort((a, b) => Number(b.active) - Number(a.active) || b.rating - a.rating || a.m - b.m);
     let rank = 0;
     list.forEach((it, i) => {
-      if (i === 0 || it.rating !== list[i - 1]!.rating) rank = i + 1;
+      const prev = list[i - 1];
+      if (i === 0 || it.rating !== prev!.rating || it.active !== prev!.active) rank = i + 1;
       out.set(it.m, rank);
     });
   }
@@ -52,14 +58,15 @@ function rankGroups(items: { m: number; rating: number }[], group: (m: number) =
 }
 
 /** Ranks among members the platform still has: the legacy system ranked live profiles, not deleted ones. */
-function computeRanks(pop: Population, aggs: Map<number, ItemAgg>, missing: Uint8Array): Map<number, Ranks> {
+function computeRanks(pop: Population, aggs: Map<number, ItemAgg>, missing: Uint8Array, legacyEnd: number): Map<number, Ranks> {
   const out = new Map<number, Ranks>();
   for (const code of RATED_CODES) {
-    const items: { m: number; rating: number }[] = [];
+    const items: { m: number; rating: number; active: boolean }[] = [];
+    const activeSince = legacyEnd - LEGACY_ACTIVE_DAYS * MS.DAY;
     for (let m = 0; m < pop.n; m++) {
       if (missing[m]) continue;
-      const r = aggs.get(m * ITEM_SLOTS + code)?.rating;
-      if (r !== null && r !== undefined) items.push({ m, rating: r });
+      const a = aggs.get(m * ITEM_SLOTS + code);
+      if (a?.rating !== null && a?.rating !== undefined) items.push({ m, rating: a.rating, active: a.mostRecentEventDate >= activeSince });
     }
     const overall = rankGroups(items, () => 0);
     const country = rankGroups(items, (m) => rankCountryOf(pop, m));
@@ -99,12 +106,18 @@ async function writeTable(
 
 const maxDate = (xs: number[]) => (xs.length ? Math.max(...xs) : 0) || null;
 
-export async function writeLegacyStats(rng: Rng, pop: Population, sim: SimResult, open: OpenSink): Promise<{ memberMissing: number }> {
+export async function writeLegacyStats(
+  rng: Rng,
+  pop: Population,
+  sim: SimResult,
+  open: OpenSink,
+  legacyEnd: number,
+): Promise<{ memberMissing: number }> {
   const aggs = sim.aggs;
   const missing = new Uint8Array(pop.n);
   const missingInjector = new Injector(rng.fork('anomaly/memberMissing'), ANOMALY_RATES.memberMissing);
   for (let m = 0; m < pop.n; m++) if (sim.participated[m] && missingInjector.hit()) missing[m] = 1;
-  const ranks = computeRanks(pop, aggs, missing);
+  const ranks = computeRanks(pop, aggs, missing, legacyEnd);
   const get = (m: number, code: number) => aggs.get(m * ITEM_SLOTS + code);
 
   await writeTable(

@@ -13,6 +13,24 @@ export const HISTORY_START = Date.UTC(2005, 0, 1);
 /** The data's "now": challenges ending later are still ACTIVE (no results yet). */
 export const DATA_NOW = Date.UTC(2025, 6, 1);
 export const HISTORY_END = Date.UTC(2025, 6, 20);
+/**
+ * Where the legacy data ends: the old system rated and counted challenges up to there. The last share of the
+ * challenges completed by DATA_NOW are on the platform — results, winners — but not in the legacy stats or
+ * history, and their challengeResult rows carry no ratings: the backfill rates them, continuing from each
+ * member's legacy state. A share, not a date, so every seed size has some.
+ */
+export const AFTER_LEGACY_SHARE = 0.07;
+
+/** The end date of the last challenge the legacy data holds. */
+export function legacyEndOf(endDates: readonly number[]): number {
+  const done = endDates.filter((t) => t <= DATA_NOW).sort((a, b) => a - b);
+  if (done.length === 0) return DATA_NOW;
+  return done[Math.max(0, Math.floor(done.length * (1 - AFTER_LEGACY_SHARE)) - 1)]!;
+}
+/** The legacy pages ranked SRM and Marathon Match members active in the last 180 days (RATINGS.md). */
+export const LEGACY_ACTIVE_DAYS = 180;
+/** How often an administrator corrected a legacy rating by hand (per legacy rating). */
+export const HAND_CORRECTION_RATE = 0.004;
 export const FIRST_YEAR = 2005;
 export const LAST_YEAR = 2025;
 

@@ -6,13 +6,14 @@ import {
   type SubmissionRow,
 } from '../../domain/rating/participants';
 import { competitionPlacements } from '../../domain/rating/placement';
-import { applyEvent, type HistoryRow, type MemberState } from '../../domain/rating/replay';
+import type { HistoryRow, MemberState } from '../../domain/rating/replay';
 import { DATA_SCIENCE_SUBTRACKS, DEVELOP_SUBTRACKS } from '../../domain/catalog';
 import type { PlannedChallenge } from './calendar';
 import { ts, type CopySink } from './copy';
 import { ActivePools, TRACKS_N, type Population } from './population';
 import { Injector, pickExclusive, type Rng } from './prng';
-import { ANOMALY_RATES, DATA_NOW, MS, TRACK_ORDER, type StatsItem } from './profile';
+import { applyLegacyEvent } from './legacy-rating';
+import { ANOMALY_RATES, DATA_NOW, HAND_CORRECTION_RATE, MS, TRACK_ORDER, type StatsItem } from './profile';
 
 /**
  * Plays the platform's history challenge by challenge in end-date order and streams what each leaves behind:
@@ -20,10 +21,12 @@ import { ANOMALY_RATES, DATA_NOW, MS, TRACK_ORDER, type StatsItem } from './prof
  * summations, ChallengeWinner rows, and — for rated events — the legacy history rows. Per-member legacy stats are
  * accumulated in memory (ItemAgg) and written afterwards by legacy-stats.ts.
  *
- * Legacy ratings are produced by the same code a rerate runs (domain/rating: participants → applyEvent), from the
- * rows exactly as they are stored, anomalies included. So a rerate of the seeded sources reproduces the legacy
- * ratings, and any difference a later phase finds is a bug, not noise. Streams: Development (Challenge + legacy
- * CODE, one rating across both), Marathon Match, and SRM (legacy only; scored like Development).
+ * Legacy ratings are produced by the old system's process (legacy-rating.ts: the older port's weight boundary,
+ * newcomers rated against already-updated ratings, occasional hand corrections) from the participants our rules
+ * select (domain/rating/participants), so our engine did not write them: a migration that recomputes instead of
+ * preserving shows as parity differences. Challenges completed after the legacy end are not in the legacy data at all
+ * (no ratings, stats or history): the backfill rates those. Streams: Development (Challenge + legacy CODE, one
+ * rating across both), Marathon Match, and SRM (legacy only; scored like Development).
  */
 
 export interface LoopSinks {
@@ -136,12 +139,16 @@ export class Simulation {
   private readonly submissionInjectors: ReadonlyArray<readonly ['deleted' | 'noFinal' | 'superseded' | 'zeroScore', Injector]>;
   private readonly noHistoryInjector: Injector;
   private readonly aliasInjector: Injector;
+  private readonly correctionInjector: Injector;
+  private readonly correctionRng: Rng;
   readonly result: SimResult;
 
   constructor(
     private readonly rng: Rng,
     private readonly pop: Population,
     private readonly sinks: LoopSinks,
+    /** the end date of the last challenge the legacy data holds (profile.ts legacyEndOf) */
+    private readonly legacyEnd: number,
   ) {
     this.pools = new ActivePools(pop);
     this.everRated = new Uint8Array(pop.n);
@@ -160,6 +167,8 @@ export class Simulation {
     ];
     this.noHistoryInjector = inj('statsWithoutHistory', ANOMALY_RATES.statsWithoutHistory);
     this.aliasInjector = inj('legacyMarathonHistoryAlias', ANOMALY_RATES.legacyMarathonHistoryAlias);
+    this.correctionInjector = inj('legacyHandCorrection', HAND_CORRECTION_RATE);
+    this.correctionRng = rng.fork('legacy/handCorrection');
     this.result = {
       aggs: new Map(),
       historyStatsId: new Float64Array(pop.n),
@@ -236,7 +245,9 @@ export class Simulation {
       kind.key === 'dev' || kind.key === 'code' ? 'DEV' : kind.key === 'mm' ? 'MM' : kind.key === 'srm' ? 'SRM' : null;
     const rated = new Map<string, HistoryRow>();
     let ratingOrder: number | null = null;
-    if (completed && c.rated && stream) {
+    // the legacy data ends at LEGACY_END: later challenges were never rated or counted by the old system
+    const legacyKnows = c.endAt <= this.legacyEnd;
+    if (completed && c.rated && stream && legacyKnows) {
       const participants =
         stream === 'MM'
           ? marathonParticipants(
@@ -248,7 +259,9 @@ export class Simulation {
           : developmentParticipants(c.id, rows);
       if (participants.length > 0) {
         ratingOrder = ++this.streamSeq[stream];
-        const history = applyEvent({ challengeId: c.id, endDate: new Date(c.endAt), participants }, this.states[stream]);
+        const history = applyLegacyEvent({ challengeId: c.id, endDate: new Date(c.endAt), participants }, this.states[stream], () =>
+          this.correctionInjector.hit() ? (this.correctionRng.chance(0.5) ? 1 : -1) * this.correctionRng.int(5, 40) : 0,
+        );
         for (const h of history) rated.set(h.userId, h);
         this.writeHistory(c, stream, entries, rated);
       }
@@ -280,7 +293,7 @@ export class Simulation {
 
     if (completed) {
       this.writeWinners(c, entries);
-      this.accumulate(c, entries, rated);
+      if (legacyKnows) this.accumulate(c, entries, rated);
     }
   }
 

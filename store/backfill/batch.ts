@@ -8,7 +8,7 @@ import { writeCsvPart } from './csv';
 import { applyDevelopRerate, type DevelopReplay } from './develop-replay';
 import { loadBatchMembers } from './membership';
 import { loadBatchSources } from './sources';
-import { HISTORY_COLUMNS, STATS_COLUMNS, stageHistory, stageStats, type BatchSql } from './staging';
+import { carryComputedRanks, HISTORY_COLUMNS, STATS_COLUMNS, stageHistory, stageStats, type BatchSql } from './staging';
 import { upsertHistory, upsertStats } from './upsert';
 
 /**
@@ -68,13 +68,14 @@ export async function processBatch(tx: Kysely<any>, ctx: BatchContext): Promise<
   const history = !options.skipHistory;
   await lap('aggregate', async () => {
     await stageStats(tx, b);
+    await carryComputedRanks(tx, b);
     if (history) await stageHistory(tx, b);
   });
   let rerated = 0;
   const devTrack = cat.tracks.find((x) => x.track === 'DEVELOPMENT')!.id;
   if (!options.skipRerate && (plan.trackId === undefined || plan.trackId === devTrack)) {
     const replayed = await lap('rerate', ctx.replay);
-    rerated = await lap('rerate', () => applyDevelopRerate(tx, replayed, devTrack, { history }));
+    rerated = await lap('rerate', () => applyDevelopRerate(tx, replayed, cat, { history }));
   }
 
   const weight = new Map<number, number>();

@@ -32,12 +32,3 @@ export async function memberRanges(db: Kysely<any>, batchSize: number, limit?: n
   const ranges: UserRange[] = starts.map((s, i) => [i === 0 ? 1 : s, i + 1 < starts.length ? starts[i + 1]! - 1 : lastId]);
   return { ranges, total };
 }
-
-/** The (track, type) partitions of memberStats on one track: what a track-filtered run re-ranks. */
-export async function trackPartitions(db: Kysely<any>, trackId: string): Promise<Array<{ trackId: string; typeId: string }>> {
-  const r = await sql<{ trackId: string; typeId: string }>`
-    SELECT DISTINCT "trackId"::text AS "trackId", "typeId"::text AS "typeId" FROM members."memberStats" WHERE "trackId" = ${trackId}::uuid`.execute(
-    db,
-  );
-  return r.rows;
-}

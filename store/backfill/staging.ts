@@ -1,8 +1,8 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Catalog } from '../../domain/catalog';
-import { MARATHON_KEY, SRM_KEY, type UnifiedKey } from '../../domain/mapping';
-import { challengeKeyMap, designMap, developMap, dsHistoryMap, keyIds } from '../catalog';
-import { namedColumns } from '../sql';
+import { RERANKED_KEYS } from '../../domain/mapping';
+import { challengeKeyMap, developMap, dsHistoryMap, keyIds } from '../catalog';
+import { legacyStatsRelation } from '../legacy-stats';
 
 /**
  * Phase A as set-based SQL over one batch of members. Every statement reads the batch from temp tables filled
@@ -20,83 +20,6 @@ export interface BatchSql {
 }
 
 export const trackFilter = (b: BatchSql, col: RawBuilder<unknown>) => (b.trackId ? sql`${col} = ${b.trackId}::uuid` : sql`true`);
-/** The legacy stats rows' columns (unified names) and their types, for the branches of one UNION ALL. */
-const LEGACY_STATS = {
-  userId: 'bigint',
-  track_id: 'uuid',
-  type_id: 'uuid',
-  challenges: 'int',
-  wins: 'int',
-  rating: 'int',
-  volatility: 'int',
-  maxRating: 'int',
-  minRating: 'int',
-  globalRank: 'int',
-  countryRank: 'int',
-  schoolRank: 'int',
-  percentile: 'float8',
-  avgRank: 'float8',
-  avgNumSubmissions: 'float8',
-  bestRank: 'int',
-  topFiveFinishes: 'int',
-  topTenFinishes: 'int',
-  mostRecentEventDate: 'timestamptz',
-  mostRecentSubmission: 'timestamptz',
-} as const;
-type LegacyStatsColumn = keyof typeof LEGACY_STATS;
-const legacyStats = (values: Partial<Record<LegacyStatsColumn, RawBuilder<unknown>>>) => namedColumns(LEGACY_STATS, values);
-
-// what the branches share: the member and the mapped key; an item's own counts and dates; data-science rating fields
-const key = { userId: sql`p."userId"`, track_id: sql`m.track_id`, type_id: sql`m.type_id` };
-const item = {
-  ...key,
-  challenges: sql`i.challenges`,
-  wins: sql`i.wins`,
-  mostRecentEventDate: sql`i."mostRecentEventDate"`,
-  mostRecentSubmission: sql`i."mostRecentSubmission"`,
-};
-const developRating = {
-  rating: sql`i.rating`,
-  volatility: sql`i.volatility`,
-  maxRating: sql`i."maxRating"`,
-  minRating: sql`i."minRating"`,
-  globalRank: sql`i."overallRank"`,
-  countryRank: sql`i."countryRank"`,
-  schoolRank: sql`i."schoolRank"`,
-  percentile: sql`i."overallPercentile"`,
-};
-// design sub-tracks landing on one key add up
-const designSums = {
-  challenges: sql`sum(i.challenges)::int`,
-  wins: sql`sum(i.wins)::int`,
-  mostRecentEventDate: sql`max(i."mostRecentEventDate")`,
-  mostRecentSubmission: sql`max(i."mostRecentSubmission")`,
-};
-const fixedKey = (c: Catalog, k: UnifiedKey) => {
-  const [track, type] = keyIds(c, k);
-  return { userId: sql`p."userId"`, track_id: sql`${track}::uuid`, type_id: sql`${type}::uuid` };
-};
-const dataScience = {
-  challenges: sql`s.challenges`,
-  wins: sql`s.wins`,
-  rating: sql`s.rating`,
-  volatility: sql`s.volatility`,
-  maxRating: sql`s."maximumRating"`,
-  minRating: sql`s."minimumRating"`,
-  globalRank: sql`s.rank`,
-  countryRank: sql`s."countryRank"`,
-  schoolRank: sql`s."schoolRank"`,
-  percentile: sql`s.percentile`,
-  mostRecentEventDate: sql`s."mostRecentEventDate"`,
-  mostRecentSubmission: sql`s."mostRecentSubmission"`,
-};
-const marathon = {
-  avgRank: sql`s."avgRank"`,
-  avgNumSubmissions: sql`s."avgNumSubmissions"`,
-  bestRank: sql`s."bestRank"`,
-  topFiveFinishes: sql`s."topFiveFinishes"`,
-  topTenFinishes: sql`s."topTenFinishes"`,
-};
 
 /**
  * The unified memberStats rows of the batch: legacy rows (ratings, ranks and percentiles preserved), supplemented
@@ -107,35 +30,7 @@ const marathon = {
 export function statsRowsQuery(b: BatchSql): RawBuilder<unknown> {
   const c = b.catalog;
   return sql`
-    WITH legacy AS (
-      SELECT ${legacyStats({ ...item, ...developRating })}
-      FROM batch_members p
-      JOIN members."memberDevelopStats" ds ON ds."userId" = p."userId"
-      JOIN members."memberDevelopStatsItem" i ON i."developStatsId" = ds.id
-      JOIN ${developMap(c)} AS m(name, track_id, type_id) ON m.name = i.name
-      UNION ALL
-      SELECT ${legacyStats({ ...key, ...designSums })}
-      FROM batch_members p
-      JOIN members."memberDesignStats" ds ON ds."userId" = p."userId"
-      JOIN members."memberDesignStatsItem" i ON i."designStatsId" = ds.id
-      JOIN ${designMap(c)} AS m(name, track_id, type_id) ON m.name = i.name
-      GROUP BY p."userId", m.track_id, m.type_id
-      UNION ALL
-      SELECT ${legacyStats({ ...fixedKey(c, SRM_KEY), ...dataScience })}
-      FROM batch_members p
-      JOIN members."memberDataScienceStats" d ON d."userId" = p."userId"
-      JOIN members."memberSrmStats" s ON s."dataScienceStatsId" = d.id
-      UNION ALL
-      SELECT ${legacyStats({ ...fixedKey(c, MARATHON_KEY), ...dataScience, ...marathon })}
-      FROM batch_members p
-      JOIN members."memberDataScienceStats" d ON d."userId" = p."userId"
-      JOIN members."memberMarathonStats" s ON s."dataScienceStatsId" = d.id
-    ),
-    legacy_keyed AS (
-      -- one row per key (real data has duplicate parent rows): keep the most recent
-      SELECT DISTINCT ON ("userId", track_id, type_id) * FROM legacy
-      ORDER BY "userId", track_id, type_id, "mostRecentEventDate" DESC NULLS LAST, challenges DESC NULLS LAST
-    ),
+    WITH legacy_keyed AS (${legacyStatsRelation(c, sql`SELECT "userId" FROM batch_members`)}),
     results AS (
       SELECT "userId", "challengeId", placement, "newRating", "trackId", "typeId", "endDate" FROM batch_results WHERE status = 'COMPLETED'
     ),
@@ -244,9 +139,9 @@ export const STATS_COLUMNS = [
   'mostRecentEventDate',
   'mostRecentSubmission',
 ] as const;
-// Ranks are relative: a batch inserts the legacy ranks of new rows, but only finalize's re-ranking updates them,
-// so rows are not rewritten twice a run and readers never see a batch's ranks replaced a moment later.
-export const STATS_UPDATED = STATS_COLUMNS.slice(3).filter((c) => c !== 'globalRank' && c !== 'countryRank');
+// Every column but the key is written; ranks of the partitions we re-rank (RERANKED_KEYS) are staged as stored
+// (carryComputedRanks), so only finalize's re-ranking changes them and a second run writes nothing.
+export const STATS_UPDATED = STATS_COLUMNS.slice(3);
 
 export const HISTORY_COLUMNS = [
   'userId',
@@ -274,4 +169,17 @@ export async function stageStats(db: Kysely<any>, b: BatchSql): Promise<number> 
 export async function stageHistory(db: Kysely<any>, b: BatchSql): Promise<number> {
   const r = await sql`CREATE TEMP TABLE batch_history ON COMMIT DROP AS ${historyRowsQuery(b)}`.execute(db);
   return Number(r.numAffectedRows ?? 0);
+}
+
+/**
+ * In the partitions we re-rank, the staged rows keep the ranks already stored (finalize recomputes them once for
+ * the run); elsewhere they carry legacy's ranks, which the backfill preserves.
+ */
+export async function carryComputedRanks(db: Kysely<any>, b: BatchSql): Promise<void> {
+  const partitions = RERANKED_KEYS.map((k) => keyIds(b.catalog, k));
+  await sql`
+    UPDATE batch_stats s SET "globalRank" = u."globalRank", "countryRank" = u."countryRank"
+    FROM members."memberStats" u
+    WHERE u."userId" = s."userId" AND u."trackId" = s."trackId" AND u."typeId" = s."typeId"
+      AND (s."trackId", s."typeId") IN (${sql.join(partitions.map(([t, y]) => sql`(${t}::uuid, ${y}::uuid)`))})`.execute(db);
 }

@@ -9,6 +9,8 @@ import { iso, sortHistory, sortTracks, type HistoryEntry, type TrackStats } from
 
 interface LegacyRow {
   family: 'develop' | 'design' | 'srm' | 'marathon';
+  /** the parent stats row: items merge within it; duplicate parents → the most recent */
+  parentId: number;
   name: string;
   challenges: number | null;
   wins: number | null;
@@ -44,17 +46,38 @@ function keyOf(r: LegacyRow): UnifiedKey | undefined {
 
 const later = (a: string | null, b: string | null) => (a === null ? b : b === null ? a : a > b ? a : b);
 
-/** Design sub-tracks landing on one key: sum counts, latest dates, rated fields of the highest rating. */
-function merge(into: TrackStats, add: TrackStats): TrackStats {
-  const rated = add.rating !== null && (into.rating === null || add.rating > into.rating) ? add : into;
+/** Design sub-tracks landing on one key: sum counts, latest dates (no ratings). */
+function sumCounts(into: TrackStats, add: TrackStats): TrackStats {
   return {
-    ...rated,
-    track: into.track,
-    type: into.type,
+    ...into,
     challenges: into.challenges + add.challenges,
     wins: into.wins + add.wins,
     mostRecentEventDate: later(into.mostRecentEventDate, add.mostRecentEventDate),
     mostRecentSubmission: later(into.mostRecentSubmission, add.mostRecentSubmission),
+  };
+}
+
+const minOf = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : Math.min(a, b));
+const maxOf = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : Math.max(a, b));
+
+/**
+ * The Development stream's items on one key (DEVELOPMENT and CODE): counts add up, the rating fields are the
+ * latest rated item's (its rating is the stream's current one), max/min over both — store/legacy-stats.ts's rule.
+ */
+function streamMerge(into: TrackStats, add: TrackStats): TrackStats {
+  const rank = (t: TrackStats) => [t.rating === null ? 1 : 0, -(Date.parse(t.mostRecentEventDate ?? '') || -Infinity)] as const;
+  const [a, b] = [rank(into), rank(add)];
+  const current = b[0] < a[0] || (b[0] === a[0] && b[1] < a[1]) ? add : into;
+  return {
+    ...sumCounts(into, add),
+    rating: current.rating,
+    volatility: current.volatility,
+    globalRank: current.globalRank,
+    countryRank: current.countryRank,
+    schoolRank: current.schoolRank,
+    percentile: current.percentile,
+    maxRating: maxOf(into.maxRating, add.maxRating),
+    minRating: minOf(into.minRating, add.minRating),
   };
 }
 
@@ -74,29 +97,30 @@ const DS_RATING = sql`s.rating, s.volatility, s."maximumRating" AS "maxRating", 
 
 export async function legacyTracks(db: Kysely<any>, userId: number): Promise<TrackStats[]> {
   const { rows } = await sql<LegacyRow>`
-    SELECT 'develop' AS family, i.name, i.challenges, i.wins, i.rating, i.volatility, i."maxRating", i."minRating",
+    SELECT 'develop' AS family, p.id AS "parentId", i.name, i.challenges, i.wins, i.rating, i.volatility, i."maxRating", i."minRating",
            i."overallRank" AS "globalRank", i."countryRank", i."schoolRank", i."overallPercentile" AS percentile, ${NO_MM},
            i."mostRecentEventDate", i."mostRecentSubmission"
     FROM members."memberDevelopStats" p JOIN members."memberDevelopStatsItem" i ON i."developStatsId" = p.id
     WHERE p."userId" = ${userId}
     UNION ALL
-    SELECT 'design', i.name, i.challenges, i.wins, ${NO_RATING}, ${NO_MM}, i."mostRecentEventDate", i."mostRecentSubmission"
+    SELECT 'design', p.id, i.name, i.challenges, i.wins, ${NO_RATING}, ${NO_MM}, i."mostRecentEventDate", i."mostRecentSubmission"
     FROM members."memberDesignStats" p JOIN members."memberDesignStatsItem" i ON i."designStatsId" = p.id
     WHERE p."userId" = ${userId}
     UNION ALL
-    SELECT 'srm', 'SRM', s.challenges, s.wins, ${DS_RATING}, ${NO_MM}, s."mostRecentEventDate", s."mostRecentSubmission"
+    SELECT 'srm', p.id, 'SRM', s.challenges, s.wins, ${DS_RATING}, ${NO_MM}, s."mostRecentEventDate", s."mostRecentSubmission"
     FROM members."memberDataScienceStats" p JOIN members."memberSrmStats" s ON s."dataScienceStatsId" = p.id
     WHERE p."userId" = ${userId}
     UNION ALL
-    SELECT 'marathon', 'MARATHON_MATCH', s.challenges, s.wins, ${DS_RATING}, s."avgRank", s."avgNumSubmissions", s."bestRank",
+    SELECT 'marathon', p.id, 'MARATHON_MATCH', s.challenges, s.wins, ${DS_RATING}, s."avgRank", s."avgNumSubmissions", s."bestRank",
            s."topFiveFinishes", s."topTenFinishes", s."mostRecentEventDate", s."mostRecentSubmission"
     FROM members."memberDataScienceStats" p JOIN members."memberMarathonStats" s ON s."dataScienceStatsId" = p.id
     WHERE p."userId" = ${userId}`.execute(db);
-  const byKey = new Map<string, TrackStats>();
+  // items merge within their parent row; of duplicate parent rows the most recent wins
+  const byParent = new Map<string, TrackStats>();
   for (const r of rows) {
     const key = keyOf(r);
     if (!key) continue; // a develop sub-track the mapping does not know: the backfill skips it too
-    const { family: _f, name: _n, ...fields } = r;
+    const { family: _f, name: _n, parentId: _p, ...fields } = r;
     const entry: TrackStats = {
       ...fields,
       track: key.track,
@@ -106,11 +130,15 @@ export async function legacyTracks(db: Kysely<any>, userId: number): Promise<Tra
       mostRecentEventDate: iso(r.mostRecentEventDate),
       mostRecentSubmission: iso(r.mostRecentSubmission),
     };
-    const k = `${key.track}/${key.type}`;
+    const k = `${r.family}/${r.parentId}/${key.track}/${key.type}`;
+    const prev = byParent.get(k);
+    byParent.set(k, !prev ? entry : r.family === 'design' ? sumCounts(prev, entry) : streamMerge(prev, entry));
+  }
+  const byKey = new Map<string, TrackStats>();
+  for (const t of byParent.values()) {
+    const k = `${t.track}/${t.type}`;
     const prev = byKey.get(k);
-    // the backfill's rule: design sub-tracks add up; anything else twice on one key (duplicate parent rows) keeps
-    // the most recent row (then the one with more challenges)
-    byKey.set(k, !prev ? entry : r.family === 'design' ? merge(prev, entry) : moreRecent(prev, entry));
+    byKey.set(k, prev ? moreRecent(prev, t) : t);
   }
   return sortTracks([...byKey.values()]);
 }

@@ -62,25 +62,22 @@ const DATA_SCIENCE_FIELDS = [
 ] as const;
 
 /**
- * rating-mismatch. DEVELOP: the member's highest legacy item rating on the DEVELOPMENT track vs the highest unified
- * rating over the same keys. SRM and Marathon Match: every rating/rank field legacy has a value for must be equal
- * in unified (rank → globalRank, maximumRating → maxRating, minimumRating → minRating; MM also avgRank,
- * avgNumSubmissions, bestRank, topFiveFinishes, topTenFinishes). A legacy null is not compared: unified may fill it
- * from later rated results.
+ * rating-mismatch. DEVELOP: on every DEVELOPMENT key legacy rated, the unified rating equals legacy's — unless
+ * unified carries events after legacy's last one there (the backfill rated those from the legacy state; the rating
+ * moved on legitimately). SRM and Marathon Match: every rating/rank field legacy has a value for must be equal in
+ * unified (rank → globalRank, maximumRating → maxRating, minimumRating → minRating; MM also avgRank,
+ * avgNumSubmissions, bestRank, topFiveFinishes, topTenFinishes): those are preserved as legacy has them. A legacy
+ * null is not compared: unified may fill it from later rated results.
  */
 export const ratingMismatch: FindingsQuery = (c, scope) => {
   const dev = trackId(c, 'DEVELOPMENT');
   const ds = trackId(c, 'DATA_SCIENCE');
   return sql`
-    WITH l AS MATERIALIZED (${legacyStats(c, scope)}),
-    develop AS (
-      SELECT l."userId", max(l.rating) AS legacy, max(u.rating) AS unified
-      FROM l LEFT JOIN members."memberStats" u ON ${unifiedOf('u', 'l')}
-      WHERE l.track_id = ${dev}::uuid AND l.rating IS NOT NULL
-      GROUP BY l."userId"
-    )
-    SELECT "userId", ${dev}::text AS track, NULL::text AS type, 'highestRating' AS field, to_jsonb(legacy) AS legacy, to_jsonb(unified) AS unified
-    FROM develop WHERE unified IS DISTINCT FROM legacy
+    WITH l AS MATERIALIZED (${legacyStats(c, scope)})
+    SELECT l."userId", l.track_id::text AS track, l.type_id::text AS type, 'rating' AS field, to_jsonb(l.rating) AS legacy, to_jsonb(u.rating) AS unified
+    FROM l LEFT JOIN members."memberStats" u ON ${unifiedOf('u', 'l')}
+    WHERE l.track_id = ${dev}::uuid AND l.rating IS NOT NULL AND u.rating IS DISTINCT FROM l.rating
+      AND NOT COALESCE(u."mostRecentEventDate" > l."mostRecentEventDate", false)
     UNION ALL
     SELECT l."userId", l.track_id::text, l.type_id::text, f.field, f.legacy, f.unified
     FROM l LEFT JOIN members."memberStats" u ON ${unifiedOf('u', 'l')}

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { z } from 'zod';
 import type { CatalogNames } from '../../domain/catalog';
 import { maxRatingOf, MemberHistory, MemberStats, type HistoryEntry, type TrackStats } from '../../domain/member-stats';
+import { RERANKED_KEYS } from '../../domain/mapping';
 import type { ParityExample } from '../../domain/parity';
 import { membersById } from '../members/find';
 import { legacyHistory, legacyTracks } from '../members/legacy';
@@ -65,6 +66,24 @@ function schemaIssues(
   }));
 }
 
+/** Rating fields a key's later events move on (the backfill rates what follows legacy, from legacy's state). */
+const MOVES_WITH_EVENTS = new Set<string>(['rating', 'volatility', 'maxRating', 'minRating']);
+/** Rank fields of the partitions we re-rank ourselves (RERANKED_KEYS): ours by rule, not legacy's. */
+const RERANKED_FIELDS = new Set<string>(['globalRank', 'countryRank']);
+const reranked = new Set(RERANKED_KEYS.map((k) => `${k.track}/${k.type}`));
+
+/** Keys on which unified carries events after legacy's last one. */
+function grownKeys(legacy: TrackStats[], unified: TrackStats[]): Set<string> {
+  const byKey = new Map(unified.map((t) => [`${t.track}/${t.type}`, t]));
+  const out = new Set<string>();
+  for (const l of legacy) {
+    const u = byKey.get(`${l.track}/${l.type}`);
+    if (u?.mostRecentEventDate && (l.mostRecentEventDate === null || u.mostRecentEventDate > l.mostRecentEventDate))
+      out.add(`${l.track}/${l.type}`);
+  }
+  return out;
+}
+
 function compareTracks(userId: number, legacy: TrackStats[], unified: TrackStats[]): Finding[] {
   const out: Finding[] = [];
   const byKey = new Map(unified.map((t) => [`${t.track}/${t.type}`, t]));
@@ -85,15 +104,23 @@ function compareTracks(userId: number, legacy: TrackStats[], unified: TrackStats
       out.push({ ...at, field: 'tracks.mostRecentEventDate', legacy: l.mostRecentEventDate, unified: u.mostRecentEventDate });
     if (u.mostRecentSubmission !== l.mostRecentSubmission)
       out.push({ ...at, field: 'tracks.mostRecentSubmission', legacy: l.mostRecentSubmission, unified: u.mostRecentSubmission });
+    const key = `${l.track}/${l.type}`;
     for (const f of RATING_FIELDS) {
+      if ((grew && MOVES_WITH_EVENTS.has(f)) || (reranked.has(key) && RERANKED_FIELDS.has(f))) continue;
       if (l[f] !== null && u[f] !== l[f]) out.push({ ...at, field: `tracks.${f}`, legacy: l[f], unified: u[f] });
     }
   }
   return out;
 }
 
-function compareMaxRating(userId: number, legacy: MemberStats['maxRating'], unified: MemberStats['maxRating']): Finding[] {
-  if (legacy === null) return [];
+function compareMaxRating(
+  userId: number,
+  legacy: MemberStats['maxRating'],
+  unified: MemberStats['maxRating'],
+  grown: Set<string>,
+): Finding[] {
+  // a rating that moved on with later events may have handed the maximum to another key
+  if (legacy === null || grown.has(`${legacy.track}/${legacy.subTrack}`)) return [];
   const at = { userId, track: legacy.track, type: legacy.subTrack };
   if (unified === null) return [{ ...at, field: 'maxRating', legacy: legacy.rating, unified: null }];
   const sameKey = unified.track === legacy.track && unified.subTrack === legacy.subTrack;
@@ -144,7 +171,7 @@ async function compareMember(
     ...schemaIssues(at, MemberHistory, 'unified', { userId: m.userId, handle: m.handle, readSource: 'unified', history: uHistory }),
     ...compareShape(at, '', legacy, unified),
     ...compareTracks(m.userId, lTracks, u.tracks),
-    ...compareMaxRating(m.userId, legacy.maxRating, unified.maxRating),
+    ...compareMaxRating(m.userId, legacy.maxRating, unified.maxRating, grownKeys(lTracks, u.tracks)),
     ...compareHistory(m.userId, lHistory, uHistory),
   ];
 }
