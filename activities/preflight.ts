@@ -1,10 +1,11 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Kysely } from 'kysely';
-import { REQUIRED_LEGACY_TYPES, TRACKS } from '../domain/catalog';
+import { REQUIRED_LEGACY_TYPES, TRACKS, TYPES } from '../domain/catalog';
 import { Failure } from '../domain/failures';
 import { CHALLENGE_RESULT_COLUMNS, REVIEW_SCHEMA_MISSING, type CheckResult } from '../domain/preflight';
 import { catalogNamesPresent, challengeResultColumns, challengeResultCount, currentDatabase } from '../store/preflight';
 import { getReadSource } from '../store/read-source';
+import { unmappedSubTracks } from '../store/unmapped';
 import type { ActivityDeps } from './deps';
 
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
@@ -44,26 +45,48 @@ export function preflightActivities({ dbs, config }: ActivityDeps) {
     },
 
     /** Hidden legacy challenge types and all tracks resolve by name in the challenges database. */
-    async preflightLegacyTypes(): Promise<CheckResult> {
+    /**
+     * Every catalogue type and track the backfill maps to resolves by name (the hidden legacy types included), and
+     * every legacy sub-track in the member tables is one the mapping knows (else its rows could not be placed).
+     */
+    async preflightLegacyTypes(): Promise<CheckResult[]> {
+      const types = TYPES.map((t) => t.name);
+      const tracks = TRACKS.map((t) => t.track);
+      let catalogue: CheckResult;
       try {
-        const present = await catalogNamesPresent(
-          dbs.challenges,
-          REQUIRED_LEGACY_TYPES,
-          TRACKS.map((t) => t.track),
-        );
-        const missingTypes = REQUIRED_LEGACY_TYPES.filter((n) => !present.types.has(n));
-        const missingTracks = TRACKS.map((t) => t.track).filter((n) => !present.tracks.has(n));
-        const missing = [...missingTypes.map((n) => `type ${n}`), ...missingTracks.map((n) => `track ${n}`)];
-        return missing.length === 0
-          ? {
-              name: 'challenges:legacy-types',
-              passed: true,
-              detail: `resolved ${REQUIRED_LEGACY_TYPES.join(', ')} and ${TRACKS.length} tracks`,
-            }
-          : { name: 'challenges:legacy-types', passed: false, detail: `not resolvable in CHALLENGES_DB_URL: ${missing.join(', ')}` };
+        const present = await catalogNamesPresent(dbs.challenges, types, tracks);
+        const missing = [
+          ...types.filter((n) => !present.types.has(n)).map((n) => `type ${n}`),
+          ...tracks.filter((n) => !present.tracks.has(n)).map((n) => `track ${n}`),
+        ];
+        catalogue =
+          missing.length === 0
+            ? {
+                name: 'challenges:legacy-types',
+                passed: true,
+                detail: `resolved ${types.length} types (hidden legacy ${REQUIRED_LEGACY_TYPES.join(', ')} included) and ${tracks.length} tracks`,
+              }
+            : { name: 'challenges:legacy-types', passed: false, detail: `not resolvable in CHALLENGES_DB_URL: ${missing.join(', ')}` };
       } catch (e) {
-        return { name: 'challenges:legacy-types', passed: false, detail: `CHALLENGES_DB_URL: ${message(e)}` };
+        catalogue = { name: 'challenges:legacy-types', passed: false, detail: `CHALLENGES_DB_URL: ${message(e)}` };
       }
+      let subTracks: CheckResult;
+      try {
+        const unmapped = await unmappedSubTracks(dbs.members);
+        subTracks =
+          unmapped.length === 0
+            ? { name: 'legacy:sub-tracks', passed: true, detail: 'every legacy sub-track has a unified key' }
+            : {
+                name: 'legacy:sub-tracks',
+                passed: false,
+                detail: `legacy rows with sub-tracks the mapping does not know (they could not be placed): ${unmapped
+                  .map((u) => `${u.table}.${u.subTrack} (${u.rows} rows, ${u.members} members)`)
+                  .join(', ')}; add them to domain/mapping.ts`,
+              };
+      } catch (e) {
+        subTracks = { name: 'legacy:sub-tracks', passed: false, detail: `DATABASE_URL: ${message(e)}` };
+      }
+      return [catalogue, subTracks];
     },
 
     /** The cutover starts from legacy reads. */

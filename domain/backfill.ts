@@ -74,6 +74,9 @@ export interface BatchResult {
   /** user ids referenced by source rows but absent from `member`: skipped, reported */
   missingMembers: number;
   missingSample: number[];
+  /** legacy rows whose sub-track the mapping does not know: not placed, reported ("table.subTrack") */
+  unmappedRows?: number;
+  unmappedSample?: string[];
   statsRows: number;
   historyRows: number;
   staleRemoved: number;
@@ -87,6 +90,8 @@ export interface BackfillTotals {
   members: number;
   missingMembers: number;
   missingSample: number[];
+  unmappedRows?: number;
+  unmappedSample?: string[];
   statsRows: number;
   historyRows: number;
   staleRemoved: number;
@@ -100,6 +105,8 @@ export const zeroTotals = (): BackfillTotals => ({
   members: 0,
   missingMembers: 0,
   missingSample: [],
+  unmappedRows: 0,
+  unmappedSample: [],
   statsRows: 0,
   historyRows: 0,
   staleRemoved: 0,
@@ -116,6 +123,9 @@ export function addBatch(t: BackfillTotals, b: BatchResult): BackfillTotals {
     members: t.members + b.members,
     missingMembers: t.missingMembers + b.missingMembers,
     missingSample: [...t.missingSample, ...b.missingSample].slice(0, SAMPLE),
+    // (carries from runs before these fields existed lack them)
+    unmappedRows: (t.unmappedRows ?? 0) + (b.unmappedRows ?? 0),
+    unmappedSample: [...new Set([...(t.unmappedSample ?? []), ...(b.unmappedSample ?? [])])].slice(0, SAMPLE),
     statsRows: t.statsRows + b.statsRows,
     historyRows: t.historyRows + b.historyRows,
     staleRemoved: t.staleRemoved + b.staleRemoved,

@@ -1,4 +1,4 @@
-import type { TrackName, TypeName } from './catalog';
+import { DESIGN_SUBTRACKS, type TrackName, type TypeName } from './catalog';
 
 /**
  * Where legacy stats land in the unified tables: one place for backfill, parity and the read API.
@@ -69,3 +69,12 @@ export function familyOf(track: TrackName): LegacyFamily {
   if (track === 'DATA_SCIENCE') return 'DATA_SCIENCE';
   return 'DEVELOP';
 }
+
+/** Legacy sub-track names the mapping knows, per legacy table: anything else would be dropped, so it is reported. */
+export const KNOWN_SUB_TRACKS = {
+  memberDevelopStatsItem: Object.keys(DEVELOP_ITEM_KEYS),
+  memberDesignStatsItem: Object.keys(DESIGN_SUBTRACKS),
+  memberDevelopHistoryStats: Object.keys(DEVELOP_ITEM_KEYS),
+  memberDataScienceHistoryStats: ['SRM', 'MARATHON_MATCH'],
+} as const satisfies Record<string, readonly string[]>;
+export type LegacySubTrackTable = keyof typeof KNOWN_SUB_TRACKS;

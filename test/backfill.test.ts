@@ -22,6 +22,7 @@ import { developReplay } from '../store/backfill/develop-replay';
 import { backfilledState, clearUnified, runTestBackfill, startTestBackfill, unifiedChecksum } from './support/backfill';
 import { createTestDatabase } from './support/db';
 import { seededStack, withOtherStack } from './support/stack';
+import { runTestParity } from './support/parity';
 import { collectStatus, formatStatus } from '../scripts/commands/status';
 
 /** Every message along a failure's cause chain. */
@@ -573,6 +574,38 @@ describe('backfill (real Temporal, real Postgres, tiny dataset)', () => {
     } finally {
       await sql`DROP TRIGGER IF EXISTS injected_fault ON members."memberStats"`.execute(stack.dbs.members);
       await sql`DROP FUNCTION IF EXISTS pg_temp_fault()`.execute(stack.dbs.members);
+    }
+  });
+
+  it('legacy rows on a sub-track the mapping does not know are reported by the backfill and counted by parity, never dropped silently', async () => {
+    await backfilled();
+    const m = (
+      await sql<{ id: number; userId: number }>`
+        SELECT ds.id, ds."userId" FROM members."memberDevelopStats" ds JOIN members."member" m ON m."userId" = ds."userId"
+        WHERE ds."userId" IN (SELECT "userId" FROM members."memberHistoryStats") ORDER BY ds.id LIMIT 1`.execute(stack.dbs.members)
+    ).rows[0]!;
+    const hs = (
+      await sql<{ id: number }>`SELECT id FROM members."memberHistoryStats" WHERE "userId" = ${m.userId} LIMIT 1`.execute(stack.dbs.members)
+    ).rows[0]!;
+    await sql`
+      INSERT INTO members."memberDevelopStatsItem" (id, "developStatsId", name, "subTrackId", challenges, wins)
+      VALUES (999901, ${m.id}, 'MYSTERY_TRACK', 999, 3, 1)`.execute(stack.dbs.members);
+    await sql`
+      INSERT INTO members."memberDataScienceHistoryStats" (id, "historyStatsId", "challengeId", "challengeName", date, rating, placement, percentile, "subTrack", "subTrackId")
+      VALUES (999902, ${hs.id}, 424242, 'Mystery Round', now(), 1500, 1, 99, 'MYSTERY_ROUND', 9)`.execute(stack.dbs.members);
+    try {
+      const r = await runTestBackfill(stack.client!, taskQueue, { userIds: [m.userId] });
+      expect(r.totals.unmappedRows).toBe(2);
+      expect(r.totals.unmappedSample?.sort()).toEqual([
+        'memberDataScienceHistoryStats.MYSTERY_ROUND',
+        'memberDevelopStatsItem.MYSTERY_TRACK',
+      ]);
+      const p = await runTestParity(stack.client!, taskQueue, { mode: 'user', userId: m.userId });
+      const unmapped = p.categories['track-summary'].examples.filter((e) => e.field === 'unmapped sub-track');
+      expect(unmapped.map((e) => e.type).sort()).toEqual(['MYSTERY_ROUND', 'MYSTERY_TRACK']);
+    } finally {
+      await sql`DELETE FROM members."memberDevelopStatsItem" WHERE id = 999901`.execute(stack.dbs.members);
+      await sql`DELETE FROM members."memberDataScienceHistoryStats" WHERE id = 999902`.execute(stack.dbs.members);
     }
   });
 });

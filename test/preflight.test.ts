@@ -48,6 +48,7 @@ describe('preflight workflow (real Temporal, real Postgres)', () => {
         'database:challenges',
         'database:members',
         'database:reviews',
+        'legacy:sub-tracks',
         'read-source',
         'review:challengeResult',
       ].sort(),
@@ -57,7 +58,7 @@ describe('preflight workflow (real Temporal, real Postgres)', () => {
       SELECT passed, result FROM platform.evidence WHERE kind = 'preflight' AND "workflowId" = ${r.workflowId}`.execute(stack.dbs.members);
     expect(ev.rows).toHaveLength(1);
     expect(ev.rows[0]?.passed).toBe(true);
-    expect(ev.rows[0]?.result.checks).toHaveLength(7);
+    expect(ev.rows[0]?.result.checks).toHaveLength(8);
   });
 
   it('is listed by its search attributes, as the Web UI filters', async () => {
@@ -85,6 +86,32 @@ describe('preflight workflow (real Temporal, real Postgres)', () => {
       expect(check(r, 'database:reviews')?.passed).toBe(true);
       expect(check(r, 'challenges:legacy-types')?.passed).toBe(true);
     });
+  });
+
+  it('fails when a catalogue type the backfill maps to is missing, not only the four hidden legacy ones', async () => {
+    await sql`UPDATE challenges."ChallengeType" SET name = 'F2F_RENAMED' WHERE name = 'First2Finish'`.execute(stack.dbs.challenges);
+    try {
+      const r = await preflightOn(stack, taskQueue);
+      expect(r.passed).toBe(false);
+      expect(check(r, 'challenges:legacy-types')?.detail).toMatch(/type First2Finish/);
+    } finally {
+      await sql`UPDATE challenges."ChallengeType" SET name = 'First2Finish' WHERE name = 'F2F_RENAMED'`.execute(stack.dbs.challenges);
+    }
+  });
+
+  it('fails naming a legacy sub-track the mapping does not know (its rows could not be placed)', async () => {
+    const m = (await sql<{ id: number }>`SELECT id FROM members."memberDevelopStats" ORDER BY id LIMIT 1`.execute(stack.dbs.members))
+      .rows[0]!;
+    await sql`
+      INSERT INTO members."memberDevelopStatsItem" (id, "developStatsId", name, "subTrackId", challenges, wins)
+      VALUES (999999, ${m.id}, 'MYSTERY_TRACK', 999, 3, 1)`.execute(stack.dbs.members);
+    try {
+      const r = await preflightOn(stack, taskQueue);
+      expect(r.passed).toBe(false);
+      expect(check(r, 'legacy:sub-tracks')?.detail).toMatch(/memberDevelopStatsItem\.MYSTERY_TRACK \(1 rows, 1 members\)/);
+    } finally {
+      await sql`DELETE FROM members."memberDevelopStatsItem" WHERE id = 999999`.execute(stack.dbs.members);
+    }
   });
 
   it('fails when a hidden legacy type is not resolvable, naming it', async () => {

@@ -104,6 +104,11 @@ function summary(r: BackfillResult): string {
   return [
     `Backfill done in ${r.seconds.toFixed(1)} s (${r.membersPerSec.toFixed(0)} members/s), evidence #${r.evidenceId}`,
     `  members ${t.members}, skipped (missing from member) ${t.missingMembers}${t.missingSample.length ? ` e.g. ${t.missingSample.join(', ')}` : ''}`,
+    ...(t.unmappedRows
+      ? [
+          `  legacy rows NOT placed (sub-track the mapping does not know): ${t.unmappedRows} — ${(t.unmappedSample ?? []).join(', ')}; add them to domain/mapping.ts`,
+        ]
+      : []),
     `  memberStats rows written ${t.statsRows}, history rows written ${t.historyRows}, stale removed ${t.staleRemoved}, ranks changed ${r.ranksChanged}`,
     `  time by step (summed over batches): preload ${ms(t.timings.preload)}, aggregate ${ms(t.timings.aggregate)}, stats ${ms(t.timings.statsWrite)}, history ${ms(t.timings.historyWrite)}, rerate ${ms(t.timings.rerate)}, derived ${ms(t.timings.derived)}`,
     ...(t.heaviest.length ? [`  heaviest members (rows): ${t.heaviest.map((h) => `${h.userId}(${h.rows})`).join(', ')}`] : []),

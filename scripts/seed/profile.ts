@@ -19,7 +19,7 @@ export const HISTORY_END = Date.UTC(2025, 6, 20);
  * history, and their challengeResult rows carry no ratings: the backfill rates them, continuing from each
  * member's legacy state. A share, not a date, so every seed size has some.
  */
-export const AFTER_LEGACY_SHARE = 0.07;
+export const AFTER_LEGACY_SHARE = 0.03;
 
 /** The end date of the last challenge the legacy data holds. */
 export function legacyEndOf(endDates: readonly number[]): number {

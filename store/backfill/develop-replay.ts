@@ -107,6 +107,9 @@ export async function applyDevelopRerate(tx: Kysely<any>, r: DevelopReplay, cata
       ${rows.map((h) => h.placement)}::int[], ${rows.map((h) => h.percentile)}::float8[], ${rows.map((h) => h.eventDate)}::timestamptz[]
     ) AS t("userId", "challengeId", "legacyId", "challengeName", "oldRating", "newRating", "oldVolatility", "newVolatility",
            placement, percentile, "eventDate")`.execute(tx);
+  // fresh temp tables have no statistics: without them the planner loops over batch_history per rerated row
+  await sql`ANALYZE batch_rerate`.execute(tx);
+  if (opts.history) await sql`ANALYZE batch_history`.execute(tx);
   const onKey = sql`h."userId" = r."userId" AND h."trackId" = ${devTrack}::uuid AND h."typeId" = ${streamType}::uuid
     AND h."challengeId" IN (r."challengeId", r."legacyId")`;
   if (opts.history) {

@@ -1,6 +1,7 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import { merge, type CategoryResult, type Findings, type ParityExample, type ParityScope } from '../../domain/parity';
 import { readOnly } from '../sql';
+import { unmappedRows } from '../unmapped';
 import type { Catalog } from '../../domain/catalog';
 import { legacyHistory, legacyStats, scopeMembers, trackId } from './legacy';
 
@@ -21,7 +22,8 @@ const unifiedOf = (alias: string, legacyAlias: string) =>
  * row for (unified legitimately has more keys, supplemented from results — e.g. DEVELOPMENT/Task): summed
  * challenges and wins, latest mostRecentSubmission and mostRecentEventDate must be equal. The one allowed
  * difference: a key whose unified mostRecentEventDate is later than legacy's carries events legacy never saw (the
- * backfill adds results after legacy's last event), so there unified counts may be higher, never lower.
+ * backfill adds results after legacy's last event), so there unified counts may be higher, never lower. Legacy rows
+ * whose sub-track the mapping does not know are findings too: they cannot be in unified.
  */
 export const trackSummary: FindingsQuery = (c, scope) => sql`
   WITH fam AS (
@@ -42,7 +44,12 @@ export const trackSummary: FindingsQuery = (c, scope) => sql`
     ('mostRecentEventDate', to_jsonb(le), to_jsonb(ue), CASE WHEN grew THEN ue < le ELSE ue IS DISTINCT FROM le END),
     ('mostRecentSubmission', to_jsonb(ls), to_jsonb(us), us IS DISTINCT FROM ls)
   ) AS f(field, legacy, unified, differs)
-  WHERE f.differs`;
+  WHERE f.differs
+  UNION ALL
+  -- legacy rows the mapping cannot place (their counts are missing from unified): one finding per row
+  SELECT u."userId", CASE WHEN u."table" = 'memberDesignStatsItem' THEN 'DESIGN' WHEN u."table" = 'memberDataScienceHistoryStats'
+           THEN 'DATA_SCIENCE' ELSE 'DEVELOP' END, u."subTrack", 'unmapped sub-track', to_jsonb(u."table"), 'null'::jsonb
+  FROM (${unmappedRows(scopeMembers(scope))}) u`;
 
 /** SRM and MM fields compared (unified name, legacy value column of legacyStats — already renamed). */
 const DATA_SCIENCE_FIELDS = [
