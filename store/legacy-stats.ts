@@ -1,6 +1,6 @@
 import { sql, type RawBuilder } from 'kysely';
 import type { Catalog } from '../domain/catalog';
-import { MARATHON_KEY, SRM_KEY, type UnifiedKey } from '../domain/mapping';
+import { DEVELOP_STREAM_ITEMS, MARATHON_KEY, SRM_KEY, type UnifiedKey } from '../domain/mapping';
 import { designMap, developMap, keyIds } from './catalog';
 import { namedColumns } from './sql';
 
@@ -8,7 +8,7 @@ import { namedColumns } from './sql';
  * The legacy stats as unified rows: one row per (member, unified key), the rule both the backfill (what it
  * preserves) and parity (what it compares against) read legacy by. Mapping: domain/mapping.ts.
  * - develop items on one key (the Development stream: DEVELOPMENT and CODE) add up their counts and take the
- *   rating fields of the latest rated item (its rating is the stream's current one), max/min over both;
+ *   rating fields of the current item (its rating is the stream's current one: see `latest`), max/min over both;
  * - design sub-tracks on one key add up (no ratings);
  * - SRM and Marathon Match stats as they are;
  * - duplicate parent rows (real data has them): the most recent wins.
@@ -41,9 +41,24 @@ export const LEGACY_STATS = {
 type Column = keyof typeof LEGACY_STATS;
 const row = (values: Partial<Record<Column, RawBuilder<unknown>>>) => namedColumns(LEGACY_STATS, values);
 
-/** Of the items on one key, the value of the latest rated item (then the latest item). */
+/**
+ * Of the items on one key, the value of the current one: rated, and the sub-track of the member's latest legacy
+ * history row on the stream (an item's mostRecentEventDate also moves with unrated events, so it cannot tell which
+ * rating is the latest); without history, the latest item.
+ */
 const latest = (col: string) =>
-  sql`(array_agg(i.${sql.id(col)} ORDER BY i.rating IS NULL, i."mostRecentEventDate" DESC NULLS LAST, i.name))[1]`;
+  sql`(array_agg(i.${sql.id(col)} ORDER BY i.rating IS NULL, i.name IS DISTINCT FROM cur."subTrack", i."mostRecentEventDate" DESC NULLS LAST, i.name))[1]`;
+
+/** Per member in scope: the sub-track of their latest rated legacy history row on the Development stream. */
+export function currentStreamItem(members: RawBuilder<unknown>): RawBuilder<unknown> {
+  return sql`
+    SELECT DISTINCT ON (h."userId") h."userId", d."subTrack"
+    FROM (${members}) q
+    JOIN members."memberHistoryStats" h ON h."userId" = q."userId"
+    JOIN members."memberDevelopHistoryStats" d ON d."historyStatsId" = h.id
+    WHERE d."subTrack" = ANY(${[...DEVELOP_STREAM_ITEMS]}::text[]) AND d."newRating" IS NOT NULL
+    ORDER BY h."userId", d."ratingDate" DESC, d."challengeId" DESC`;
+}
 
 const fixedKey = (c: Catalog, k: UnifiedKey) => {
   const [track, type] = keyIds(c, k);
@@ -90,6 +105,7 @@ export function legacyStatsRelation(c: Catalog, members: RawBuilder<unknown>): R
       JOIN members."memberDevelopStats" ds ON ds."userId" = p."userId"
       JOIN members."memberDevelopStatsItem" i ON i."developStatsId" = ds.id
       JOIN ${developMap(c)} AS m(name, track_id, type_id) ON m.name = i.name
+      LEFT JOIN (${currentStreamItem(members)}) cur ON cur."userId" = p."userId"
       GROUP BY p."userId", ds.id, m.track_id, m.type_id
       UNION ALL
       SELECT ${row({

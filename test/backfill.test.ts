@@ -73,10 +73,22 @@ async function expectedStats(stack: Stack): Promise<Map<string, Expected & { at:
     const g = `${r.parent}|${keyOf(r.userId, key)}`;
     devGroups.set(g, [...(devGroups.get(g) ?? []), r]);
   }
+  // the stream's current item: the sub-track of the member's latest rated legacy history row (else the latest item)
+  const lastHistory = await sql<{ userId: number; subTrack: string }>`
+    SELECT DISTINCT ON (h."userId") h."userId", d."subTrack" FROM members."memberHistoryStats" h
+    JOIN members."memberDevelopHistoryStats" d ON d."historyStatsId" = h.id
+    WHERE d."subTrack" IN ('DEVELOPMENT', 'CODE') AND d."newRating" IS NOT NULL
+    ORDER BY h."userId", d."ratingDate" DESC, d."challengeId" DESC`.execute(db);
+  const currentItem = new Map(lastHistory.rows.map((r) => [r.userId, r.subTrack]));
   for (const [g, items] of devGroups) {
     const time = (r: any) => (r.mostRecentEventDate ? r.mostRecentEventDate.getTime() : -Infinity);
+    const notCurrent = (r: any) => (r.name === currentItem.get(r.userId) ? 0 : 1);
     const latest = [...items].sort(
-      (a, b) => Number(a.rating === null) - Number(b.rating === null) || time(b) - time(a) || (a.name < b.name ? -1 : 1),
+      (a, b) =>
+        Number(a.rating === null) - Number(b.rating === null) ||
+        notCurrent(a) - notCurrent(b) ||
+        time(b) - time(a) ||
+        (a.name < b.name ? -1 : 1),
     )[0];
     const nums = (f: string) => items.map((r) => r[f]).filter((x) => x !== null) as number[];
     const at = Math.max(...items.map(time));
@@ -607,5 +619,33 @@ describe('backfill (real Temporal, real Postgres, tiny dataset)', () => {
       await sql`DELETE FROM members."memberDevelopStatsItem" WHERE id = 999901`.execute(stack.dbs.members);
       await sql`DELETE FROM members."memberDataScienceHistoryStats" WHERE id = 999902`.execute(stack.dbs.members);
     }
+  });
+
+  it('history as the runbook describes it: explicitly unrated stream challenges get null-rating rows; the latest rated row carries the stats rating', async () => {
+    await backfilled();
+    const db = stack.dbs.members;
+    const unrated = await sql<{ userId: number; challengeId: string; newRating: number | null; createdBy: string }>`
+      SELECT cr."userId"::bigint AS "userId", cr."challengeId", h."newRating", h."createdBy"
+      FROM reviews."challengeResult" cr
+      JOIN challenges."Challenge" c ON c.id::text = cr."challengeId" AND c.status = 'COMPLETED'
+      JOIN challenges."ChallengeType" y ON y.id = c."typeId" AND y.name IN ('Challenge', 'CODE', 'Marathon Match', 'SRM')
+      JOIN challenges."ChallengeTrack" t ON t.id = c."trackId" AND (t.track = 'DEVELOPMENT' OR y.name IN ('Marathon Match', 'SRM'))
+      JOIN challenges."ChallengeMetadata" md ON md."challengeId" = c.id
+        AND ((md.name IN ('rated', 'isRated') AND md.value = 'false') OR (md.name = 'unrated' AND md.value = 'true'))
+      JOIN members."member" m ON m."userId" = cr."userId"::bigint
+      LEFT JOIN members."memberStatsHistory" h ON h."userId" = cr."userId"::bigint AND h."challengeId" = cr."challengeId"`.execute(db);
+    expect(unrated.rows.length).toBeGreaterThan(0);
+    for (const r of unrated.rows)
+      expect(r, `${r.userId}/${r.challengeId}`).toMatchObject({ newRating: null, createdBy: 'backfill:challenge' });
+    // the Development stream: its latest rated history row and its stats rating are one number
+    const disagree = await sql<{ userId: number; rating: number; top: number }>`
+      SELECT s."userId", s.rating, t."newRating" AS top FROM members."memberStats" s
+      JOIN LATERAL (SELECT h."newRating" FROM members."memberStatsHistory" h
+                    WHERE h."userId" = s."userId" AND h."trackId" = s."trackId" AND h."typeId" = s."typeId" AND h."newRating" IS NOT NULL
+                    ORDER BY h."eventDate" DESC, h."challengeId" DESC LIMIT 1) t ON true
+      WHERE s."trackId" = ${trackId('DEVELOPMENT')} AND s."typeId" = ${typeId('Challenge')} AND s.rating IS DISTINCT FROM t."newRating"`.execute(
+      db,
+    );
+    expect(disagree.rows).toEqual([]);
   });
 });

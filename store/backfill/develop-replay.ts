@@ -5,6 +5,7 @@ import { continueFromLegacy, type LegacyStreamState } from '../../domain/rating/
 import { DEFAULT_MISSING_RATED_POLICY, type MissingRatedPolicy } from '../../domain/rating/participants';
 import type { HistoryRow, MemberState } from '../../domain/rating/replay';
 import { keyIds } from '../catalog';
+import { currentStreamItem } from '../legacy-stats';
 import type { Databases } from '../db';
 import { developmentEvents, type StreamChallenge } from '../rated-events';
 
@@ -29,10 +30,12 @@ export interface DevelopReplay {
 export async function legacyDevelopStates(members: Kysely<any>): Promise<Map<string, LegacyStreamState>> {
   const r = await sql<{ userId: number; rating: number | null; volatility: number | null; ratings: number; last: Date | null }>`
     WITH cur AS (
+      -- the current item, store/legacy-stats.ts's rule: the sub-track of the latest legacy history row, else the latest
       SELECT DISTINCT ON (ds."userId") ds."userId", i.rating, i.volatility
       FROM members."memberDevelopStats" ds JOIN members."memberDevelopStatsItem" i ON i."developStatsId" = ds.id
+      LEFT JOIN (${currentStreamItem(sql`SELECT DISTINCT "userId" FROM members."memberDevelopStats"`)}) c ON c."userId" = ds."userId"
       WHERE i.name = ANY(${[...DEVELOP_STREAM_ITEMS]}::text[]) AND i.rating IS NOT NULL
-      ORDER BY ds."userId", i."mostRecentEventDate" DESC NULLS LAST, i.name
+      ORDER BY ds."userId", i.name IS DISTINCT FROM c."subTrack", i."mostRecentEventDate" DESC NULLS LAST, i.name
     ),
     hist AS (
       SELECT h."userId", count(*)::int AS n, max(d."ratingDate") AS last

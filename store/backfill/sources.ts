@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { Databases } from '../db';
+import { explicitlyUnratedSql } from '../metadata';
 
 /**
  * The batch's members' slice of the challenges and review databases, as two temp tables on the members
@@ -10,8 +11,8 @@ import type { Databases } from '../db';
 
 const UUID_TEXT = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
 
-const RESULT_COLUMNS = sql`"userId" bigint, "challengeId" text, placement int, "newRating" int, "trackId" uuid, "typeId" uuid, status text, "endDate" timestamptz, name text, "legacyId" bigint`;
-const WINNER_COLUMNS = sql`"userId" bigint, "challengeId" text, placement int, type text, "trackId" uuid, "typeId" uuid, status text, "endDate" timestamptz`;
+const RESULT_COLUMNS = sql`"userId" bigint, "challengeId" text, placement int, "newRating" int, "trackId" uuid, "typeId" uuid, status text, "endDate" timestamptz, name text, "legacyId" bigint, unrated boolean`;
+const WINNER_COLUMNS = sql`"userId" bigint, "challengeId" text, placement int, type text, "trackId" uuid, "typeId" uuid, status text, "endDate" timestamptz, name text, "legacyId" bigint, unrated boolean`;
 
 export async function loadBatchSources(tx: Kysely<any>, dbs: Databases): Promise<void> {
   await sql`CREATE TEMP TABLE batch_results (${RESULT_COLUMNS}) ON COMMIT DROP`.execute(tx);
@@ -19,14 +20,16 @@ export async function loadBatchSources(tx: Kysely<any>, dbs: Databases): Promise
   if (dbs.sameDatabase) {
     await sql`
       INSERT INTO batch_results
-      SELECT p."userId", cr."challengeId", cr.placement, cr."newRating", ch."trackId", ch."typeId", ch.status, ch."endDate", ch.name, ch."legacyId"
+      SELECT p."userId", cr."challengeId", cr.placement, cr."newRating", ch."trackId", ch."typeId", ch.status, ch."endDate", ch.name, ch."legacyId",
+             ${explicitlyUnratedSql(sql`ch.id`)}
       FROM batch_members p
       JOIN reviews."challengeResult" cr ON cr."userId" = p."userId"::text
       -- joined as text: no cast can fail on a legacy numeric id, and hashing Challenge once beats a check per row
       JOIN challenges."Challenge" ch ON ch.id::text = cr."challengeId"`.execute(tx);
     await sql`
       INSERT INTO batch_winners
-      SELECT p."userId", w."challengeId"::text, w.placement, w.type, ch."trackId", ch."typeId", ch.status, ch."endDate"
+      SELECT p."userId", w."challengeId"::text, w.placement, w.type, ch."trackId", ch."typeId", ch.status, ch."endDate", ch.name, ch."legacyId",
+             ${explicitlyUnratedSql(sql`ch.id`)}
       FROM batch_members p
       -- the bounds let the userId index scan start at the batch instead of the table's first row
       JOIN challenges."ChallengeWinner" w ON w."userId" = p."userId"
@@ -59,9 +62,11 @@ async function copyFromOtherDatabases(tx: Kysely<any>, dbs: Databases): Promise<
     endDate: Date | null;
     name: string;
     legacyId: number | null;
+    unrated: boolean;
   }>`
-    SELECT id::text AS id, "trackId"::text AS "trackId", "typeId"::text AS "typeId", status, "endDate", name, "legacyId"
-    FROM challenges."Challenge" WHERE id = ANY(${challengeIds}::uuid[])`.execute(dbs.challenges);
+    SELECT c.id::text AS id, c."trackId"::text AS "trackId", c."typeId"::text AS "typeId", c.status, c."endDate", c.name, c."legacyId",
+           ${explicitlyUnratedSql(sql`c.id`)} AS unrated
+    FROM challenges."Challenge" c WHERE c.id = ANY(${challengeIds}::uuid[])`.execute(dbs.challenges);
   const byId = new Map(challenges.rows.map((c) => [c.id.toLowerCase(), c]));
   const r = results.rows.flatMap((x) => {
     const c = byId.get(x.challengeId.toLowerCase());
@@ -75,10 +80,12 @@ async function copyFromOtherDatabases(tx: Kysely<any>, dbs: Databases): Promise<
     INSERT INTO batch_results
     SELECT * FROM unnest(${r.map((x) => Number(x.userId))}::bigint[], ${r.map((x) => x.challengeId)}::text[], ${r.map((x) => x.placement)}::int[],
       ${r.map((x) => x.newRating)}::int[], ${r.map((x) => x.c.trackId)}::uuid[], ${r.map((x) => x.c.typeId)}::uuid[], ${r.map((x) => x.c.status)}::text[],
-      ${r.map((x) => x.c.endDate)}::timestamptz[], ${r.map((x) => x.c.name)}::text[], ${r.map((x) => x.c.legacyId)}::bigint[])`.execute(tx);
+      ${r.map((x) => x.c.endDate)}::timestamptz[], ${r.map((x) => x.c.name)}::text[], ${r.map((x) => x.c.legacyId)}::bigint[],
+      ${r.map((x) => x.c.unrated)}::boolean[])`.execute(tx);
   await sql`
     INSERT INTO batch_winners
     SELECT * FROM unnest(${w.map((x) => x.userId)}::bigint[], ${w.map((x) => x.challengeId)}::text[], ${w.map((x) => x.placement)}::int[],
       ${w.map((x) => x.type)}::text[], ${w.map((x) => x.c.trackId)}::uuid[], ${w.map((x) => x.c.typeId)}::uuid[], ${w.map((x) => x.c.status)}::text[],
-      ${w.map((x) => x.c.endDate)}::timestamptz[])`.execute(tx);
+      ${w.map((x) => x.c.endDate)}::timestamptz[], ${w.map((x) => x.c.name)}::text[], ${w.map((x) => x.c.legacyId)}::bigint[],
+      ${w.map((x) => x.c.unrated)}::boolean[])`.execute(tx);
 }

@@ -1,6 +1,6 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Catalog } from '../../domain/catalog';
-import { RERANKED_KEYS } from '../../domain/mapping';
+import { DEVELOP_RATED_KEY, MARATHON_KEY, RERANKED_KEYS, SRM_KEY } from '../../domain/mapping';
 import { challengeKeyMap, developMap, dsHistoryMap, keyIds } from '../catalog';
 import { legacyStatsRelation } from '../legacy-stats';
 
@@ -76,6 +76,10 @@ export function statsRowsQuery(b: BatchSql): RawBuilder<unknown> {
  * The unified history rows of the batch: legacy develop and data-science history (numeric challenge ids; oldRating
  * is the member's previous rating on that key), then rated completed challenges the legacy history does not hold.
  */
+/** The rating streams' keys (Development, Marathon Match, SRM): where a history row can carry a rating. */
+const streamKeys = (c: Catalog) =>
+  sql.join([DEVELOP_RATED_KEY, MARATHON_KEY, SRM_KEY].map((k) => keyIds(c, k)).map(([t, y]) => sql`(${t}::uuid, ${y}::uuid)`));
+
 export function historyRowsQuery(b: BatchSql): RawBuilder<unknown> {
   const c = b.catalog;
   return sql`
@@ -94,26 +98,44 @@ export function historyRowsQuery(b: BatchSql): RawBuilder<unknown> {
       JOIN members."memberDataScienceHistoryStats" d ON d."historyStatsId" = h.id
       JOIN ${dsHistoryMap(c)} AS m(name, track_id, type_id) ON m.name = d."subTrack"
     ),
+    -- completed challenges the legacy history lacks: rated ones (an outcome recorded in challengeResult), and on the
+    -- rating streams also the explicitly unrated ones, from results or else winners, with null ratings (parity
+    -- warns about those). Rated ones without an outcome are the rating continuation's (develop-replay.ts).
     completed AS (
       SELECT r."userId", k.track_id, k.type_id, r."challengeId", r.name AS "challengeName",
              r."newRating", r.placement, NULL::float8 AS percentile, r."endDate" AS "eventDate"
       FROM batch_results r
       JOIN ${challengeKeyMap(c)} AS k(track_id_in, type_id_in, track_id, type_id) ON k.track_id_in = r."trackId" AND k.type_id_in = r."typeId"
-      WHERE r.status = 'COMPLETED' AND r."endDate" IS NOT NULL AND r."newRating" IS NOT NULL
+      WHERE r.status = 'COMPLETED' AND r."endDate" IS NOT NULL
+        AND (r."newRating" IS NOT NULL OR (r.unrated AND (k.track_id, k.type_id) IN (${streamKeys(c)})))
         AND NOT EXISTS (
           SELECT 1 FROM legacy l
           WHERE l."userId" = r."userId" AND l.track_id = k.track_id AND l.type_id = k.type_id AND l."challengeId" = r."legacyId"::text)
+      UNION ALL
+      SELECT w."userId", k.track_id, k.type_id, w."challengeId", w.name, NULL::int, w.placement, NULL::float8, w."endDate"
+      FROM batch_winners w
+      JOIN ${challengeKeyMap(c)} AS k(track_id_in, type_id_in, track_id, type_id) ON k.track_id_in = w."trackId" AND k.type_id_in = w."typeId"
+      WHERE w.status = 'COMPLETED' AND w."endDate" IS NOT NULL AND w.unrated AND (k.track_id, k.type_id) IN (${streamKeys(c)})
+        AND NOT EXISTS (SELECT 1 FROM batch_results r WHERE r."userId" = w."userId" AND r."challengeId" = w."challengeId")
+        AND NOT EXISTS (
+          SELECT 1 FROM legacy l
+          WHERE l."userId" = w."userId" AND l.track_id = k.track_id AND l.type_id = k.type_id AND l."challengeId" = w."legacyId"::text)
     ),
     rows AS (
       SELECT DISTINCT ON ("userId", track_id, type_id, "challengeId") *
       FROM (SELECT *, 'backfill:legacy' AS "createdBy" FROM legacy UNION ALL SELECT *, 'backfill:challenge' FROM completed) u
+      WHERE ${trackFilter(b, sql`track_id`)}
       ORDER BY "userId", track_id, type_id, "challengeId", "eventDate" DESC
     )
+    -- oldRating: the member's previous rating on the key (unrated rows in between do not break the chain)
     SELECT "userId", track_id AS "trackId", type_id AS "typeId", "challengeId", "challengeName",
            LAG("newRating") OVER (PARTITION BY "userId", track_id, type_id ORDER BY "eventDate", "challengeId") AS "oldRating",
            "newRating", NULL::int AS "oldVolatility", NULL::int AS "newVolatility", placement, percentile, "eventDate", "createdBy"
-    FROM rows
-    WHERE ${trackFilter(b, sql`track_id`)}`;
+    FROM rows WHERE "newRating" IS NOT NULL
+    UNION ALL
+    SELECT "userId", track_id, type_id, "challengeId", "challengeName", NULL::int, NULL::int, NULL::int, NULL::int,
+           placement, percentile, "eventDate", "createdBy"
+    FROM rows WHERE "newRating" IS NULL`;
 }
 
 /** Columns of the staged and written rows, in CSV order too. */

@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import { DEVELOP_ITEM_KEYS, dataScienceHistoryKey, designItemKey, MARATHON_KEY, SRM_KEY, type UnifiedKey } from '../../domain/mapping';
 import { iso, sortHistory, sortTracks, type HistoryEntry, type TrackStats } from '../../domain/member-stats';
+import { currentStreamItem } from '../legacy-stats';
 
 /**
  * Member stats read from the legacy tables, mapped onto unified (track, type) keys with domain/mapping.ts — the
@@ -46,6 +47,12 @@ function keyOf(r: LegacyRow): UnifiedKey | undefined {
 
 const later = (a: string | null, b: string | null) => (a === null ? b : b === null ? a : a > b ? a : b);
 
+/** A legacy item with its sub-track name, while items on one key are merged. */
+interface Item {
+  name: string;
+  t: TrackStats;
+}
+
 /** Design sub-tracks landing on one key: sum counts, latest dates (no ratings). */
 function sumCounts(into: TrackStats, add: TrackStats): TrackStats {
   return {
@@ -64,10 +71,20 @@ const maxOf = (a: number | null, b: number | null) => (a === null ? b : b === nu
  * The Development stream's items on one key (DEVELOPMENT and CODE): counts add up, the rating fields are the
  * latest rated item's (its rating is the stream's current one), max/min over both — store/legacy-stats.ts's rule.
  */
-function streamMerge(into: TrackStats, add: TrackStats): TrackStats {
-  const rank = (t: TrackStats) => [t.rating === null ? 1 : 0, -(Date.parse(t.mostRecentEventDate ?? '') || -Infinity)] as const;
+function streamMerge(into: Item, add: Item, currentName: string | undefined): Item {
+  // store/legacy-stats.ts's order: rated first, then the current sub-track, then the latest, then by name
+  const rank = (x: Item) => [
+    x.t.rating === null ? 1 : 0,
+    x.name === currentName ? 0 : 1,
+    -(Date.parse(x.t.mostRecentEventDate ?? '') || -Infinity),
+  ];
   const [a, b] = [rank(into), rank(add)];
-  const current = b[0] < a[0] || (b[0] === a[0] && b[1] < a[1]) ? add : into;
+  const cmp = b[0]! - a[0]! || b[1]! - a[1]! || b[2]! - a[2]! || (add.name < into.name ? -1 : 1);
+  const current = (cmp < 0 ? add : into).t;
+  return { name: cmp < 0 ? add.name : into.name, t: streamFields(into.t, add.t, current) };
+}
+
+function streamFields(into: TrackStats, add: TrackStats, current: TrackStats): TrackStats {
   return {
     ...sumCounts(into, add),
     rating: current.rating,
@@ -115,8 +132,11 @@ export async function legacyTracks(db: Kysely<any>, userId: number): Promise<Tra
            s."topFiveFinishes", s."topTenFinishes", s."mostRecentEventDate", s."mostRecentSubmission"
     FROM members."memberDataScienceStats" p JOIN members."memberMarathonStats" s ON s."dataScienceStatsId" = p.id
     WHERE p."userId" = ${userId}`.execute(db);
+  const cur = await sql<{ subTrack: string }>`
+    SELECT "subTrack" FROM (${currentStreamItem(sql`SELECT ${userId}::bigint AS "userId"`)}) c`.execute(db);
+  const currentName = cur.rows[0]?.subTrack;
   // items merge within their parent row; of duplicate parent rows the most recent wins
-  const byParent = new Map<string, TrackStats>();
+  const byParent = new Map<string, Item>();
   for (const r of rows) {
     const key = keyOf(r);
     if (!key) continue; // a develop sub-track the mapping does not know: the backfill skips it too
@@ -132,10 +152,14 @@ export async function legacyTracks(db: Kysely<any>, userId: number): Promise<Tra
     };
     const k = `${r.family}/${r.parentId}/${key.track}/${key.type}`;
     const prev = byParent.get(k);
-    byParent.set(k, !prev ? entry : r.family === 'design' ? sumCounts(prev, entry) : streamMerge(prev, entry));
+    const item = { name: r.name, t: entry };
+    byParent.set(
+      k,
+      !prev ? item : r.family === 'design' ? { name: prev.name, t: sumCounts(prev.t, entry) } : streamMerge(prev, item, currentName),
+    );
   }
   const byKey = new Map<string, TrackStats>();
-  for (const t of byParent.values()) {
+  for (const { t } of byParent.values()) {
     const k = `${t.track}/${t.type}`;
     const prev = byKey.get(k);
     byKey.set(k, prev ? moreRecent(prev, t) : t);

@@ -1,6 +1,7 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import { merge, type CategoryResult, type Findings, type ParityExample, type ParityScope } from '../../domain/parity';
 import { readOnly } from '../sql';
+import { explicitlyUnratedSql } from '../metadata';
 import { unmappedRows } from '../unmapped';
 import type { Catalog } from '../../domain/catalog';
 import { legacyHistory, legacyStats, scopeMembers, trackId } from './legacy';
@@ -205,14 +206,11 @@ export async function explicitlyUnrated(challenges: Kysely<any>, ids: string[]):
   const uuids = ids.filter((id) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id));
   const legacy = ids.filter((id) => /^\d{1,18}$/.test(id));
   if (uuids.length + legacy.length === 0) return [];
-  const name = sql`upper(regexp_replace(btrim(md.name), '[\\s-]+', '_', 'g'))`;
-  const value = sql`lower(btrim(md.value))`;
   const r = await sql<{ id: string; legacyId: string | null }>`
     SELECT c.id::text AS id, c."legacyId"::text AS "legacyId" FROM challenges."Challenge" c
-    WHERE (c.id = ANY(${uuids}::uuid[]) OR c."legacyId" = ANY(${legacy}::bigint[]))
-      AND EXISTS (SELECT 1 FROM challenges."ChallengeMetadata" md WHERE md."challengeId" = c.id AND (
-        (${name} IN ('RATED', 'ISRATED', 'IS_RATED') AND ${value} IN ('false', '0'))
-        OR (${name} = 'UNRATED' AND ${value} IN ('true', '1'))))`.execute(challenges);
+    WHERE (c.id = ANY(${uuids}::uuid[]) OR c."legacyId" = ANY(${legacy}::bigint[])) AND ${explicitlyUnratedSql(sql`c.id`)}`.execute(
+    challenges,
+  );
   const wanted = new Set(ids);
   return r.rows.flatMap((x) => [x.id, x.legacyId]).filter((x): x is string => x !== null && wanted.has(x));
 }
