@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import {
+  resumeKeyOf,
   zeroTimings,
   type BackfillOptions,
   type BackfillPlan,
@@ -10,12 +11,14 @@ import {
   type FinalizeResult,
   type Timings,
 } from '../domain/backfill';
-import { resolveTrack } from '../domain/catalog';
+import { resolveTrack, resolveType } from '../domain/catalog';
 import { RERANKED_KEYS } from '../domain/mapping';
 import { DEFAULT_BATCH_ATTEMPTS, Failure, isTransient } from '../domain/failures';
 import { REVIEW_SCHEMA_MISSING } from '../domain/preflight';
 import { inTransaction, processBatch } from '../store/backfill/batch';
-import { assembleCsv } from '../store/backfill/csv';
+import { beginRun, committedBatch, finishRun, processedUserIds, recordBatch, unfinishedRun } from '../store/backfill/checkpoint';
+import { assembleCsv, writeIdsFile } from '../store/backfill/csv';
+import { existingMembers } from '../store/members/find';
 import { developReplay, type DevelopReplay } from '../store/backfill/develop-replay';
 import { removeOrphans } from '../store/backfill/membership';
 import { hasChallengeResult, memberRanges } from '../store/backfill/plan';
@@ -68,15 +71,38 @@ export function backfillActivities({ dbs, config }: ActivityDeps) {
           Failure.InvalidInput,
         );
       }
+      const type = options.type === undefined ? undefined : resolveType(cat, options.type);
+      if (options.type !== undefined && !type) {
+        throw ApplicationFailure.nonRetryable(
+          `--type-id ${options.type} is neither a ChallengeType id nor a type name; use one of ${cat.types.map((x) => `${x.name} (${x.id})`).join(', ')}`,
+          Failure.InvalidInput,
+        );
+      }
       const info = Context.current().info;
       const runKey = info.workflowExecution?.runId ?? info.activityId;
-      const base = { trackId: track?.id, trackName: track?.track, fullRun: track === undefined, runKey };
+      const base = {
+        trackId: track?.id,
+        trackName: track?.track,
+        typeId: type?.id,
+        typeName: type?.name,
+        fullRun: track === undefined && type === undefined,
+        runKey,
+      };
       if (options.userIds) {
         const userIds = [...new Set(options.userIds)].sort((a, b) => a - b).slice(0, options.limit ?? Infinity);
         return { ...base, ranges: [], userIds, membersTotal: userIds.length };
       }
+      // a run over ranges checkpoints its batches; an unfinished earlier run with the same options is continued
+      const checkpoint = !options.csvOnly;
+      const resumeKey = resumeKeyOf(options);
+      if (checkpoint && !options.restart) {
+        const earlier = await unfinishedRun(dbs.members, resumeKey);
+        if (earlier) return { ...earlier.plan, resumedBatches: earlier.committed };
+      }
       const { ranges, total } = await memberRanges(dbs.members, options.batchSize, options.limit);
-      return { ...base, ranges, userIds: [], membersTotal: total };
+      const plan: BackfillPlan = { ...base, checkpoint, ranges, userIds: [], membersTotal: total };
+      if (checkpoint) await beginRun(dbs.members, resumeKey, plan);
+      return plan;
     },
 
     /**
@@ -101,18 +127,25 @@ export function backfillActivities({ dbs, config }: ActivityDeps) {
           timings[name] += performance.now() - s;
         }
       };
+      const { scope, plan } = input;
+      const range = plan.checkpoint && 'range' in scope ? scope.range : undefined;
       try {
-        const r = await inTransaction(dbs.members, input.options.csvOnly, (tx) =>
-          processBatch(tx, {
+        // committed before (a retry whose completion was lost, or a resumed run): what it wrote then, nothing again
+        const earlier = range && (await committedBatch(dbs.members, plan.runKey, range));
+        if (earlier) return { ...earlier, resumed: true, timings, ms: performance.now() - started };
+        const r = await inTransaction(dbs.members, input.options.csvOnly, async (tx) => {
+          const out = await processBatch(tx, {
             dbs,
             catalog: cat,
-            scope: input.scope,
+            scope,
             options: input.options,
-            plan: input.plan,
+            plan,
             lap,
-            replay: () => getReplay(input.plan.runKey),
-          }),
-        );
+            replay: () => getReplay(plan.runKey),
+          });
+          if (range) await recordBatch(tx, plan.runKey, range, { ...out, timings: zeroTimings(), ms: 0 });
+          return out;
+        });
         return { ...r, timings, ms: performance.now() - started };
       } catch (e) {
         throw giveUpWhenHopeless(e, input, ctx.info.attempt);
@@ -133,10 +166,20 @@ export function backfillActivities({ dbs, config }: ActivityDeps) {
       const orphansRemoved = everyMember ? await removeOrphans(dbs.members) : 0;
       // only the partitions whose ratings we compute are re-ranked; legacy ranks elsewhere are preserved
       const cat = await getCatalog();
-      const partitions = RERANKED_KEYS.map((k) => keyIds(cat, k))
-        .filter(([track]) => plan.trackId === undefined || plan.trackId === track)
-        .map(([trackId, typeId]) => ({ trackId, typeId }));
-      return { ranksChanged: await refreshRanks(dbs.members, partitions), orphansRemoved, csvFiles: [] };
+      const partitions = options.skipRatings
+        ? []
+        : RERANKED_KEYS.map((k) => keyIds(cat, k))
+            .filter(([track, type]) => (plan.trackId ?? track) === track && (plan.typeId ?? type) === type)
+            .map(([trackId, typeId]) => ({ trackId, typeId }));
+      const ranksChanged = await refreshRanks(dbs.members, partitions);
+      if (options.processedUserIdsPath) {
+        const ids = plan.checkpoint
+          ? await processedUserIds(dbs.members, plan.runKey)
+          : await existingMembers(dbs.members, options.userIds ?? []);
+        await writeIdsFile(options.processedUserIdsPath, ids);
+      }
+      if (plan.checkpoint) await finishRun(dbs.members, plan.runKey);
+      return { ranksChanged, orphansRemoved, csvFiles: [] };
     },
   };
 }

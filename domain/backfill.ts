@@ -10,8 +10,16 @@ export const BackfillOptions = z
       .optional(),
     /** ChallengeTrack id (UUID) or track name (DEVELOPMENT, DATA_SCIENCE, DESIGN, QUALITY_ASSURANCE) */
     track: z.string().min(1, { error: '--track-id must not be empty: a ChallengeTrack id or a track name such as DEVELOPMENT' }).optional(),
+    /** ChallengeType id (UUID) or type name, as the API's enum spells it or the catalogue does (MARATHON_MATCH, Marathon Match) */
+    type: z.string().min(1, { error: '--type-id must not be empty: a ChallengeType id or a type name such as Challenge' }).optional(),
     skipHistory: z.boolean().default(false),
     skipRerate: z.boolean().default(false),
+    /** no rating work at all: no continuation, no re-ranking, no memberMaxRating (legacy's numbers are still copied) */
+    skipRatings: z.boolean().default(false),
+    /** ignore the checkpoints of an unfinished earlier run with the same options: start over */
+    restart: z.boolean().default(false),
+    /** where to write the ids of the members processed (the runbook's processed-user-ids file) */
+    processedUserIdsPath: z.string().min(1, { error: '--processed-user-ids-path must not be empty' }).optional(),
     concurrency: z
       .number()
       .int()
@@ -29,12 +37,14 @@ export const BackfillOptions = z
     csvPath: z.string().min(1, { error: '--csv-path must not be empty' }).optional(),
   })
   .refine((o) => !o.csvOnly || o.csvPath !== undefined, {
-    error: '--csv-only needs --csv-path <dir> to write the CSV files to',
+    error: '--csv-only needs --csv-path <dir or file.csv> to write the CSV files to',
     path: ['csvPath'],
   })
   .refine((o) => o.csvPath === undefined || o.csvOnly, { error: '--csv-path only applies with --csv-only', path: ['csvPath'] });
 
 export type BackfillOptions = z.infer<typeof BackfillOptions>;
+/** What callers pass (defaults not yet applied): the workflows parse it. */
+export type BackfillOptionsInput = z.input<typeof BackfillOptions>;
 
 /** A keyset range of userId, inclusive at both ends. */
 export type UserRange = readonly [number, number];
@@ -84,6 +94,8 @@ export interface BatchResult {
   timings: Timings;
   heaviest: HeavyMember[];
   ms: number;
+  /** the batch had committed before (a retried or resumed batch): these are the counts it recorded then */
+  resumed?: boolean;
 }
 
 export interface BackfillTotals {
@@ -166,6 +178,10 @@ export type Scope = { range: UserRange } | { userIds: number[] };
 /** What prepare resolves once for a run; batches get the part they need. */
 export interface BatchPlan {
   trackId?: string;
+  /** only this ChallengeType's rows are written */
+  typeId?: string;
+  /** batches record their commit (platform.backfillCheckpoint) under runKey, and a retried or resumed batch that finds it skips */
+  checkpoint?: boolean;
   fullRun: boolean;
   /** identifies the run for CSV part files */
   runKey: string;
@@ -173,9 +189,17 @@ export interface BatchPlan {
 
 export interface BackfillPlan extends BatchPlan {
   trackName?: string;
+  typeName?: string;
+  /** batches an unfinished earlier run with the same options already committed (skipped) */
+  resumedBatches?: number;
   ranges: UserRange[];
   userIds: number[];
   membersTotal: number;
+}
+
+/** The part of a run's plan each batch needs. */
+export function batchPlanOf(p: BatchPlan): BatchPlan {
+  return { trackId: p.trackId, typeId: p.typeId, fullRun: p.fullRun, runKey: p.runKey, checkpoint: p.checkpoint };
 }
 
 export interface BatchInput {
@@ -190,4 +214,22 @@ export interface FinalizeResult {
   ranksChanged: number;
   orphansRemoved: number;
   csvFiles: string[];
+}
+
+/**
+ * Where a dry run's CSV files go: `--csv-path dir` → dir/memberStats.csv and dir/memberStatsHistory.csv;
+ * `--csv-path file.csv` → that file for the stats, and the history beside it (file-history.csv).
+ */
+export function csvTargets(csvPath: string): { dir: string; stats: string; history: string } {
+  const slash = csvPath.replace(/\/+$/, '');
+  if (/\.csv$/i.test(slash)) {
+    const cut = slash.lastIndexOf('/');
+    return { dir: cut >= 0 ? slash.slice(0, cut) || '/' : '.', stats: slash, history: slash.replace(/\.csv$/i, '-history.csv') };
+  }
+  return { dir: slash || '/', stats: `${slash}/memberStats.csv`, history: `${slash}/memberStatsHistory.csv` };
+}
+
+/** The options that decide which rows a run writes: a run with the same ones continues an unfinished one. */
+export function resumeKeyOf(o: BackfillOptions): string {
+  return JSON.stringify([o.track ?? null, o.type ?? null, o.limit ?? null, o.batchSize, o.skipHistory, o.skipRerate, o.skipRatings]);
 }

@@ -118,3 +118,11 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export function resolveTrack(c: Catalog, idOrName: string): Catalog['tracks'][number] | undefined {
   return c.tracks.find((x) => (UUID.test(idOrName) ? x.id === idOrName.toLowerCase() : x.track === idOrName.toUpperCase()));
 }
+
+const normalName = (n: string) => n.toUpperCase().replace(/[^A-Z0-9]/g, '');
+
+/** A type named by its catalogue id (UUID) or its name in any spelling (Marathon Match, MARATHON_MATCH, First2Finish, FIRST_2_FINISH). */
+export function resolveType(c: Catalog, idOrName: string): Catalog['types'][number] | undefined {
+  if (UUID.test(idOrName)) return c.types.find((x) => x.id === idOrName.toLowerCase());
+  return c.types.find((x) => normalName(x.name) === normalName(idOrName));
+}

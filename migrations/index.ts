@@ -2,12 +2,14 @@ import { Migrator, sql, type Kysely, type Migration, type MigrationResultSet } f
 import { unifiedStats } from './0001-unified-stats';
 import { platform } from './0002-platform';
 import { legacyReads } from './0003-legacy-reads';
+import { backfillCheckpoints } from './0004-backfill-checkpoints';
 
 /** Our schema, in order. Names sort lexically; never rename or edit an applied migration — add one. */
 const MIGRATIONS: Record<string, Migration> = {
   '0001-unified-stats': unifiedStats,
   '0002-platform': platform,
   '0003-legacy-reads': legacyReads,
+  '0004-backfill-checkpoints': backfillCheckpoints,
 };
 
 /** Applies what is pending on the members database; a no-op when up to date. */

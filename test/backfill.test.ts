@@ -648,4 +648,67 @@ describe('backfill (real Temporal, real Postgres, tiny dataset)', () => {
     );
     expect(disagree.rows).toEqual([]);
   });
+
+  it('--type-id takes the API enum spelling or the catalogue name; an unknown type stops before any write', async () => {
+    await backfilled();
+    await clearUnified(stack.dbs.members);
+    const r = await runTestBackfill(stack.client!, taskQueue, { type: 'MARATHON_MATCH' });
+    expect(r.plan).toMatchObject({ typeName: 'Marathon Match', fullRun: false });
+    const types = await sql<{ typeId: string }>`
+      SELECT DISTINCT "typeId"::text AS "typeId" FROM members."memberStats"
+      UNION SELECT DISTINCT "typeId"::text FROM members."memberStatsHistory"`.execute(stack.dbs.members);
+    expect(types.rows.map((x) => x.typeId)).toEqual([typeId('Marathon Match')]);
+    const err = await runTestBackfill(stack.client!, taskQueue, { type: 'UNDERWATER' }).catch((e: unknown) => e);
+    expect(failureText(err)).toMatch(/--type-id UNDERWATER is neither a ChallengeType id nor a type name/);
+  });
+
+  it('a run that stopped is continued by the next run with the same options: committed batches are skipped, counted once, and the tables equal a clean run', async () => {
+    await backfilled();
+    const clean = await unifiedChecksum(stack.dbs.members);
+    const last = (await sql<{ userId: number }>`SELECT max("userId") AS "userId" FROM members."memberMaxRating"`.execute(stack.dbs.members))
+      .rows[0]!.userId;
+    await clearUnified(stack.dbs.members);
+    await sql`
+      CREATE OR REPLACE FUNCTION pg_temp_fault() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE EXCEPTION 'injected fault for member %', NEW."userId"; END $$`.execute(stack.dbs.members);
+    await sql`
+      CREATE TRIGGER injected_fault BEFORE INSERT OR UPDATE ON members."memberMaxRating"
+      FOR EACH ROW WHEN (NEW."userId" = ${sql.lit(last)}) EXECUTE FUNCTION pg_temp_fault()`.execute(stack.dbs.members);
+    const options = { batchSize: 30, concurrency: 1 };
+    try {
+      const h = await startTestBackfill(stack.client!, taskQueue, options, { batchAttempts: 1 });
+      expect(await h.result().catch((e: unknown) => failureText(e))).toMatch(/injected fault/);
+    } finally {
+      await sql`DROP TRIGGER IF EXISTS injected_fault ON members."memberMaxRating"`.execute(stack.dbs.members);
+      await sql`DROP FUNCTION IF EXISTS pg_temp_fault()`.execute(stack.dbs.members);
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'cutover-ids-'));
+    const r = await runTestBackfill(stack.client!, taskQueue, { ...options, processedUserIdsPath: join(dir, 'processed.txt') });
+    const members = await sql<{ userId: number }>`SELECT "userId" FROM members."member" ORDER BY 1`.execute(stack.dbs.members);
+    // the batches before the one that failed had committed: skipped now, yet counted (from what they recorded)
+    expect(r.plan.resumedBatches).toBeGreaterThan(0);
+    expect(r.plan.resumedBatches).toBeLessThan(r.totals.batches);
+    expect(r.totals.members).toBe(members.rows.length); // counted once each, from what the batches recorded
+    expect(await unifiedChecksum(stack.dbs.members)).toEqual(clean);
+    expect(readFileSync(join(dir, 'processed.txt'), 'utf8').trim().split('\n').map(Number)).toEqual(members.rows.map((m) => m.userId));
+    // the next run with the same options is a new run; --restart would start over even if one were unfinished
+    const again = await runTestBackfill(stack.client!, taskQueue, { ...options, restart: true });
+    expect(again.plan.resumedBatches).toBeUndefined();
+    expect(again.totals.statsRows + again.totals.historyRows).toBe(0);
+  });
+
+  it('--csv-path naming a file writes the stats there and the history beside it; --skip-ratings does no rating work', async () => {
+    await backfilled();
+    const dir = mkdtempSync(join(tmpdir(), 'cutover-csvfile-'));
+    const r = await runTestBackfill(stack.client!, taskQueue, { csvOnly: true, csvPath: join(dir, 'stats.csv'), batchSize: 80 });
+    expect(r.csvFiles).toEqual([join(dir, 'stats.csv'), join(dir, 'stats-history.csv')]);
+    expect(readFileSync(join(dir, 'stats.csv'), 'utf8')).toMatch(/^userId,trackId,typeId,challenges/);
+    expect(readFileSync(join(dir, 'stats-history.csv'), 'utf8')).toMatch(/^userId,trackId,typeId,challengeId/);
+    await clearUnified(stack.dbs.members);
+    const s = await runTestBackfill(stack.client!, taskQueue, { skipRatings: true });
+    expect(s.totals.rerated).toBe(0);
+    expect(s.ranksChanged).toBe(0);
+    const max = await sql<{ n: number }>`SELECT count(*)::int AS n FROM members."memberMaxRating"`.execute(stack.dbs.members);
+    expect(max.rows[0]!.n).toBe(0);
+  });
 });

@@ -17,7 +17,12 @@ describe('migrations', () => {
   });
 
   it('apply once, then re-running is a no-op', async () => {
-    expect(await migrateToLatest(dbs.members)).toEqual(['0001-unified-stats', '0002-platform', '0003-legacy-reads']);
+    expect(await migrateToLatest(dbs.members)).toEqual([
+      '0001-unified-stats',
+      '0002-platform',
+      '0003-legacy-reads',
+      '0004-backfill-checkpoints',
+    ]);
     expect(await migrateToLatest(dbs.members)).toEqual([]);
     const tables = await sql<{ t: string }>`
       SELECT table_schema || '.' || table_name AS t FROM information_schema.tables

@@ -20,8 +20,12 @@ interface RawFlags {
   userId?: string[];
   userIds?: string;
   trackId?: string;
+  typeId?: string;
   skipHistory?: boolean;
   skipRerate?: boolean;
+  skipRatings?: boolean;
+  restart?: boolean;
+  processedUserIdsPath?: string;
   concurrency?: string;
   limit?: string;
   batchSize?: string;
@@ -40,8 +44,12 @@ export function parseBackfillFlags(f: RawFlags): BackfillOptions {
   const parsed = BackfillOptions.safeParse({
     userIds: ids.length > 0 ? ids.map(Number) : undefined,
     track: f.trackId,
+    type: f.typeId,
     skipHistory: f.skipHistory ?? false,
     skipRerate: f.skipRerate ?? false,
+    skipRatings: f.skipRatings ?? false,
+    restart: f.restart ?? false,
+    processedUserIdsPath: f.processedUserIdsPath,
     concurrency: int('--concurrency', f.concurrency),
     limit: int('--limit', f.limit),
     batchSize: int('--batch-size', f.batchSize),
@@ -103,6 +111,11 @@ function summary(r: BackfillResult): string {
   const ms = (x: number) => `${(x / 1000).toFixed(1)}s`;
   return [
     `Backfill done in ${r.seconds.toFixed(1)} s (${r.membersPerSec.toFixed(0)} members/s), evidence #${r.evidenceId}`,
+    ...(r.plan.resumedBatches
+      ? [
+          `  continued an unfinished run with the same options: ${r.plan.resumedBatches} batches had committed and were skipped (--restart starts over)`,
+        ]
+      : []),
     `  members ${t.members}, skipped (missing from member) ${t.missingMembers}${t.missingSample.length ? ` e.g. ${t.missingSample.join(', ')}` : ''}`,
     ...(t.unmappedRows
       ? [
@@ -144,13 +157,23 @@ export function registerBackfill(program: Command): void {
     .option('--user-id <id>', 'only this member (repeatable)', collect)
     .option('--user-ids <a,b,…>', 'only these members')
     .option('--track-id <uuid|name>', 'only this track (ChallengeTrack id or name, e.g. DEVELOPMENT)')
+    .option('--type-id <uuid|name>', 'only this challenge type (ChallengeType id or name, e.g. Challenge, MARATHON_MATCH)')
     .option('--skip-history', 'do not write memberStatsHistory')
-    .option('--skip-rerate', 'do not run the Development rerate replay')
+    .option('--skip-rerate', 'do not rate the Development challenges that follow the legacy data')
+    .option(
+      '--skip-ratings',
+      'no rating work at all: no rating continuation, re-ranking or memberMaxRating (legacy values are still copied)',
+    )
+    .option('--restart', 'start over: ignore the committed batches of an unfinished earlier run with the same options')
+    .option('--processed-user-ids-path <file>', 'write the ids of the members processed, one a line')
     .option('--concurrency <n>', 'batches in flight (1-32; retune while running with `retune`)')
     .option('--limit <n>', 'only the first N members by userId')
     .option('--batch-size <n>', 'members per batch (default 500)')
     .option('--csv-only', 'dry run: compute the rows and write CSV files, write nothing to the database')
-    .option('--csv-path <dir>', 'directory for --csv-only output')
+    .option(
+      '--csv-path <dir|file.csv>',
+      '--csv-only output: a directory (memberStats.csv, memberStatsHistory.csv) or a file (history beside it)',
+    )
     .option('--json', 'print a final JSON summary instead of the live progress bar')
     .action(async (flags: RawFlags) => {
       const options = parseBackfillFlags(flags);

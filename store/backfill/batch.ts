@@ -2,6 +2,8 @@ import { sql, type Kysely } from 'kysely';
 import type { BackfillOptions, BatchPlan, BatchResult, HeavyMember, Scope, Timings, UserRange } from '../../domain/backfill';
 import type { Catalog } from '../../domain/catalog';
 import type { Databases } from '../db';
+import { DEVELOP_RATED_KEY } from '../../domain/mapping';
+import { keyIds } from '../catalog';
 import { refreshMaxRating } from '../derived';
 import { ids } from '../sql';
 import { writeCsvPart } from './csv';
@@ -65,7 +67,7 @@ export async function processBatch(tx: Kysely<any>, ctx: BatchContext): Promise<
     await loadBatchSources(tx, dbs);
     return m;
   });
-  const b: BatchSql = { catalog: cat, trackId: plan.trackId, fullRun: plan.fullRun };
+  const b: BatchSql = { catalog: cat, trackId: plan.trackId, typeId: plan.typeId, fullRun: plan.fullRun };
   const history = !options.skipHistory;
   await lap('aggregate', async () => {
     await stageStats(tx, b);
@@ -73,8 +75,10 @@ export async function processBatch(tx: Kysely<any>, ctx: BatchContext): Promise<
     if (history) await stageHistory(tx, b);
   });
   let rerated = 0;
-  const devTrack = cat.tracks.find((x) => x.track === 'DEVELOPMENT')!.id;
-  if (!options.skipRerate && (plan.trackId === undefined || plan.trackId === devTrack)) {
+  // the continuation writes the Development stream's key: only when the run's filters include it
+  const [devTrack, streamType] = keyIds(cat, DEVELOP_RATED_KEY);
+  const streamInScope = (plan.trackId ?? devTrack) === devTrack && (plan.typeId ?? streamType) === streamType;
+  if (!options.skipRerate && !options.skipRatings && streamInScope) {
     const replayed = await lap('rerate', ctx.replay);
     rerated = await lap('rerate', () => applyDevelopRerate(tx, replayed, cat, { history }));
   }
@@ -104,7 +108,7 @@ export async function processBatch(tx: Kysely<any>, ctx: BatchContext): Promise<
       staleRemoved += h.stale;
       weigh(h.perMember);
     }
-    await lap('derived', () => refreshMaxRating(tx, cat, { batchMembers: true }));
+    if (!options.skipRatings) await lap('derived', () => refreshMaxRating(tx, cat, { batchMembers: true }));
   }
   const unmapped = await lap('preload', () => unmappedSubTracks(tx, sql`SELECT "userId" FROM batch_members`));
   const range: UserRange = 'range' in scope ? scope.range : [scope.userIds[0] ?? 0, scope.userIds.at(-1) ?? 0];

@@ -15,11 +15,15 @@ export interface BatchSql {
   catalog: Catalog;
   /** only this track's rows are written (and nothing else is touched) */
   trackId?: string;
+  /** only this type's rows are written */
+  typeId?: string;
   /** the run computes all of a member's rows: rows it no longer produces are removed */
   fullRun: boolean;
 }
 
-export const trackFilter = (b: BatchSql, col: RawBuilder<unknown>) => (b.trackId ? sql`${col} = ${b.trackId}::uuid` : sql`true`);
+/** The run's key filter (--track-id, --type-id) over a row's track and type columns. */
+export const keyFilter = (b: Pick<BatchSql, 'trackId' | 'typeId'>, track: RawBuilder<unknown>, type: RawBuilder<unknown>) =>
+  sql`${b.trackId ? sql`${track} = ${b.trackId}::uuid` : sql`true`} AND ${b.typeId ? sql`${type} = ${b.typeId}::uuid` : sql`true`}`;
 
 /**
  * The unified memberStats rows of the batch: legacy rows (ratings, ranks and percentiles preserved), supplemented
@@ -69,7 +73,7 @@ export function statsRowsQuery(b: BatchSql): RawBuilder<unknown> {
            l."mostRecentSubmission"
     FROM legacy_keyed l
     FULL JOIN supplement s ON s."userId" = l."userId" AND s.track_id = l.track_id AND s.type_id = l.type_id
-    WHERE ${trackFilter(b, sql`COALESCE(l.track_id, s.track_id)`)}`;
+    WHERE ${keyFilter(b, sql`COALESCE(l.track_id, s.track_id)`, sql`COALESCE(l.type_id, s.type_id)`)}`;
 }
 
 /**
@@ -124,7 +128,7 @@ export function historyRowsQuery(b: BatchSql): RawBuilder<unknown> {
     rows AS (
       SELECT DISTINCT ON ("userId", track_id, type_id, "challengeId") *
       FROM (SELECT *, 'backfill:legacy' AS "createdBy" FROM legacy UNION ALL SELECT *, 'backfill:challenge' FROM completed) u
-      WHERE ${trackFilter(b, sql`track_id`)}
+      WHERE ${keyFilter(b, sql`track_id`, sql`type_id`)}
       ORDER BY "userId", track_id, type_id, "challengeId", "eventDate" DESC
     )
     -- oldRating: the member's previous rating on the key (unrated rows in between do not break the chain)

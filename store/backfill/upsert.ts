@@ -1,6 +1,6 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import { changed, excluded, ids } from '../sql';
-import { HISTORY_COLUMNS, HISTORY_UPDATED, STATS_COLUMNS, STATS_UPDATED, trackFilter, type BatchSql } from './staging';
+import { HISTORY_COLUMNS, HISTORY_UPDATED, STATS_COLUMNS, STATS_UPDATED, keyFilter, type BatchSql } from './staging';
 
 /** Writes a batch's staged rows: upserts that rewrite only changed rows, stale-row removal on full runs, mostRecent. */
 
@@ -81,8 +81,8 @@ export async function upsertHistory(db: Kysely<any>, b: BatchSql): Promise<Writt
 }
 
 /** Exactly one mostRecent row per (user, track, type) of the batch: the latest eventDate (ties → challengeId). */
-export async function resetMostRecent(db: Kysely<any>, b: Pick<BatchSql, 'trackId'>): Promise<void> {
-  const scope = trackFilter(b as BatchSql, sql`h."trackId"`);
+export async function resetMostRecent(db: Kysely<any>, b: Pick<BatchSql, 'trackId' | 'typeId'>): Promise<void> {
+  const scope = keyFilter(b, sql`h."trackId"`, sql`h."typeId"`);
   await sql`
     CREATE TEMP TABLE batch_latest ON COMMIT DROP AS
     SELECT DISTINCT ON (h."userId", h."trackId", h."typeId") h.id

@@ -21,3 +21,11 @@ export async function membersById(db: Kysely<any>, userIds: number[]): Promise<M
     SELECT "userId", handle, "handleLower" FROM members."member" WHERE "userId" = ANY(${userIds}::bigint[]) ORDER BY "userId"`.execute(db);
   return r.rows;
 }
+
+/** Of these ids, those with a member row, in id order. */
+export async function existingMembers(db: Kysely<any>, userIds: number[]): Promise<number[]> {
+  if (userIds.length === 0) return [];
+  const r = await sql<{ userId: number }>`
+    SELECT "userId" FROM members."member" WHERE "userId" = ANY(${userIds}::bigint[]) ORDER BY 1`.execute(db);
+  return r.rows.map((x) => x.userId);
+}

@@ -1,6 +1,6 @@
 import { proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
-import { BackfillOptions, type BatchPlan, type BatchResult } from '../../domain/backfill';
+import { BackfillOptions, batchPlanOf, type BackfillOptionsInput, type BatchPlan, type BatchResult } from '../../domain/backfill';
 import { CutoverPhase, CutoverState } from '../../domain/search-attributes';
 import { markFailure } from '../support/failure';
 import { memberActivity } from '../support/policies';
@@ -9,7 +9,7 @@ const acts = proxyActivities<Activities>(memberActivity);
 
 export interface MemberBackfillInput {
   userId: number;
-  options: BackfillOptions;
+  options: BackfillOptionsInput;
   /** resolved by the parent's prepare; a standalone spot fix omits it and resolves its own */
   plan?: BatchPlan;
   /** a standalone spot fix re-ranks its partitions; under a parent, the parent does it once at the end */
@@ -28,7 +28,7 @@ async function runMemberBackfill(input: MemberBackfillInput): Promise<BatchResul
     { key: CutoverState, value: 'running' },
   ]);
   const plan = input.plan ?? (await acts.backfillPrepare(options));
-  const batchPlan: BatchPlan = { trackId: plan.trackId, fullRun: plan.fullRun, runKey: plan.runKey };
+  const batchPlan: BatchPlan = batchPlanOf(plan);
   const result = await acts.backfillBatch({ scope: { userIds: [input.userId] }, options, plan: batchPlan });
   if (input.refreshRanks) await acts.backfillFinalize({ options, plan: batchPlan });
   upsertSearchAttributes([{ key: CutoverState, value: 'done' }]);

@@ -11,7 +11,14 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
-import { BackfillOptions, type BackfillPlan, type BackfillTotals, type BatchResult } from '../../domain/backfill';
+import {
+  BackfillOptions,
+  batchPlanOf,
+  type BackfillOptionsInput,
+  type BackfillPlan,
+  type BackfillTotals,
+  type BatchResult,
+} from '../../domain/backfill';
 import { Failure } from '../../domain/failures';
 import { CutoverPhase, CutoverState, CutoverTrack } from '../../domain/search-attributes';
 import { markFailure } from '../support/failure';
@@ -34,7 +41,7 @@ export interface BackfillTuning {
 }
 
 export interface BackfillInput {
-  options: BackfillOptions;
+  options: BackfillOptionsInput;
   tuning?: BackfillTuning;
   carry?: BackfillCarry;
 }
@@ -82,7 +89,7 @@ async function runBackfill(input: BackfillInput): Promise<BackfillResult> {
   const plan = s.plan;
   if (plan.trackName) upsertSearchAttributes([{ key: CutoverTrack, value: plan.trackName }]);
   s.phase = 'running';
-  const batchPlan = { trackId: plan.trackId, fullRun: plan.fullRun, runKey: plan.runKey };
+  const batchPlan = batchPlanOf(plan);
 
   // 2. batches: keyset ranges for full runs, one child workflow per explicit member
   const runItem = async (i: number): Promise<BatchResult> => {

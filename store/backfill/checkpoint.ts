@@ -1,0 +1,55 @@
+import { sql, type Kysely } from 'kysely';
+import type { BackfillPlan, BatchResult, UserRange } from '../../domain/backfill';
+
+/** Phase A's checkpoints (migrations/0004): a run's plan, and each batch's commit with what it wrote. */
+
+/** The plan of the unfinished run with these options, with its committed batch count; undefined when there is none. */
+export async function unfinishedRun(db: Kysely<any>, resumeKey: string): Promise<{ plan: BackfillPlan; committed: number } | undefined> {
+  const r = await sql<{ plan: BackfillPlan; committed: number }>`
+    SELECT r.plan, (SELECT count(*)::int FROM platform."backfillCheckpoint" c WHERE c."runKey" = r."runKey") AS committed
+    FROM platform."backfillRun" r WHERE r."resumeKey" = ${resumeKey} AND r.status = 'running'
+    ORDER BY r."startedAt" DESC LIMIT 1`.execute(db);
+  return r.rows[0];
+}
+
+/** Records a run's plan; earlier unfinished runs with the same options are abandoned (their checkpoints go). */
+export async function beginRun(db: Kysely<any>, resumeKey: string, plan: BackfillPlan): Promise<void> {
+  await db.transaction().execute(async (tx) => {
+    await sql`DELETE FROM platform."backfillRun" WHERE "resumeKey" = ${resumeKey} AND status = 'running' AND "runKey" <> ${plan.runKey}`.execute(
+      tx,
+    );
+    await sql`
+      INSERT INTO platform."backfillRun" ("runKey", "resumeKey", plan) VALUES (${plan.runKey}, ${resumeKey}, ${JSON.stringify(plan)}::jsonb)
+      ON CONFLICT ("runKey") DO NOTHING`.execute(tx);
+  });
+}
+
+export async function finishRun(db: Kysely<any>, runKey: string): Promise<void> {
+  await sql`UPDATE platform."backfillRun" SET status = 'done', "finishedAt" = now() WHERE "runKey" = ${runKey} AND status = 'running'`.execute(
+    db,
+  );
+}
+
+/** What a batch recorded when it committed (a retry after a lost completion, or a resumed run, returns it). */
+export async function committedBatch(db: Kysely<any>, runKey: string, range: UserRange): Promise<BatchResult | undefined> {
+  const r = await sql<{ result: BatchResult }>`
+    SELECT result FROM platform."backfillCheckpoint" WHERE "runKey" = ${runKey} AND "rangeStart" = ${range[0]}`.execute(db);
+  return r.rows[0]?.result;
+}
+
+/** Inside the batch's transaction: the batch committed with this result. */
+export async function recordBatch(tx: Kysely<any>, runKey: string, range: UserRange, result: BatchResult): Promise<void> {
+  await sql`
+    INSERT INTO platform."backfillCheckpoint" ("runKey", "rangeStart", "rangeEnd", result)
+    VALUES (${runKey}, ${range[0]}, ${range[1]}, ${JSON.stringify(result)}::jsonb)
+    ON CONFLICT ("runKey", "rangeStart") DO NOTHING`.execute(tx);
+}
+
+/** The members of the run's committed batches (the runbook's processed-user-ids), in id order. */
+export async function processedUserIds(db: Kysely<any>, runKey: string): Promise<number[]> {
+  const r = await sql<{ userId: number }>`
+    SELECT m."userId" FROM platform."backfillCheckpoint" c
+    JOIN members."member" m ON m."userId" BETWEEN c."rangeStart" AND c."rangeEnd"
+    WHERE c."runKey" = ${runKey} ORDER BY 1`.execute(db);
+  return r.rows.map((x) => x.userId);
+}
