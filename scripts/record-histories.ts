@@ -94,6 +94,25 @@ async function main() {
     });
     await badTrack.result().catch(() => {});
     await save(client, 'backfill-failed-bad-track', badTrack);
+    // a batch that fails for good: the run stops on record (failed evidence) instead of retrying forever
+    await sql`
+      CREATE OR REPLACE FUNCTION record_fault() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE EXCEPTION 'recorded fault'; END $$`.execute(stack.dbs.members);
+    await sql`CREATE TRIGGER record_fault BEFORE INSERT OR UPDATE ON members."memberStats" FOR EACH ROW EXECUTE FUNCTION record_fault()`.execute(
+      stack.dbs.members,
+    );
+    try {
+      const failing = await client.workflow.start(Backfill, {
+        taskQueue,
+        workflowId: id('backfill-batch-failed'),
+        args: [{ options: options({ batchSize: 50, concurrency: 1, restart: true }), tuning: { batchAttempts: 1 } }],
+      });
+      await failing.result().catch(() => {});
+      await save(client, 'backfill-failed-batch', failing);
+    } finally {
+      await sql`DROP TRIGGER IF EXISTS record_fault ON members."memberStats"`.execute(stack.dbs.members);
+      await sql`DROP FUNCTION IF EXISTS record_fault()`.execute(stack.dbs.members);
+    }
     await sql`UPDATE platform."readSource" SET source = 'unified'`.execute(stack.dbs.members);
     const preFail = await client.workflow.start(Preflight, { taskQueue, workflowId: id('preflight-failed') });
     await preFail.result();
