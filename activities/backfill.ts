@@ -19,6 +19,8 @@ import { inTransaction, processBatch } from '../store/backfill/batch';
 import { beginRun, committedBatch, finishRun, processedUserIds, recordBatch, unfinishedRun } from '../store/backfill/checkpoint';
 import { assembleCsv, writeIdsFile } from '../store/backfill/csv';
 import { existingMembers } from '../store/members/find';
+import { unmappedSubTracks } from '../store/unmapped';
+import { sql } from 'kysely';
 import { developReplay, type DevelopReplay } from '../store/backfill/develop-replay';
 import { removeOrphans } from '../store/backfill/membership';
 import { hasChallengeResult, memberRanges } from '../store/backfill/plan';
@@ -90,7 +92,8 @@ export function backfillActivities({ dbs, config }: ActivityDeps) {
       };
       if (options.userIds) {
         const userIds = [...new Set(options.userIds)].sort((a, b) => a - b).slice(0, options.limit ?? Infinity);
-        return { ...base, ranges: [], userIds, membersTotal: userIds.length };
+        const unmapped = await unmappedSubTracks(dbs.members, sql`SELECT unnest(${userIds}::bigint[]) AS "userId"`);
+        return { ...base, ranges: [], userIds, membersTotal: userIds.length, unmapped };
       }
       // a run over ranges checkpoints its batches; an unfinished earlier run with the same options is continued
       const checkpoint = !options.csvOnly;
@@ -100,7 +103,13 @@ export function backfillActivities({ dbs, config }: ActivityDeps) {
         if (earlier) return { ...earlier.plan, resumedBatches: earlier.committed };
       }
       const { ranges, total } = await memberRanges(dbs.members, options.batchSize, options.limit);
-      const plan: BackfillPlan = { ...base, checkpoint, ranges, userIds: [], membersTotal: total };
+      // once per run: legacy rows the mapping cannot place (whole tables, or the run's limited members)
+      const last = ranges.at(-1)?.[1] ?? 0;
+      const unmapped = await unmappedSubTracks(
+        dbs.members,
+        options.limit === undefined ? undefined : sql`SELECT "userId" FROM members."member" WHERE "userId" <= ${last}`,
+      );
+      const plan: BackfillPlan = { ...base, checkpoint, ranges, userIds: [], membersTotal: total, unmapped };
       if (checkpoint) await beginRun(dbs.members, resumeKey, plan);
       return plan;
     },

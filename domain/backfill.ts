@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CONCURRENCY, concurrencyMessage } from './limits';
+import type { UnmappedSubTrack } from './mapping';
 
 /** Phase A options, as the runbook names them. Validated at the CLI and again as the workflow's input. */
 export const BackfillOptions = z
@@ -84,9 +85,6 @@ export interface BatchResult {
   /** user ids referenced by source rows but absent from `member`: skipped, reported */
   missingMembers: number;
   missingSample: number[];
-  /** legacy rows whose sub-track the mapping does not know: not placed, reported ("table.subTrack") */
-  unmappedRows?: number;
-  unmappedSample?: string[];
   statsRows: number;
   historyRows: number;
   staleRemoved: number;
@@ -102,8 +100,6 @@ export interface BackfillTotals {
   members: number;
   missingMembers: number;
   missingSample: number[];
-  unmappedRows?: number;
-  unmappedSample?: string[];
   statsRows: number;
   historyRows: number;
   staleRemoved: number;
@@ -117,8 +113,6 @@ export const zeroTotals = (): BackfillTotals => ({
   members: 0,
   missingMembers: 0,
   missingSample: [],
-  unmappedRows: 0,
-  unmappedSample: [],
   statsRows: 0,
   historyRows: 0,
   staleRemoved: 0,
@@ -135,9 +129,6 @@ export function addBatch(t: BackfillTotals, b: BatchResult): BackfillTotals {
     members: t.members + b.members,
     missingMembers: t.missingMembers + b.missingMembers,
     missingSample: [...t.missingSample, ...b.missingSample].slice(0, SAMPLE),
-    // (carries from runs before these fields existed lack them)
-    unmappedRows: (t.unmappedRows ?? 0) + (b.unmappedRows ?? 0),
-    unmappedSample: [...new Set([...(t.unmappedSample ?? []), ...(b.unmappedSample ?? [])])].slice(0, SAMPLE),
     statsRows: t.statsRows + b.statsRows,
     historyRows: t.historyRows + b.historyRows,
     staleRemoved: t.staleRemoved + b.staleRemoved,
@@ -192,6 +183,8 @@ export interface BackfillPlan extends BatchPlan {
   typeName?: string;
   /** batches an unfinished earlier run with the same options already committed (skipped) */
   resumedBatches?: number;
+  /** legacy rows of the run's members on sub-tracks the mapping does not know: not placed, reported */
+  unmapped?: UnmappedSubTrack[];
   ranges: UserRange[];
   userIds: number[];
   membersTotal: number;

@@ -78,3 +78,11 @@ export const KNOWN_SUB_TRACKS = {
   memberDataScienceHistoryStats: ['SRM', 'MARATHON_MATCH'],
 } as const satisfies Record<string, readonly string[]>;
 export type LegacySubTrackTable = keyof typeof KNOWN_SUB_TRACKS;
+
+/** Legacy rows on one sub-track the mapping does not know. */
+export interface UnmappedSubTrack {
+  table: string;
+  subTrack: string;
+  rows: number;
+  members: number;
+}

@@ -5,10 +5,12 @@ import { sql, type RawBuilder } from 'kysely';
  * `rated` / `isRated` / `is_rated` false, or `unrated` true; names and values normalised) — as SQL over a
  * challenge id column, for statements that decide row by row.
  */
-export function explicitlyUnratedSql(challengeId: RawBuilder<unknown>): RawBuilder<unknown> {
+const unratedMetadata = () => {
   const name = sql`upper(regexp_replace(btrim(md.name), '[\\s-]+', '_', 'g'))`;
   const value = sql`lower(btrim(md.value))`;
-  return sql`EXISTS (SELECT 1 FROM challenges."ChallengeMetadata" md WHERE md."challengeId" = ${challengeId} AND (
-    (${name} IN ('RATED', 'ISRATED', 'IS_RATED') AND ${value} IN ('false', '0'))
-    OR (${name} = 'UNRATED' AND ${value} IN ('true', '1'))))`;
+  return sql`((${name} IN ('RATED', 'ISRATED', 'IS_RATED') AND ${value} IN ('false', '0')) OR (${name} = 'UNRATED' AND ${value} IN ('true', '1')))`;
+};
+
+export function explicitlyUnratedSql(challengeId: RawBuilder<unknown>): RawBuilder<unknown> {
+  return sql`EXISTS (SELECT 1 FROM challenges."ChallengeMetadata" md WHERE md."challengeId" = ${challengeId} AND ${unratedMetadata()})`;
 }

@@ -1,17 +1,12 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
-import { KNOWN_SUB_TRACKS } from '../domain/mapping';
+import { KNOWN_SUB_TRACKS, type UnmappedSubTrack } from '../domain/mapping';
 
 /**
  * Legacy rows whose sub-track the mapping (domain/mapping.ts) does not know. The backfill cannot place them, so
  * they are never dropped silently: preflight fails naming them, the backfill reports them, parity counts them.
  */
 
-export interface UnmappedSubTrack {
-  table: string;
-  subTrack: string;
-  rows: number;
-  members: number;
-}
+export type { UnmappedSubTrack } from '../domain/mapping';
 
 /** `members`: a query yielding "userId" to limit the look to (a batch, a parity scope); all members when omitted. */
 export function unmappedRows(members?: RawBuilder<unknown>): RawBuilder<unknown> {

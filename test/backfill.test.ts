@@ -607,10 +607,9 @@ describe('backfill (real Temporal, real Postgres, tiny dataset)', () => {
       VALUES (999902, ${hs.id}, 424242, 'Mystery Round', now(), 1500, 1, 99, 'MYSTERY_ROUND', 9)`.execute(stack.dbs.members);
     try {
       const r = await runTestBackfill(stack.client!, taskQueue, { userIds: [m.userId] });
-      expect(r.totals.unmappedRows).toBe(2);
-      expect(r.totals.unmappedSample?.sort()).toEqual([
-        'memberDataScienceHistoryStats.MYSTERY_ROUND',
-        'memberDevelopStatsItem.MYSTERY_TRACK',
+      expect(r.plan.unmapped).toEqual([
+        { table: 'memberDataScienceHistoryStats', subTrack: 'MYSTERY_ROUND', rows: 1, members: 1 },
+        { table: 'memberDevelopStatsItem', subTrack: 'MYSTERY_TRACK', rows: 1, members: 1 },
       ]);
       const p = await runTestParity(stack.client!, taskQueue, { mode: 'user', userId: m.userId });
       const unmapped = p.categories['track-summary'].examples.filter((e) => e.field === 'unmapped sub-track');
@@ -710,5 +709,31 @@ describe('backfill (real Temporal, real Postgres, tiny dataset)', () => {
     expect(s.ranksChanged).toBe(0);
     const max = await sql<{ n: number }>`SELECT count(*)::int AS n FROM members."memberMaxRating"`.execute(stack.dbs.members);
     expect(max.rows[0]!.n).toBe(0);
+  });
+
+  it('mostRecent: the latest eventDate, ties broken by id as the real script does (not by challengeId)', async () => {
+    await backfilled();
+    const db = stack.dbs.members;
+    const top = (
+      await sql<{ userId: number; trackId: string; typeId: string; eventDate: Date; challengeId: string }>`
+        SELECT "userId", "trackId"::text AS "trackId", "typeId"::text AS "typeId", "eventDate", "challengeId" FROM members."memberStatsHistory"
+        WHERE "mostRecent" AND "challengeId" > '0' ORDER BY "userId" LIMIT 1`.execute(db)
+    ).rows[0]!;
+    // same key, same date, a challengeId that sorts first, written later (so a higher id): a rerate's row, which a backfill keeps
+    await sql`
+      INSERT INTO members."memberStatsHistory" ("userId", "trackId", "typeId", "challengeId", "eventDate", "newRating", "createdBy")
+      VALUES (${top.userId}, ${top.trackId}::uuid, ${top.typeId}::uuid, '0-tie', ${top.eventDate}, 1234, 'rerate')`.execute(db);
+    try {
+      await runTestBackfill(stack.client!, taskQueue, { userIds: [top.userId] });
+      const flagged = await sql<{ challengeId: string }>`
+        SELECT "challengeId" FROM members."memberStatsHistory"
+        WHERE "userId" = ${top.userId} AND "trackId" = ${top.trackId}::uuid AND "typeId" = ${top.typeId}::uuid AND "mostRecent"`.execute(
+        db,
+      );
+      expect(flagged.rows).toEqual([{ challengeId: '0-tie' }]);
+    } finally {
+      await sql`DELETE FROM members."memberStatsHistory" WHERE "challengeId" = '0-tie'`.execute(db);
+      await runTestBackfill(stack.client!, taskQueue, { userIds: [top.userId] });
+    }
   });
 });

@@ -117,9 +117,9 @@ function summary(r: BackfillResult): string {
         ]
       : []),
     `  members ${t.members}, skipped (missing from member) ${t.missingMembers}${t.missingSample.length ? ` e.g. ${t.missingSample.join(', ')}` : ''}`,
-    ...(t.unmappedRows
+    ...(r.plan.unmapped?.length
       ? [
-          `  legacy rows NOT placed (sub-track the mapping does not know): ${t.unmappedRows} — ${(t.unmappedSample ?? []).join(', ')}; add them to domain/mapping.ts`,
+          `  legacy rows NOT placed (sub-track the mapping does not know): ${r.plan.unmapped.map((u) => `${u.table}.${u.subTrack} (${u.rows} rows, ${u.members} members)`).join(', ')}; add them to domain/mapping.ts`,
         ]
       : []),
     `  memberStats rows written ${t.statsRows}, history rows written ${t.historyRows}, stale removed ${t.staleRemoved}, ranks changed ${r.ranksChanged}`,

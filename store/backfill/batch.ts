@@ -12,7 +12,6 @@ import { loadBatchMembers } from './membership';
 import { loadBatchSources } from './sources';
 import { carryComputedRanks, HISTORY_COLUMNS, STATS_COLUMNS, stageHistory, stageStats, type BatchSql } from './staging';
 import { upsertHistory, upsertStats } from './upsert';
-import { unmappedSubTracks } from '../unmapped';
 
 /**
  * One batch of phase A inside one transaction: members → staged stats and history (set-based) → the Development
@@ -110,15 +109,12 @@ export async function processBatch(tx: Kysely<any>, ctx: BatchContext): Promise<
     }
     if (!options.skipRatings) await lap('derived', () => refreshMaxRating(tx, cat, { batchMembers: true }));
   }
-  const unmapped = await lap('preload', () => unmappedSubTracks(tx, sql`SELECT "userId" FROM batch_members`));
   const range: UserRange = 'range' in scope ? scope.range : [scope.userIds[0] ?? 0, scope.userIds.at(-1) ?? 0];
   return {
     range,
     members: batch.members,
     missingMembers: batch.missing.length,
     missingSample: batch.missing.slice(0, 10),
-    unmappedRows: unmapped.reduce((n, u) => n + u.rows, 0),
-    unmappedSample: unmapped.map((u) => `${u.table}.${u.subTrack}`),
     statsRows,
     historyRows,
     staleRemoved,

@@ -21,7 +21,7 @@ export async function loadBatchSources(tx: Kysely<any>, dbs: Databases): Promise
     await sql`
       INSERT INTO batch_results
       SELECT p."userId", cr."challengeId", cr.placement, cr."newRating", ch."trackId", ch."typeId", ch.status, ch."endDate", ch.name, ch."legacyId",
-             ${explicitlyUnratedSql(sql`ch.id`)}
+             false
       FROM batch_members p
       JOIN reviews."challengeResult" cr ON cr."userId" = p."userId"::text
       -- joined as text: no cast can fail on a legacy numeric id, and hashing Challenge once beats a check per row
@@ -29,12 +29,19 @@ export async function loadBatchSources(tx: Kysely<any>, dbs: Databases): Promise
     await sql`
       INSERT INTO batch_winners
       SELECT p."userId", w."challengeId"::text, w.placement, w.type, ch."trackId", ch."typeId", ch.status, ch."endDate", ch.name, ch."legacyId",
-             ${explicitlyUnratedSql(sql`ch.id`)}
+             false
       FROM batch_members p
       -- the bounds let the userId index scan start at the batch instead of the table's first row
       JOIN challenges."ChallengeWinner" w ON w."userId" = p."userId"
         AND w."userId" BETWEEN (SELECT min("userId") FROM batch_members) AND (SELECT max("userId") FROM batch_members)
       JOIN challenges."Challenge" ch ON ch.id = w."challengeId"`.execute(tx);
+    // explicitly unrated: looked up once per distinct challenge of the batch (through the metadata's index)
+    for (const table of ['batch_results', 'batch_winners']) {
+      await sql`
+        UPDATE ${sql.table(table)} x SET unrated = true
+        FROM (SELECT DISTINCT "challengeId" FROM ${sql.table(table)}) c
+        WHERE x."challengeId" = c."challengeId" AND ${explicitlyUnratedSql(sql`c."challengeId"::uuid`)}`.execute(tx);
+    }
   } else {
     await copyFromOtherDatabases(tx, dbs);
   }

@@ -25,13 +25,15 @@ interface StagedTarget {
   key: readonly string[];
   /** rows a full run keeps even when the staged rows lack them */
   keep?: RawBuilder<unknown>;
+  /** insert order (so new rows' ids follow it: the mostRecent tie-break reads ids) */
+  order?: readonly string[];
 }
 
 /** Upserts staged rows (only rows whose values change are rewritten); on full runs removes the batch's stale rows. */
 async function upsertStaged(db: Kysely<any>, b: BatchSql, t: StagedTarget): Promise<Written> {
   const r = await sql<{ userId: number }>`
     INSERT INTO ${sql.table(t.table)} (${ids(t.columns)})
-    SELECT ${ids(t.columns)} FROM ${sql.table(t.staged)}
+    SELECT ${ids(t.columns)} FROM ${sql.table(t.staged)} ${t.order ? sql`ORDER BY ${ids(t.order)}` : sql``}
     ON CONFLICT (${ids(t.key)}) DO UPDATE SET ${excluded(t.updated)}, "updatedAt" = now()
     WHERE ${changed(t.table, t.updated)}
     RETURNING "userId"`.execute(db);
@@ -75,12 +77,17 @@ export async function upsertHistory(db: Kysely<any>, b: BatchSql): Promise<Writt
     updated: HISTORY_UPDATED,
     key: ['userId', 'trackId', 'typeId', 'challengeId'],
     keep: sql`x."createdBy" = 'rerate'`,
+    order: ['userId', 'trackId', 'typeId', 'eventDate', 'challengeId'],
   });
   await resetMostRecent(db, b);
   return w;
 }
 
-/** Exactly one mostRecent row per (user, track, type) of the batch: the latest eventDate (ties → challengeId). */
+/**
+ * Exactly one mostRecent row per (user, track, type) of the batch: the latest eventDate, ties broken by id as the
+ * real script does (rows are inserted in eventDate, challengeId order, so among one run's rows that is challengeId;
+ * a row added by a later run wins a tie).
+ */
 export async function resetMostRecent(db: Kysely<any>, b: Pick<BatchSql, 'trackId' | 'typeId'>): Promise<void> {
   const scope = keyFilter(b, sql`h."trackId"`, sql`h."typeId"`);
   await sql`
@@ -88,7 +95,7 @@ export async function resetMostRecent(db: Kysely<any>, b: Pick<BatchSql, 'trackI
     SELECT DISTINCT ON (h."userId", h."trackId", h."typeId") h.id
     FROM batch_members q JOIN members."memberStatsHistory" h ON h."userId" = q."userId"
     WHERE ${scope}
-    ORDER BY h."userId", h."trackId", h."typeId", h."eventDate" DESC, h."challengeId" DESC`.execute(db);
+    ORDER BY h."userId", h."trackId", h."typeId", h."eventDate" DESC, h.id DESC`.execute(db);
   // clear first, then set: the partial unique index is checked row by row
   await sql`
     UPDATE members."memberStatsHistory" h SET "mostRecent" = false
