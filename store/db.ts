@@ -23,6 +23,12 @@ export function openDatabases(config: Pick<Config, 'databaseUrl' | 'challengesDb
     let entry = cache.get(url);
     if (!entry) {
       const pool = new pg.Pool({ connectionString: url, max: poolSize, application_name: 'cutover' });
+      // A lost connection (database restart, failover, an idle-session reaper, pg_terminate_backend) must fail the
+      // query or attempt using it, never the process: pg emits 'error' on idle pooled clients (the pool) and on
+      // checked-out clients between queries (the client), and an unhandled 'error' event kills Node.
+      const lost = (e: Error) => process.stderr.write(`[cutover] database connection lost (${e.message}); it is replaced on next use\n`);
+      pool.on('error', lost);
+      pool.on('connect', (client) => client.on('error', lost));
       entry = { pool, db: new Kysely<any>({ dialect: new PostgresDialect({ pool }) }) };
       cache.set(url, entry);
     }
