@@ -39,8 +39,12 @@ const int = wholeNumber;
 /** Flags → validated options; every problem is reported before anything starts. */
 export function parseBackfillFlags(f: RawFlags): BackfillOptions {
   const ids = [...(f.userId ?? []), ...(f.userIds ? f.userIds.split(',') : [])].map((s) => s.trim()).filter((s) => s !== '');
-  const bad = ids.filter((s) => !/^\d+$/.test(s) || Number(s) === 0);
+  const bad = ids.filter((s) => !/^\d+$/.test(s) || Number(s) === 0 || !Number.isSafeInteger(Number(s)));
   if (bad.length > 0) throw new UsageError(`--user-id/--user-ids take positive whole numbers; bad: ${bad.slice(0, 5).join(', ')}`);
+  // asked for members but named none ('', ',,,', ' '): never read that as "every member"
+  if ((f.userId !== undefined || f.userIds !== undefined) && ids.length === 0) {
+    throw new UsageError('--user-id/--user-ids name no member: give at least one id, or leave both out to backfill every member');
+  }
   const parsed = BackfillOptions.safeParse({
     userIds: ids.length > 0 ? ids.map(Number) : undefined,
     track: f.trackId,
