@@ -100,7 +100,8 @@ export function backfillActivities({ dbs, config }: ActivityDeps) {
       const resumeKey = resumeKeyOf(options);
       if (checkpoint && !options.restart) {
         const earlier = await unfinishedRun(dbs.members, resumeKey);
-        if (earlier) return { ...earlier.plan, resumedBatches: earlier.committed };
+        // the source data may have moved since: the rating replay is this run's own, not the stopped run's
+        if (earlier) return { ...earlier.plan, replayKey: runKey, resumedBatches: earlier.committed };
       }
       const { ranges, total } = await memberRanges(dbs.members, options.batchSize, options.limit);
       // once per run: legacy rows the mapping cannot place (whole tables, or the run's limited members)
@@ -150,7 +151,7 @@ export function backfillActivities({ dbs, config }: ActivityDeps) {
             options: input.options,
             plan,
             lap,
-            replay: () => getReplay(plan.runKey),
+            replay: () => getReplay(plan.replayKey ?? plan.runKey),
           });
           if (range) await recordBatch(tx, plan.runKey, range, { ...out, timings: zeroTimings(), ms: 0 });
           return out;

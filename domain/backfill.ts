@@ -174,8 +174,10 @@ export interface BatchPlan {
   /** batches record their commit (platform.backfillCheckpoint) under runKey, and a retried or resumed batch that finds it skips */
   checkpoint?: boolean;
   fullRun: boolean;
-  /** identifies the run for CSV part files */
+  /** identifies the run for CSV part files and checkpoints (a continued run keeps the stopped run's) */
   runKey: string;
+  /** identifies this execution's rating replay (computed once per run and process; a continued run computes it anew) */
+  replayKey?: string;
 }
 
 export interface BackfillPlan extends BatchPlan {
@@ -192,7 +194,7 @@ export interface BackfillPlan extends BatchPlan {
 
 /** The part of a run's plan each batch needs. */
 export function batchPlanOf(p: BatchPlan): BatchPlan {
-  return { trackId: p.trackId, typeId: p.typeId, fullRun: p.fullRun, runKey: p.runKey, checkpoint: p.checkpoint };
+  return { trackId: p.trackId, typeId: p.typeId, fullRun: p.fullRun, runKey: p.runKey, replayKey: p.replayKey, checkpoint: p.checkpoint };
 }
 
 export interface BatchInput {

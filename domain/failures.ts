@@ -34,6 +34,9 @@ const UNAVAILABLE_CODES = new Set([
   '08000',
   '08003',
   '08006',
+  // a deadlock or serialization failure is not the batch's fault: the next attempt normally passes
+  '40P01',
+  '40001',
 ]);
 
 /**

@@ -736,4 +736,23 @@ describe('backfill (real Temporal, real Postgres, tiny dataset)', () => {
       await runTestBackfill(stack.client!, taskQueue, { userIds: [top.userId] });
     }
   });
+
+  it('a run without the continuation keeps what an earlier one rated: stats and rerated history still agree', async () => {
+    await backfilled();
+    const db = stack.dbs.members;
+    await runTestBackfill(stack.client!, taskQueue, { skipRerate: true });
+    const disagree = await sql<{ userId: number }>`
+      SELECT s."userId" FROM members."memberStats" s
+      JOIN LATERAL (SELECT h."newRating" FROM members."memberStatsHistory" h
+                    WHERE h."userId" = s."userId" AND h."trackId" = s."trackId" AND h."typeId" = s."typeId" AND h."newRating" IS NOT NULL
+                    ORDER BY h."eventDate" DESC, h."challengeId" DESC LIMIT 1) t ON true
+      WHERE s."trackId" = ${trackId('DEVELOPMENT')} AND s."typeId" = ${typeId('Challenge')} AND s.rating IS DISTINCT FROM t."newRating"`.execute(
+      db,
+    );
+    expect(disagree.rows).toEqual([]);
+    const rerated = await sql<{
+      n: number;
+    }>`SELECT count(*)::int AS n FROM members."memberStatsHistory" WHERE "createdBy" = 'rerate'`.execute(db);
+    expect(rerated.rows[0]!.n).toBeGreaterThan(0);
+  });
 });

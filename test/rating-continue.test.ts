@@ -119,4 +119,20 @@ describe('continueFromLegacy (preserved versus computed)', () => {
     // e2 is recorded for both: they are preserved there, so legacy ends at e2 and e1 (before it) is not re-rated either
     expect(r.history).toEqual([]);
   });
+
+  it('hands over exactly legacy’s current state, even where recorded results end elsewhere (a hand correction, legacy-only rows)', () => {
+    // recorded results walk a to 1692, but legacy's stats (hand-corrected) say 1800/300 after 5 ratings: vector 1 again
+    const events = [ev('old-1', 1, { a: 5, b: 9 }), VECTOR_EVENT];
+    const r = continueFromLegacy(
+      events,
+      rec({ 'old-1': { a: 1692, b: 2200 } }),
+      new Map([
+        ['a', legacy(1800, 300, 5, 2)],
+        ['b', legacy(2200, 250, 8, 1)],
+        ['d', legacy(1500, 400, 3, 1)],
+      ]),
+    );
+    expect(r.history.find((h) => h.userId === 'a')).toMatchObject({ oldRating: 1800, newRating: 1927, oldVolatility: 300 });
+    expect(r.states.get('a')).toEqual({ rating: 1927, volatility: 341, timesRated: 6 });
+  });
 });

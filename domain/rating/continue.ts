@@ -72,6 +72,14 @@ export function continueFromLegacy(
     if (toRate.length > 0) {
       const participants: RatingParticipant[] = e.participants.map((p) => {
         const s = stateOf(p.userId);
+        // the hand-over: a member the engine rates for the first time starts exactly from legacy's current state
+        // (its stats, which hand corrections and legacy-only history rows may have moved past the recorded results)
+        const l = legacy.get(p.userId);
+        if (!preserved(p.userId) && !engineRated.has(p.userId) && l?.rating != null) {
+          s.rating = l.rating;
+          s.volatility = l.volatility;
+          s.timesRated = Math.max(s.timesRated, l.ratings);
+        }
         // a member legacy rated is never new, even where legacy kept no history row for it
         const timesRated = s.rating !== null ? Math.max(s.timesRated, 1) : s.timesRated;
         return { id: p.userId, rating: s.rating, volatility: s.volatility, timesRated, score: p.score };

@@ -87,7 +87,10 @@ async function follow(handle: WorkflowHandle, json: boolean): Promise<BackfillRe
   });
   let started = false;
   let lastLog = 0;
-  const timer = setInterval(async () => {
+  // the tick in flight: awaited before returning, so no query is still running when the connection closes
+  let tick: Promise<void> = Promise.resolve();
+  const timer = setInterval(() => (tick = tick.then(poll)), 500);
+  async function poll(): Promise<void> {
     try {
       const p = await handle.query(backfillProgress);
       if (tty) {
@@ -101,11 +104,12 @@ async function follow(handle: WorkflowHandle, json: boolean): Promise<BackfillRe
     } catch {
       // the query can fail between continue-as-new runs; the next tick catches up
     }
-  }, 500);
+  }
   try {
     return await result;
   } finally {
     clearInterval(timer);
+    await tick;
     if (started) bar.stop();
   }
 }

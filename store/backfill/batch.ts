@@ -7,7 +7,7 @@ import { keyIds } from '../catalog';
 import { refreshMaxRating } from '../derived';
 import { ids } from '../sql';
 import { writeCsvPart } from './csv';
-import { applyDevelopRerate, type DevelopReplay } from './develop-replay';
+import { applyDevelopRerate, keepContinuedRatings, type DevelopReplay } from './develop-replay';
 import { loadBatchMembers } from './membership';
 import { loadBatchSources } from './sources';
 import { carryComputedRanks, HISTORY_COLUMNS, STATS_COLUMNS, stageHistory, stageStats, type BatchSql } from './staging';
@@ -80,6 +80,8 @@ export async function processBatch(tx: Kysely<any>, ctx: BatchContext): Promise<
   if (!options.skipRerate && !options.skipRatings && streamInScope) {
     const replayed = await lap('rerate', ctx.replay);
     rerated = await lap('rerate', () => applyDevelopRerate(tx, replayed, cat, { history }));
+  } else if (streamInScope) {
+    await lap('rerate', () => keepContinuedRatings(tx, cat));
   }
 
   const weight = new Map<number, number>();

@@ -148,3 +148,21 @@ export async function applyDevelopRerate(tx: Kysely<any>, r: DevelopReplay, cata
     FROM fin f WHERE NOT EXISTS (SELECT 1 FROM upd u WHERE u."userId" = f."userId")`.execute(tx);
   return rows.length;
 }
+
+/**
+ * A run without the continuation (--skip-rerate, --skip-ratings) keeps what an earlier continuation wrote: members
+ * with rerated rows on the stream keep the stored rating fields of the stream's stats row, so stats and history
+ * keep telling the same story (rerated history rows are never removed by a backfill).
+ */
+export async function keepContinuedRatings(tx: Kysely<any>, catalog: Catalog): Promise<void> {
+  const [devTrack, streamType] = keyIds(catalog, DEVELOP_RATED_KEY);
+  await sql`
+    UPDATE batch_stats s SET rating = u.rating, volatility = u.volatility, "maxRating" = u."maxRating", "minRating" = u."minRating"
+    FROM members."memberStats" u
+    WHERE u."userId" = s."userId" AND u."trackId" = s."trackId" AND u."typeId" = s."typeId"
+      AND s."trackId" = ${devTrack}::uuid AND s."typeId" = ${streamType}::uuid
+      AND EXISTS (SELECT 1 FROM members."memberStatsHistory" h
+                  WHERE h."userId" = s."userId" AND h."trackId" = ${devTrack}::uuid AND h."typeId" = ${streamType}::uuid AND h."createdBy" = 'rerate')`.execute(
+    tx,
+  );
+}
