@@ -121,7 +121,7 @@ function summary(r: BackfillResult): string {
     `Backfill done in ${r.seconds.toFixed(1)} s (${r.membersPerSec.toFixed(0)} members/s), evidence #${r.evidenceId}`,
     ...(r.plan.resumedBatches
       ? [
-          `  continued an unfinished run with the same options: ${r.plan.resumedBatches} batches had committed and were skipped (--restart starts over)`,
+          `  continued an unfinished run with the same options: ${r.plan.resumedBatches} batches had committed and were skipped; their rows, written then, are in the counts below (--restart starts over)`,
         ]
       : []),
     `  members ${t.members}, skipped (missing from member) ${t.missingMembers}${t.missingSample.length ? ` e.g. ${t.missingSample.join(', ')}` : ''}`,
