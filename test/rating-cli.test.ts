@@ -15,6 +15,17 @@ const vector = {
 };
 
 describe('runRate', () => {
+  it('bounds its input: at most 5,000 participants and 2 MB, refused with a reason before any rating work', () => {
+    const p = (i: number) => ({ id: i, rating: 1500, volatility: 300, timesRated: 3, score: i });
+    const many = runRate(JSON.stringify({ participants: Array.from({ length: 5001 }, (_, i) => p(i)) }));
+    expect(many).toMatchObject({ exitCode: 2, stdout: '' });
+    expect(many.stderr).toMatch(/participants: at most 5000 participants/);
+    const huge = runRate(JSON.stringify({ participants: [p(1)], pad: 'x'.repeat(3 * 1024 * 1024) }));
+    expect(huge).toMatchObject({ exitCode: 2, stdout: '' });
+    expect(huge.stderr).toMatch(/bytes is more than 2097152/);
+    expect(runRate(JSON.stringify({ participants: Array.from({ length: 5000 }, (_, i) => p(i)) })).exitCode).toBe(0);
+  });
+
   it('rates the public vector; results in input order, ids echoed', () => {
     const out = runRate(JSON.stringify(vector));
     expect(out.exitCode).toBe(0);

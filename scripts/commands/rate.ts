@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { z } from 'zod';
+import { RATE_INPUT } from '../../domain/limits';
 import { RATING_LIMIT, VOLATILITY_LIMIT, rateEvent } from '../../domain/rating/engine';
 
 /**
@@ -40,7 +41,11 @@ const Participant = z.object({
 });
 
 const Input = z.object(
-  { participants: z.array(Participant, { error: 'expected an array' }) },
+  {
+    participants: z
+      .array(Participant, { error: 'expected an array' })
+      .max(RATE_INPUT.maxParticipants, { error: `at most ${RATE_INPUT.maxParticipants} participants: split the field or rate a sample` }),
+  },
   { error: 'expected an object {"participants":[...]}' },
 );
 
@@ -60,6 +65,12 @@ const invalid = (lines: string[]): RateOutcome => ({ exitCode: 2, stdout: '', st
 
 /** Parses, validates and rates; pure apart from the engine (no process or stream access). */
 export function runRate(inputText: string): RateOutcome {
+  const bytes = Buffer.byteLength(inputText, 'utf8');
+  if (bytes > RATE_INPUT.maxBytes) {
+    return invalid([
+      `input: ${bytes} bytes is more than ${RATE_INPUT.maxBytes} (at most ${RATE_INPUT.maxParticipants} participants are rated at once)`,
+    ]);
+  }
   let json: unknown;
   try {
     json = JSON.parse(inputText);
