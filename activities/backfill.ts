@@ -19,8 +19,7 @@ import { inTransaction, processBatch } from '../store/backfill/batch';
 import { beginRun, committedBatch, finishRun, processedUserIds, recordBatch, unfinishedRun } from '../store/backfill/checkpoint';
 import { assembleCsv, writeIdsFile } from '../store/backfill/csv';
 import { existingMembers } from '../store/members/find';
-import { unmappedSubTracks } from '../store/unmapped';
-import { sql } from 'kysely';
+import { unmappedOfMembers, unmappedUpTo } from '../store/unmapped';
 import { developReplay, type DevelopReplay } from '../store/backfill/develop-replay';
 import { removeOrphans } from '../store/backfill/membership';
 import { hasChallengeResult, memberRanges } from '../store/backfill/plan';
@@ -92,7 +91,7 @@ export function backfillActivities({ dbs, config }: ActivityDeps) {
       };
       if (options.userIds) {
         const userIds = [...new Set(options.userIds)].sort((a, b) => a - b).slice(0, options.limit ?? Infinity);
-        const unmapped = await unmappedSubTracks(dbs.members, sql`SELECT unnest(${userIds}::bigint[]) AS "userId"`);
+        const unmapped = await unmappedOfMembers(dbs.members, userIds);
         return { ...base, ranges: [], userIds, membersTotal: userIds.length, unmapped };
       }
       // a run over ranges checkpoints its batches; an unfinished earlier run with the same options is continued
@@ -105,11 +104,7 @@ export function backfillActivities({ dbs, config }: ActivityDeps) {
       }
       const { ranges, total } = await memberRanges(dbs.members, options.batchSize, options.limit);
       // once per run: legacy rows the mapping cannot place (whole tables, or the run's limited members)
-      const last = ranges.at(-1)?.[1] ?? 0;
-      const unmapped = await unmappedSubTracks(
-        dbs.members,
-        options.limit === undefined ? undefined : sql`SELECT "userId" FROM members."member" WHERE "userId" <= ${last}`,
-      );
+      const unmapped = await unmappedUpTo(dbs.members, options.limit === undefined ? undefined : (ranges.at(-1)?.[1] ?? 0));
       const plan: BackfillPlan = { ...base, checkpoint, ranges, userIds: [], membersTotal: total, unmapped };
       if (checkpoint) await beginRun(dbs.members, resumeKey, plan);
       return plan;

@@ -37,3 +37,16 @@ export async function unmappedSubTracks(db: Kysely<any>, members?: RawBuilder<un
     FROM (${unmappedRows(members)}) u GROUP BY 1, 2 ORDER BY 1, 2`.execute(db);
   return r.rows;
 }
+
+/** Unmapped sub-tracks of these members. */
+export function unmappedOfMembers(db: Kysely<any>, userIds: number[]): Promise<UnmappedSubTrack[]> {
+  return unmappedSubTracks(db, sql`SELECT unnest(${userIds}::bigint[]) AS "userId"`);
+}
+
+/** Unmapped sub-tracks of every member, or of those up to `lastUserId` (a --limit run). */
+export function unmappedUpTo(db: Kysely<any>, lastUserId?: number): Promise<UnmappedSubTrack[]> {
+  return unmappedSubTracks(
+    db,
+    lastUserId === undefined ? undefined : sql`SELECT "userId" FROM members."member" WHERE "userId" <= ${lastUserId}`,
+  );
+}

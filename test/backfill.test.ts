@@ -2,7 +2,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { sql } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TRACKS, TYPES, type TrackName, type TypeName } from '../domain/catalog';
 import {
@@ -46,6 +46,19 @@ interface Expected {
   globalRank: number | null;
   countryRank: number | null;
   schoolRank: number | null;
+}
+
+/** Development stream rows whose stats rating is not the newRating of their latest rated history row. */
+async function streamRatingDisagreements(db: Kysely<any>): Promise<Array<{ userId: number; rating: number | null; top: number | null }>> {
+  const r = await sql<{ userId: number; rating: number | null; top: number | null }>`
+    SELECT s."userId", s.rating, t."newRating" AS top FROM members."memberStats" s
+    JOIN LATERAL (SELECT h."newRating" FROM members."memberStatsHistory" h
+                  WHERE h."userId" = s."userId" AND h."trackId" = s."trackId" AND h."typeId" = s."typeId" AND h."newRating" IS NOT NULL
+                  ORDER BY h."eventDate" DESC, h."challengeId" DESC LIMIT 1) t ON true
+    WHERE s."trackId" = ${trackId('DEVELOPMENT')} AND s."typeId" = ${typeId('Challenge')} AND s.rating IS DISTINCT FROM t."newRating"`.execute(
+    db,
+  );
+  return r.rows;
 }
 
 /**
@@ -637,15 +650,7 @@ describe('backfill (real Temporal, real Postgres, tiny dataset)', () => {
     for (const r of unrated.rows)
       expect(r, `${r.userId}/${r.challengeId}`).toMatchObject({ newRating: null, createdBy: 'backfill:challenge' });
     // the Development stream: its latest rated history row and its stats rating are one number
-    const disagree = await sql<{ userId: number; rating: number; top: number }>`
-      SELECT s."userId", s.rating, t."newRating" AS top FROM members."memberStats" s
-      JOIN LATERAL (SELECT h."newRating" FROM members."memberStatsHistory" h
-                    WHERE h."userId" = s."userId" AND h."trackId" = s."trackId" AND h."typeId" = s."typeId" AND h."newRating" IS NOT NULL
-                    ORDER BY h."eventDate" DESC, h."challengeId" DESC LIMIT 1) t ON true
-      WHERE s."trackId" = ${trackId('DEVELOPMENT')} AND s."typeId" = ${typeId('Challenge')} AND s.rating IS DISTINCT FROM t."newRating"`.execute(
-      db,
-    );
-    expect(disagree.rows).toEqual([]);
+    expect(await streamRatingDisagreements(db)).toEqual([]);
   });
 
   it('--type-id takes the API enum spelling or the catalogue name; an unknown type stops before any write', async () => {
@@ -741,15 +746,7 @@ describe('backfill (real Temporal, real Postgres, tiny dataset)', () => {
     await backfilled();
     const db = stack.dbs.members;
     await runTestBackfill(stack.client!, taskQueue, { skipRerate: true });
-    const disagree = await sql<{ userId: number }>`
-      SELECT s."userId" FROM members."memberStats" s
-      JOIN LATERAL (SELECT h."newRating" FROM members."memberStatsHistory" h
-                    WHERE h."userId" = s."userId" AND h."trackId" = s."trackId" AND h."typeId" = s."typeId" AND h."newRating" IS NOT NULL
-                    ORDER BY h."eventDate" DESC, h."challengeId" DESC LIMIT 1) t ON true
-      WHERE s."trackId" = ${trackId('DEVELOPMENT')} AND s."typeId" = ${typeId('Challenge')} AND s.rating IS DISTINCT FROM t."newRating"`.execute(
-      db,
-    );
-    expect(disagree.rows).toEqual([]);
+    expect(await streamRatingDisagreements(db)).toEqual([]);
     const rerated = await sql<{
       n: number;
     }>`SELECT count(*)::int AS n FROM members."memberStatsHistory" WHERE "createdBy" = 'rerate'`.execute(db);
