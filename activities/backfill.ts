@@ -10,12 +10,14 @@ import {
   type BatchResult,
   type FinalizeResult,
   type Timings,
+  type UserRange,
 } from '../domain/backfill';
 import { resolveTrack, resolveType } from '../domain/catalog';
 import { RERANKED_KEYS } from '../domain/mapping';
 import { DEFAULT_BATCH_ATTEMPTS, Failure, isTransient } from '../domain/failures';
+import { DB_LIMITS } from '../domain/limits';
 import { REVIEW_SCHEMA_MISSING } from '../domain/preflight';
-import { inTransaction, processBatch } from '../store/backfill/batch';
+import { inTransaction, processBatch, reratesDevelop } from '../store/backfill/batch';
 import { beginRun, committedBatch, finishRun, processedUserIds, recordBatch, unfinishedRun } from '../store/backfill/checkpoint';
 import { assembleCsv, writeIdsFile } from '../store/backfill/csv';
 import { existingMembers } from '../store/members/find';
@@ -27,6 +29,14 @@ import { keyIds } from '../store/catalog';
 import { refreshRanks } from '../store/derived';
 import type { ActivityDeps } from './deps';
 import { catalogCache } from './catalog-cache';
+
+/** Longer than any step can legitimately take: the statement timeout plus waiting for a connection and a lock. */
+const STUCK_STEP_MS = DB_LIMITS.statementTimeoutMs + DB_LIMITS.acquireTimeoutMs + DB_LIMITS.lockTimeoutMs;
+
+/** Where a batch's commit is recorded: its range, or its explicit members' first and last id. */
+function checkpointRange(scope: BatchInput['scope']): UserRange {
+  return 'range' in scope ? scope.range : [scope.userIds[0] ?? 0, scope.userIds.at(-1) ?? 0];
+}
 
 const scopeText = (input: BatchInput) =>
   'range' in input.scope ? `members ${input.scope.range[0]}–${input.scope.range[1]}` : `members ${input.scope.userIds.join(', ')}`;
@@ -92,7 +102,12 @@ export function backfillActivities({ dbs, config }: ActivityDeps) {
       if (options.userIds) {
         const userIds = [...new Set(options.userIds)].sort((a, b) => a - b).slice(0, options.limit ?? Infinity);
         const unmapped = await unmappedOfMembers(dbs.members, userIds);
-        return { ...base, ranges: [], userIds, membersTotal: userIds.length, unmapped };
+        // each member's commit is recorded (the run is never resumed by options: its key is its own), so a retry
+        // whose completion was lost reports what it wrote instead of the nothing a second pass writes
+        const checkpoint = !options.csvOnly;
+        const plan: BackfillPlan = { ...base, checkpoint, ranges: [], userIds, membersTotal: userIds.length, unmapped };
+        if (checkpoint) await beginRun(dbs.members, `members:${runKey}`, plan);
+        return plan;
       }
       // a run over ranges checkpoints its batches; an unfinished earlier run with the same options is continued
       const checkpoint = !options.csvOnly;
@@ -120,11 +135,16 @@ export function backfillActivities({ dbs, config }: ActivityDeps) {
       const timings: Timings = zeroTimings();
       const ctx = Context.current();
       let step: keyof Timings = 'preload';
-      // a timer heartbeat: long SQL steps never look like a dead worker, and a dead worker is noticed quickly
-      const beat = setInterval(() => ctx.heartbeat({ scope: input.scope, step }), 1000);
+      let stepStarted = performance.now();
+      // a timer heartbeat: long SQL steps never look like a dead worker, and a dead worker is noticed quickly; a
+      // step past every database timeout is stuck (a hung connection), so the beat stops and the attempt times out
+      const beat = setInterval(() => {
+        if (performance.now() - stepStarted < STUCK_STEP_MS) ctx.heartbeat({ scope: input.scope, step });
+      }, 1000);
       const lap = async <T>(name: keyof Timings, fn: () => Promise<T>): Promise<T> => {
         const s = performance.now();
         step = name;
+        stepStarted = s;
         ctx.heartbeat({ scope: input.scope, step });
         try {
           return await fn();
@@ -133,11 +153,14 @@ export function backfillActivities({ dbs, config }: ActivityDeps) {
         }
       };
       const { scope, plan } = input;
-      const range = plan.checkpoint && 'range' in scope ? scope.range : undefined;
+      const range = plan.checkpoint ? checkpointRange(scope) : undefined;
       try {
         // committed before (a retry whose completion was lost, or a resumed run): what it wrote then, nothing again
         const earlier = range && (await committedBatch(dbs.members, plan.runKey, range));
         if (earlier) return { ...earlier, resumed: true, timings, ms: performance.now() - started };
+        const replayed = reratesDevelop(cat, input.options, plan)
+          ? await lap('rerate', () => getReplay(plan.replayKey ?? plan.runKey))
+          : undefined;
         const r = await inTransaction(dbs.members, input.options.csvOnly, async (tx) => {
           const out = await processBatch(tx, {
             dbs,
@@ -146,7 +169,7 @@ export function backfillActivities({ dbs, config }: ActivityDeps) {
             options: input.options,
             plan,
             lap,
-            replay: () => getReplay(plan.replayKey ?? plan.runKey),
+            replay: async () => replayed ?? Promise.reject(new Error('the run does not rerate: no Development replay')),
           });
           if (range) await recordBatch(tx, plan.runKey, range, { ...out, timings: zeroTimings(), ms: 0 });
           return out;

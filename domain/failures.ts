@@ -37,6 +37,8 @@ const UNAVAILABLE_CODES = new Set([
   // a deadlock or serialization failure is not the batch's fault: the next attempt normally passes
   '40P01',
   '40001',
+  // lock_timeout: a live writer held the rows; the next attempt normally gets them
+  '55P03',
 ]);
 
 /**

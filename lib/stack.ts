@@ -1,5 +1,6 @@
 import { Client } from '@temporalio/client';
 import { parseConfig, type Config } from '../domain/config';
+import { DB_LIMITS } from '../domain/limits';
 import { readSourceEnvWarning } from '../domain/read-source';
 import { migrateToLatest } from '../migrations';
 import { openDatabases, type Databases } from '../store/db';
@@ -24,13 +25,20 @@ export const stderrLog: Log = (m) => process.stderr.write(`[cutover] ${m}\n`);
  * `temporal: false`, Temporal with our search attributes. close() stops only what this call started.
  */
 export async function bringUp(
-  opts: { env?: Record<string, string | undefined>; config?: Config; temporal?: boolean; log?: Log } = {},
+  opts: {
+    env?: Record<string, string | undefined>;
+    config?: Config;
+    temporal?: boolean;
+    log?: Log;
+    /** the worker's connections per database (default DB_LIMITS.workerPool; tests use fewer to prove none is held twice) */
+    poolSize?: number;
+  } = {},
 ): Promise<Stack> {
   const log = opts.log ?? stderrLog;
   const parsed = opts.config ?? parseConfig(opts.env ?? process.env);
   const postgres = await ensurePostgres(parsed, log);
   const config = postgres.config;
-  const dbs = openDatabases(config);
+  const dbs = openDatabases(config, { size: opts.poolSize ?? DB_LIMITS.workerPool });
   const stops: Array<() => Promise<void>> = [() => postgres.stop(), () => dbs.close()];
   const close = async () => {
     for (const stop of stops.splice(0).reverse()) await stop().catch((e) => log(`shutdown: ${(e as Error).message}`));

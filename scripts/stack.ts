@@ -24,6 +24,11 @@ async function main() {
     if (stopping) return;
     stopping = true;
     stderrLog(`${signal}: shutting down`);
+    // whatever hangs (a stuck statement, a pool that will not drain), the operator's signal ends the process
+    setTimeout(() => {
+      stderrLog('shutdown is taking too long; exiting now (running batches are retried by Temporal)');
+      process.exit(1);
+    }, 45_000).unref();
     await api.close(); // flushes buffered legacy-read counts while the pool is open
     await worker.stop();
     await stack.close();

@@ -1,6 +1,7 @@
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { Config } from '../domain/config';
+import { DB_LIMITS } from '../domain/limits';
 
 // BIGINT → number: user ids and counts fit well inside 2^53 on this platform; NUMERIC stays string.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
@@ -17,12 +18,26 @@ export interface Databases {
   close(): Promise<void>;
 }
 
-export function openDatabases(config: Pick<Config, 'databaseUrl' | 'challengesDbUrl' | 'reviewDbUrl'>, poolSize = 10): Databases {
+export interface PoolOptions {
+  /** connections per database (default 10) */
+  size?: number;
+  /** how long a query waits for a free connection before its attempt fails (ms) */
+  acquireTimeoutMs?: number;
+  /** shows in pg_stat_activity (`cutover`, `cutover-api`): who holds which connections */
+  name?: string;
+}
+
+export function openDatabases(
+  config: Pick<Config, 'databaseUrl' | 'challengesDbUrl' | 'reviewDbUrl'>,
+  opts: number | PoolOptions = {},
+): Databases {
+  const { size = 10, acquireTimeoutMs = DB_LIMITS.acquireTimeoutMs, name = 'cutover' } = typeof opts === 'number' ? { size: opts } : opts;
   const cache = new Map<string, { pool: pg.Pool; db: Kysely<any> }>();
   const open = (url: string) => {
     let entry = cache.get(url);
     if (!entry) {
-      const pool = new pg.Pool({ connectionString: url, max: poolSize, application_name: 'cutover' });
+      // a full pool makes a caller wait, never hang: after acquireTimeoutMs its attempt fails (and is retried)
+      const pool = new pg.Pool({ connectionString: url, max: size, connectionTimeoutMillis: acquireTimeoutMs, application_name: name });
       // A lost connection (database restart, failover, an idle-session reaper, pg_terminate_backend) must fail the
       // query or attempt using it, never the process: pg emits 'error' on idle pooled clients (the pool) and on
       // checked-out clients between queries (the client), and an unhandled 'error' event kills Node.

@@ -1,4 +1,7 @@
 import { WorkflowFailedError } from '@temporalio/client';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { backfillActivities } from '../activities/backfill';
+import { BackfillOptions, batchPlanOf, type BackfillPlan, type BatchResult } from '../domain/backfill';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -699,6 +702,28 @@ describe('backfill (real Temporal, real Postgres, tiny dataset)', () => {
     const again = await runTestBackfill(stack.client!, taskQueue, { ...options, restart: true });
     expect(again.plan.resumedBatches).toBeUndefined();
     expect(again.totals.statsRows + again.totals.historyRows).toBe(0);
+  });
+
+  it('a retried batch whose commit was recorded reports what it wrote then (explicit members too), not the nothing a second pass writes', async () => {
+    await backfilled();
+    const ids = (
+      await sql<{ userId: number }>`SELECT "userId" FROM members."memberMaxRating" ORDER BY 1 LIMIT 2`.execute(stack.dbs.members)
+    ).rows.map((r) => r.userId);
+    await sql`DELETE FROM members."memberStats" WHERE "userId" = ANY(${ids}::bigint[])`.execute(stack.dbs.members);
+    await sql`DELETE FROM members."memberStatsHistory" WHERE "userId" = ANY(${ids}::bigint[])`.execute(stack.dbs.members);
+    const acts = backfillActivities({ dbs: stack.dbs, config: stack.config });
+    const env = new MockActivityEnvironment();
+    const options = BackfillOptions.parse({ userIds: ids });
+    const plan: BackfillPlan = await env.run(acts.backfillPrepare, options);
+    expect(plan.checkpoint).toBe(true);
+    const input = { scope: { userIds: [ids[0]!] }, options, plan: batchPlanOf(plan) };
+    const first: BatchResult = await env.run(acts.backfillBatch, input);
+    expect(first.statsRows).toBeGreaterThan(0);
+    expect(first.resumed).toBeUndefined();
+    // the same attempt again, as after a worker that committed and died before reporting
+    const retry = await env.run(acts.backfillBatch, input);
+    expect(retry).toMatchObject({ resumed: true, statsRows: first.statsRows, historyRows: first.historyRows, members: 1 });
+    await env.run(acts.backfillFinalize, { options, plan: batchPlanOf(plan) });
   });
 
   it('--csv-path naming a file writes the stats there and the history beside it; --skip-ratings does no rating work', async () => {

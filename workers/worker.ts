@@ -27,6 +27,9 @@ export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worke
     ...(opts.identity ? { identity: opts.identity } : {}),
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
     activities: createActivities({ config: opts.config, dbs: opts.dbs }),
+    // on shutdown, in-flight batches are cancelled; one stuck in the database must not keep the process up (its
+    // transaction rolls back when the connection closes, and Temporal retries the batch elsewhere)
+    shutdownForceTime: '20 seconds',
   });
   return { worker, connection };
 }

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { startApi, type RunningApi } from '../../api/server';
+import { DB_LIMITS } from '../../domain/limits';
+import { openDatabases } from '../../store/db';
 import { watchReadSource } from '../../store/read-source';
 import { stderrLog, type Log, type Stack } from '../../lib/stack';
 import { UsageError, withStack } from '../cli-support';
@@ -11,13 +13,18 @@ import { UsageError, withStack } from '../cli-support';
  */
 export async function startApiForStack(stack: Stack, opts: { port?: number; host?: string; log?: Log } = {}): Promise<RunningApi> {
   const log = opts.log ?? stderrLog;
-  const readSource = await watchReadSource(stack.dbs.members, {
+  // the API's own pool: a backfill using every worker connection must not leave readers waiting
+  const dbs = openDatabases(stack.config, { size: DB_LIMITS.apiPool, name: 'cutover-api' });
+  const readSource = await watchReadSource(dbs.members, {
     onError: (e) => log(`read source poll failed (serving the last known): ${e.message}`),
+  }).catch(async (e) => {
+    await dbs.close();
+    throw e;
   });
   try {
     const level = stack.config.logLevel;
     const api = await startApi({
-      dbs: stack.dbs,
+      dbs,
       readSource,
       port: opts.port ?? stack.config.apiPort,
       host: opts.host,
@@ -28,10 +35,12 @@ export async function startApiForStack(stack: Stack, opts: { port?: number; host
       close: async () => {
         await api.close(); // flushes legacy read counts while the pool is still open
         readSource.close();
+        await dbs.close();
       },
     };
   } catch (e) {
     readSource.close();
+    await dbs.close();
     if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') {
       throw new Error(`API port in use (${(e as Error).message}): set API_PORT or pass --port (0 picks a free port)`);
     }

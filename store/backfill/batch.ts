@@ -3,6 +3,7 @@ import type { BackfillOptions, BatchPlan, BatchResult, HeavyMember, Scope, Timin
 import type { Catalog } from '../../domain/catalog';
 import type { Databases } from '../db';
 import { DEVELOP_RATED_KEY } from '../../domain/mapping';
+import { DB_LIMITS } from '../../domain/limits';
 import { keyIds } from '../catalog';
 import { refreshMaxRating } from '../derived';
 import { ids } from '../sql';
@@ -29,7 +30,8 @@ export interface BatchContext {
   options: BackfillOptions;
   plan: BatchPlan;
   lap: Lap;
-  /** the run's Development replay (computed once per run and process) */
+  /** the run's Development replay (computed once per run and process; resolved before the transaction opens, so a
+   * batch never waits for a second connection while holding one — the deadlock of a pool full of such batches) */
   replay: () => Promise<DevelopReplay>;
 }
 
@@ -57,11 +59,24 @@ function heaviest(perMember: Map<number, number>, n = 5): HeavyMember[] {
     .slice(0, n);
 }
 
+/** The continuation writes the Development stream's key: only when the run's filters include it. */
+function developStreamInScope(cat: Catalog, plan: BatchPlan): boolean {
+  const [devTrack, streamType] = keyIds(cat, DEVELOP_RATED_KEY);
+  return (plan.trackId ?? devTrack) === devTrack && (plan.typeId ?? streamType) === streamType;
+}
+
+/** Whether a batch applies the run's Development replay (callers resolve it before the batch's transaction opens). */
+export function reratesDevelop(cat: Catalog, options: BackfillOptions, plan: BatchPlan): boolean {
+  return !options.skipRerate && !options.skipRatings && developStreamInScope(cat, plan);
+}
+
 export async function processBatch(tx: Kysely<any>, ctx: BatchContext): Promise<Omit<BatchResult, 'timings' | 'ms'>> {
   const { dbs, catalog: cat, options, plan, lap, scope } = ctx;
   const batch = await lap('preload', async () => {
-    // hashes of the batch (Challenge, staged rows) fit in memory instead of spilling to disk
-    await sql`SET LOCAL work_mem = '64MB'`.execute(tx);
+    // hashes of the batch (Challenge, staged rows) fit in memory instead of spilling to disk; a lock held by a
+    // live writer, or a statement that never ends, fails the attempt (retried) instead of holding it forever
+    await sql`SELECT set_config('work_mem', '64MB', true), set_config('lock_timeout', ${`${DB_LIMITS.lockTimeoutMs}ms`}, true),
+      set_config('statement_timeout', ${`${DB_LIMITS.statementTimeoutMs}ms`}, true)`.execute(tx);
     const m = await loadBatchMembers(tx, scope, dbs.sameDatabase);
     await loadBatchSources(tx, dbs);
     return m;
@@ -74,10 +89,8 @@ export async function processBatch(tx: Kysely<any>, ctx: BatchContext): Promise<
     if (history) await stageHistory(tx, b);
   });
   let rerated = 0;
-  // the continuation writes the Development stream's key: only when the run's filters include it
-  const [devTrack, streamType] = keyIds(cat, DEVELOP_RATED_KEY);
-  const streamInScope = (plan.trackId ?? devTrack) === devTrack && (plan.typeId ?? streamType) === streamType;
-  if (!options.skipRerate && !options.skipRatings && streamInScope) {
+  const streamInScope = developStreamInScope(cat, plan);
+  if (reratesDevelop(cat, options, plan)) {
     const replayed = await lap('rerate', ctx.replay);
     rerated = await lap('rerate', () => applyDevelopRerate(tx, replayed, cat, { history }));
   } else if (streamInScope) {
