@@ -12,7 +12,7 @@ import {
   type Timings,
   type UserRange,
 } from '../domain/backfill';
-import { resolveTrack, resolveType } from '../domain/catalog';
+import { resolveTrack, resolveType, unknownTrackMessage, unknownTypeMessage } from '../domain/catalog';
 import { RERANKED_KEYS } from '../domain/mapping';
 import { DEFAULT_BATCH_ATTEMPTS, Failure, isTransient } from '../domain/failures';
 import { DB_LIMITS } from '../domain/limits';
@@ -77,17 +77,11 @@ export function backfillActivities({ dbs, config }: ActivityDeps) {
       const cat = await getCatalog();
       const track = options.track === undefined ? undefined : resolveTrack(cat, options.track);
       if (options.track !== undefined && !track) {
-        throw ApplicationFailure.nonRetryable(
-          `--track-id ${options.track} is neither a ChallengeTrack id nor a track name; use one of ${cat.tracks.map((x) => `${x.track} (${x.id})`).join(', ')}`,
-          Failure.InvalidInput,
-        );
+        throw ApplicationFailure.nonRetryable(unknownTrackMessage(cat, options.track), Failure.InvalidInput);
       }
       const type = options.type === undefined ? undefined : resolveType(cat, options.type);
       if (options.type !== undefined && !type) {
-        throw ApplicationFailure.nonRetryable(
-          `--type-id ${options.type} is neither a ChallengeType id nor a type name; use one of ${cat.types.map((x) => `${x.name} (${x.id})`).join(', ')}`,
-          Failure.InvalidInput,
-        );
+        throw ApplicationFailure.nonRetryable(unknownTypeMessage(cat, options.type), Failure.InvalidInput);
       }
       const info = Context.current().info;
       const runKey = info.workflowExecution?.runId ?? info.activityId;

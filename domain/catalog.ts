@@ -126,3 +126,12 @@ export function resolveType(c: Catalog, idOrName: string): Catalog['types'][numb
   if (UUID.test(idOrName)) return c.types.find((x) => x.id === idOrName.toLowerCase());
   return c.types.find((x) => normalName(x.name) === normalName(idOrName));
 }
+
+/** Why a --track-id / --type-id value names nothing, with every value that would: one message for the CLI and the workflow. */
+export function unknownTrackMessage(c: Catalog, value: string): string {
+  return `--track-id ${value} is neither a ChallengeTrack id nor a track name; use one of ${c.tracks.map((x) => `${x.track} (${x.id})`).join(', ')}`;
+}
+
+export function unknownTypeMessage(c: Catalog, value: string): string {
+  return `--type-id ${value} is neither a ChallengeType id nor a type name; use one of ${c.types.map((x) => `${x.name} (${x.id})`).join(', ')}`;
+}

@@ -33,7 +33,9 @@ export function fail(e: unknown): never {
 export function wholeNumber(flag: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
   if (!/^\d+$/.test(v.trim())) throw new UsageError(`${flag} must be a whole number, got "${v}"`);
-  return Number(v);
+  const n = Number(v);
+  if (!Number.isSafeInteger(n)) throw new UsageError(`${flag} is too large (${v.trim().slice(0, 30)}): at most ${Number.MAX_SAFE_INTEGER}`);
+  return n;
 }
 
 /** Brings the stack up for one command and always takes down what it started. */

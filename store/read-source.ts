@@ -32,10 +32,12 @@ export async function getReadSource(db: Kysely<any>): Promise<ReadSource> {
  * operator re-asserting "unified" during an incident must not fail — and is audited as a no-op (from = to,
  * changed: false) without touching the readSource row. Invalid input throws InvalidSwitchError.
  */
-export async function switchReadSource(db: Kysely<any>, input: SwitchInput): Promise<SwitchResult> {
+export async function switchReadSource(db: Kysely<any>, input: SwitchInput, opts: { note?: string } = {}): Promise<SwitchResult> {
   const parsed = SwitchInput.safeParse(input);
   if (!parsed.success) throw new InvalidSwitchError(parsed.error.issues.map((i) => i.message).join('; '));
-  const { to, actor, reason } = parsed.data;
+  const { to, actor } = parsed.data;
+  // our own note (a forced switch) comes on top of the operator's reason: its limit is the operator's alone
+  const reason = opts.note ? `${opts.note} ${parsed.data.reason}` : parsed.data.reason;
   return db.transaction().execute(async (tx) => {
     const cur = await sql<{ source: ReadSource }>`SELECT source FROM platform."readSource" WHERE id = 1 FOR UPDATE`.execute(tx);
     const from = cur.rows[0]?.source;

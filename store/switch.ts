@@ -67,8 +67,7 @@ export async function switchWithGate(
       `the parity gate does not hold (${gate.reason}): run \`npm run cutover -- parity --full\` (or two sampled runs on different seeds) on the current data, or pass --force to switch anyway (recorded in the audit)`,
     );
   }
-  const reason = gate.passed ? input.reason : `[forced past the parity gate: ${gate.reason}] ${input.reason}`;
-  const switched = await switchReadSource(db, { ...input, reason });
+  const switched = await switchReadSource(db, input, gate.passed ? {} : { note: `[forced past the parity gate: ${gate.reason}]` });
   const verification = await verifyUnifiedReads(db, names);
   if (verification.ok) return { switched, gate, verification };
   const rolledBack = await switchReadSource(db, {

@@ -15,6 +15,7 @@ import {
 } from '../../workflows/backfill/messages';
 import { CutoverPhase, CutoverState } from '../../domain/search-attributes';
 import { UsageError, wholeNumber, withStack, withWorker } from '../cli-support';
+import { checkBackfillTargets } from './targets';
 
 interface RawFlags {
   userId?: string[];
@@ -185,8 +186,9 @@ export function registerBackfill(program: Command): void {
     .option('--json', 'print a final JSON summary instead of the live progress bar')
     .action(async (flags: RawFlags) => {
       const options = parseBackfillFlags(flags);
-      await withStack({}, (stack) =>
-        withWorker(stack, stderrLog, async () => {
+      await withStack({}, async (stack) => {
+        await checkBackfillTargets(stack, options);
+        return withWorker(stack, stderrLog, async () => {
           const handle = await startBackfill(stack, options);
           if (!flags.json)
             stderrLog(
@@ -200,8 +202,8 @@ export function registerBackfill(program: Command): void {
           });
           const result = await follow(handle, flags.json === true);
           process.stdout.write(flags.json ? `${JSON.stringify(result, null, 2)}\n` : `${summary(result)}\n`);
-        }),
-      );
+        });
+      });
     });
 
   const target = (stack: Stack) => stack.client!.workflow.getHandle(BACKFILL_WORKFLOW_ID);

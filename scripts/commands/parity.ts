@@ -5,6 +5,7 @@ import { DEFAULT_SAMPLES, PARITY_CATEGORIES, ParityOptions, type ParityExample }
 import { stderrLog, type Stack } from '../../lib/stack';
 import type { ParityResult } from '../../workflows/parity/workflow';
 import { CutoverPhase, CutoverState } from '../../domain/search-attributes';
+import { checkParityMember } from './targets';
 import { UsageError, wholeNumber, withStack, withWorker } from '../cli-support';
 import { Parity, parityWorkflowId } from '../../workflows/parity/messages';
 
@@ -44,6 +45,7 @@ export function parseParityFlags(f: RawFlags, newSeed: () => string = () => rand
 export async function runParity(stack: Stack, options: ParityOptions, log: (m: string) => void): Promise<ParityResult> {
   const client = stack.client;
   if (!client) throw new Error('Temporal is not up');
+  await checkParityMember(stack, options.userId);
   try {
     return await withWorker(stack, log, () =>
       client.workflow.execute(Parity, {
