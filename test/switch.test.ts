@@ -56,6 +56,11 @@ describe('switch (phase C): gated by parity, verified, rolled back', () => {
     expect(forced.switched.reason).toMatch(/^\[forced past the parity gate: .*\] incident 42$/);
     expect((await readSourceHistory(db(), 1))[0]?.reason).toBe(forced.switched.reason);
     await switchWithGate(db(), names, { to: 'legacy', actor: 't', reason: 'undo' });
+    // the note is ours: an operator's reason at the limit still switches, on record in full
+    const long = 'r'.repeat(2000);
+    const atLimit = await switchWithGate(db(), names, { to: 'unified', actor: 't', reason: long, force: true });
+    expect(atLimit.switched.reason.endsWith(`] ${long}`)).toBe(true);
+    await switchWithGate(db(), names, { to: 'legacy', actor: 't', reason: 'undo' });
   });
 
   it('unified reads that fail verification roll back to legacy at once', async () => {
