@@ -1,7 +1,11 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabases, type Databases } from '../store/db';
+import { startApi, type RunningApi } from '../api/server';
+import { watchReadSource, type ReadSourceReader } from '../store/read-source';
+import { ALICE, fixtureDatabase, type Fixture } from './api-fixtures';
 import { createTestDatabase, testConfig } from './support/db';
+import { dbProxy, type DbProxy } from './support/proxy';
 
 /**
  * A database restart, failover or idle-session reaper drops our connections. The process must survive it: the
@@ -49,5 +53,67 @@ describe('a lost database connection', () => {
     expect(await tx).toMatch(/^failed: /);
     const r = await sql<{ ok: number }>`SELECT 1 AS ok`.execute(dbs.members);
     expect(r.rows[0]!.ok).toBe(1);
+  });
+});
+
+describe('the API while its database goes away', () => {
+  let fx: Fixture;
+  let proxy: DbProxy;
+  let apiDbs: Databases;
+  let reader: ReadSourceReader;
+  let api: RunningApi;
+  beforeAll(async () => {
+    fx = await fixtureDatabase('lostconn_api');
+    proxy = await dbProxy(fx.url);
+    apiDbs = openDatabases(testConfig(proxy.url), { size: 4, acquireTimeoutMs: 3000, name: 'cutover-api' });
+    reader = await watchReadSource(fx.dbs.members, { onError: () => {} });
+    api = await startApi({ dbs: apiDbs, readSource: reader, port: 0 });
+  });
+  afterAll(async () => {
+    await api?.close();
+    reader?.close();
+    await apiDbs?.close();
+    await proxy?.close();
+    await fx?.close();
+  });
+
+  const get = async (path: string) => {
+    const r = await fetch(`${api.url}${path}`);
+    return { status: r.status, body: (await r.json()) as Record<string, unknown> };
+  };
+  const stats = `/members/${ALICE.handle}/stats`;
+
+  it('answers 503 in the documented shape while the database is down, and 200 again by itself once it is back', async () => {
+    expect((await get(stats)).status).toBe(200);
+    await proxy.down();
+    const t0 = Date.now();
+    expect(await get('/members/health')).toMatchObject({ status: 503, body: { status: 'unavailable', db: 'unreachable' } });
+    expect(await get(stats)).toEqual({
+      status: 503,
+      body: { error: 'unavailable', message: 'the member database is unavailable; retry shortly' },
+    });
+    expect(Date.now() - t0).toBeLessThan(5000); // answered, not left hanging
+    await proxy.up();
+    expect((await get(stats)).status).toBe(200);
+    expect((await get('/members/health')).status).toBe(200);
+  });
+
+  it('connections dropped under requests in flight: those requests get 503 (never 500), the next ones 200', async () => {
+    const statuses: number[] = [];
+    let stop = false;
+    const clients = Array.from({ length: 6 }, async () => {
+      while (!stop) statuses.push((await get(stats)).status);
+    });
+    for (let i = 0; i < 5; i++) {
+      await new Promise((r) => setTimeout(r, 150));
+      proxy.cut();
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    stop = true;
+    await Promise.all(clients);
+    expect(statuses.filter((s) => s !== 200 && s !== 503)).toEqual([]);
+    expect(statuses.filter((s) => s === 200).length).toBeGreaterThan(10);
+    expect(statuses).toContain(503); // some requests really were mid-query when their connection went
+    expect((await get(stats)).status).toBe(200);
   });
 });
