@@ -1,11 +1,15 @@
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { BUILTIN_CATALOG, catalogNames, type CatalogNames } from '../domain/catalog';
+import { API_LIMITS, type ApiLimits } from '../domain/limits';
 import { loadCatalogNames } from '../store/catalog';
 import type { Databases } from '../store/db';
 import { LegacyReadCounter } from '../store/legacy-reads';
 import type { ReadSourceReader } from '../store/read-source';
-import { installErrorHandling } from './errors';
+import { clientErrorHandler } from './client-errors';
+import { frameworkErrors, installErrorHandling } from './errors';
+import { recordReadLatency, type LatencyOptions } from './latency';
+import { installRouteTable } from './route-table';
 import { healthRoutes } from './routes/health';
 import { memberStatsRoutes } from './routes/member-stats';
 
@@ -16,13 +20,35 @@ export interface ApiOptions {
   logLevel?: false | string;
   /** how often legacy read counts are written (ms) */
   legacyReadFlushMs?: number;
+  /** request timeouts and size bounds: domain/limits.ts API_LIMITS unless set */
+  limits?: Partial<ApiLimits>;
+  /** publishing the read latency long phases throttle on (default on; false: not published) */
+  readLatency?: LatencyOptions | false;
 }
 
-/** The member stats API: error handling, OpenAPI, then each group of routes as a plugin. */
+/** The member stats API: bounds, error handling, OpenAPI, then each group of routes as a plugin. */
 export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   const db = opts.dbs.members;
-  // logs to stderr: stdout belongs to the commands' own output (URLs, --json)
-  const app = Fastify({ logger: opts.logLevel ? { level: opts.logLevel, stream: process.stderr } : false });
+  const limits: ApiLimits = { ...API_LIMITS, ...opts.limits };
+  const app = Fastify({
+    // logs to stderr: stdout belongs to the commands' own output (URLs, --json)
+    logger: opts.logLevel ? { level: opts.logLevel, stream: process.stderr } : false,
+    requestTimeout: limits.requestTimeoutMs,
+    connectionTimeout: limits.connectionTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    bodyLimit: limits.bodyLimitBytes,
+    routerOptions: { maxParamLength: limits.maxParamLength },
+    // what fastify has no option for: Node's header timeout, how often both timeouts are checked, the header size
+    http: {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      connectionsCheckingInterval: limits.timeoutCheckMs,
+      maxHeaderSize: limits.maxHeaderBytes,
+    },
+    clientErrorHandler,
+    frameworkErrors,
+  });
+  installRouteTable(app);
   // the challenges database's own catalogue ids; without it (unreachable, not deployed) the shipped ids serve
   let names: CatalogNames = catalogNames(BUILTIN_CATALOG);
   if (opts.dbs.challenges) {
@@ -48,6 +74,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     },
   });
   installErrorHandling(app);
+  if (opts.readLatency !== false) recordReadLatency(app, db, opts.readLatency);
 
   app.get('/members/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   await app.register(healthRoutes, { db, readSource: opts.readSource });

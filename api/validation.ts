@@ -1,6 +1,6 @@
 import type { FastifySchemaCompiler } from 'fastify';
 import type { z } from 'zod';
-import { HttpError } from './errors';
+import { echo, HttpError } from './errors';
 
 export type Part = 'params' | 'querystring' | 'body' | 'headers';
 
@@ -13,7 +13,8 @@ export function zodValidator(parts: Partial<Record<Part, z.ZodType>>): FastifySc
       const r = schema.safeParse(data);
       if (r.success) return { value: r.data };
       const reason = r.error.issues.map((i) => `${[httpPart, ...i.path.map(String)].join('.')}: ${i.message}`).join('; ');
-      return { error: new HttpError(400, reason) };
+      // unknown keys are named in the reason: a 20,000-character one need not come back whole
+      return { error: new HttpError(400, echo(reason, 500)) };
     };
   };
 }

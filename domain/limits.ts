@@ -47,7 +47,7 @@ export const API_LIMITS = {
   keepAliveTimeoutMs: 72_000,
   /** request bodies; the API's bodies are small JSON commands (a route may raise its own bodyLimit) */
   bodyLimitBytes: 64 * 1024,
-  /** a path parameter; handles are at most 64 characters, longer ones get a 400 naming the rule up to here, then 414 */
+  /** a path parameter: a handle of 65 to 100 characters gets a 400 naming the 64-character rule, a longer one a 414 */
   maxParamLength: 100,
   /** request line and headers together; more is a 431 (Node's default) */
   maxHeaderBytes: 16 * 1024,

@@ -3,6 +3,7 @@ import { unifiedStats } from './0001-unified-stats';
 import { platform } from './0002-platform';
 import { legacyReads } from './0003-legacy-reads';
 import { backfillCheckpoints } from './0004-backfill-checkpoints';
+import { readLatency } from './0005-read-latency';
 
 /** Our schema, in order. Names sort lexically; never rename or edit an applied migration — add one. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -10,6 +11,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0002-platform': platform,
   '0003-legacy-reads': legacyReads,
   '0004-backfill-checkpoints': backfillCheckpoints,
+  '0005-read-latency': readLatency,
 };
 
 /** Applies what is pending on the members database; a no-op when up to date. */

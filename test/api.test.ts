@@ -136,16 +136,19 @@ describe('member stats read API', () => {
     expect((await get(`/members/${'a'.repeat(64)}/stats`)).status).toBe(404); // 64 is still a valid length
   });
 
-  it('unknown routes and methods → 404 JSON', async () => {
+  it('unknown routes → 404 JSON; a known path with a wrong method → 405 naming the allowed ones', async () => {
     for (const url of ['/nope', '/members', '/members/alice_1/statz']) {
       const r = await get(url);
       expect(r.status).toBe(404);
       expect(r.type).toMatch(/application\/json/);
       expect(r.body.error).toBe('not_found');
     }
-    const post = await app.inject({ method: 'POST', url: `/members/${ALICE.handle}/stats` });
-    expect(post.statusCode).toBe(404);
-    expect(post.json().error).toBe('not_found');
+    for (const url of [`/members/${ALICE.handle}/stats`, '/members/nobody/stats/history?track=DESIGN', '/members/health']) {
+      const r = await app.inject({ method: 'POST', url });
+      expect(r.statusCode, url).toBe(405);
+      expect(r.headers.allow, url).toBe('GET, HEAD');
+      expect(r.json(), url).toEqual({ error: 'method_not_allowed', message: expect.stringMatching(/^POST is not allowed on \/members\//) });
+    }
   });
 
   it('serves its OpenAPI document with request and response schemas', async () => {

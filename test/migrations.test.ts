@@ -22,6 +22,7 @@ describe('migrations', () => {
       '0002-platform',
       '0003-legacy-reads',
       '0004-backfill-checkpoints',
+      '0005-read-latency',
     ]);
     expect(await migrateToLatest(dbs.members)).toEqual([]);
     const tables = await sql<{ t: string }>`
@@ -38,6 +39,9 @@ describe('migrations', () => {
         'platform.evidence',
         'platform.checkpoint',
         'platform.legacyRead',
+        'platform.backfillRun',
+        'platform.backfillCheckpoint',
+        'platform.readLatency',
       ]),
     );
   });
