@@ -1,6 +1,7 @@
 import type { ActivityDeps } from './deps';
 import { backfillActivities } from './backfill';
 import { evidenceActivities } from './evidence';
+import { healthActivities } from './health';
 import { preflightActivities } from './preflight';
 import { parityActivities } from './parity';
 
@@ -12,6 +13,7 @@ export function createActivities(deps: ActivityDeps) {
     ...evidenceActivities(deps),
     ...backfillActivities(deps),
     ...parityActivities(deps),
+    ...healthActivities(deps),
   };
 }
 

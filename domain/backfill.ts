@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CONCURRENCY, concurrencyMessage } from './limits';
+import { ThrottleSettings, type DbHealth } from './throttle';
 import type { UnmappedSubTrack } from './mapping';
 
 /** Phase A options, as the runbook names them. Validated at the CLI and again as the workflow's input. */
@@ -36,6 +37,8 @@ export const BackfillOptions = z
       .default(500),
     csvOnly: z.boolean().default(false),
     csvPath: z.string().min(1, { error: '--csv-path must not be empty' }).optional(),
+    /** live reads first: the run slows down or waits while the database is under strain (domain/throttle.ts) */
+    throttle: ThrottleSettings.prefault({}),
   })
   .refine((o) => !o.csvOnly || o.csvPath !== undefined, {
     error: '--csv-only needs --csv-path <dir or file.csv> to write the CSV files to',
@@ -140,7 +143,7 @@ export function addBatch(t: BackfillTotals, b: BatchResult): BackfillTotals {
 }
 
 export interface BackfillProgress {
-  state: 'preparing' | 'running' | 'paused' | 'finalizing' | 'done' | 'failed';
+  state: 'preparing' | 'running' | 'throttled' | 'paused' | 'finalizing' | 'done' | 'failed';
   membersDone: number;
   membersTotal: number;
   rowsWritten: number;
@@ -152,6 +155,8 @@ export interface BackfillProgress {
   etaSeconds: number | null;
   totals: BackfillTotals;
   lastError?: string;
+  /** while the run holds itself back for live reads: batches allowed now, why, and the last reading */
+  throttle?: { allowed: number; reasons: string[]; health?: DbHealth };
 }
 
 /** Rate and ETA from work done over elapsed active time. */

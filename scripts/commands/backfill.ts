@@ -32,6 +32,8 @@ interface RawFlags {
   batchSize?: string;
   csvOnly?: boolean;
   csvPath?: string;
+  throttle?: boolean;
+  readBudgetMs?: string;
   json?: boolean;
 }
 
@@ -60,6 +62,7 @@ export function parseBackfillFlags(f: RawFlags): BackfillOptions {
     batchSize: int('--batch-size', f.batchSize),
     csvOnly: f.csvOnly ?? false,
     csvPath: f.csvPath,
+    throttle: { enabled: f.throttle ?? true, readBudgetMs: int('--read-budget-ms', f.readBudgetMs) },
   });
   if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => i.message).join('\n'));
   return parsed.data;
@@ -68,7 +71,7 @@ export function parseBackfillFlags(f: RawFlags): BackfillOptions {
 function renderProgress(bar: SingleBar, p: BackfillProgress): void {
   bar.setTotal(Math.max(p.membersTotal, 1));
   bar.update(p.membersDone, {
-    state: p.state,
+    state: p.state === 'throttled' && p.throttle ? `throttled (${p.throttle.reasons[0] ?? ''})` : p.state,
     rate: p.membersPerSec.toFixed(0),
     etaText: p.etaSeconds === null ? '–' : `${Math.ceil(p.etaSeconds)}s`,
     rows: p.rowsWritten,
@@ -100,7 +103,8 @@ async function follow(handle: WorkflowHandle, json: boolean): Promise<BackfillRe
         renderProgress(bar, p);
       } else if (!json && Date.now() - lastLog > 5000) {
         lastLog = Date.now();
-        stderrLog(`backfill ${p.state}: ${p.membersDone}/${p.membersTotal} members, ${p.membersPerSec.toFixed(0)}/s`);
+        const why = p.state === 'throttled' && p.throttle ? ` — ${p.throttle.reasons.join('; ')}` : '';
+        stderrLog(`backfill ${p.state}: ${p.membersDone}/${p.membersTotal} members, ${p.membersPerSec.toFixed(0)}/s${why}`);
       }
     } catch {
       // the query can fail between continue-as-new runs; the next tick catches up
@@ -183,6 +187,8 @@ export function registerBackfill(program: Command): void {
       '--csv-path <dir|file.csv>',
       '--csv-only output: a directory (memberStats.csv, memberStatsHistory.csv) or a file (history beside it)',
     )
+    .option('--read-budget-ms <ms>', "the read API's p99 latency to protect: the run slows down or waits above it (default 200)")
+    .option('--no-throttle', 'run at full concurrency whatever live reads feel (an idle platform, a maintenance window)')
     .option('--json', 'print a final JSON summary instead of the live progress bar')
     .action(async (flags: RawFlags) => {
       const options = parseBackfillFlags(flags);

@@ -71,6 +71,8 @@ export function formatStatus(s: StatusReport): string {
       `Backfill ${b.state}: ${b.membersDone}/${b.membersTotal} members, ${b.rowsWritten} rows, ${b.membersPerSec.toFixed(0)}/s, ` +
         `ETA ${b.etaSeconds === null ? '–' : `${Math.ceil(b.etaSeconds)} s`}, ${b.inFlight}/${b.concurrency} batches in flight`,
     );
+    if (b.state === 'throttled' && b.throttle)
+      out.push(`  throttled for live reads: ${b.throttle.allowed} of ${b.concurrency} batches allowed — ${b.throttle.reasons.join('; ')}`);
   }
   out.push(`Parity gate: ${s.parityGate.passed ? 'holds' : 'does not hold'} (${s.parityGate.reason})`);
   out.push('Latest evidence (a parity run taken before the data last changed no longer counts towards the gate):');

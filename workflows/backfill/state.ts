@@ -10,6 +10,7 @@ import {
 } from '../../domain/backfill';
 import { isConcurrency, concurrencyMessage } from '../../domain/limits';
 import { CutoverState } from '../../domain/search-attributes';
+import type { DbHealth, ThrottleStep } from '../../domain/throttle';
 import type { WindowCursor } from '../support/window';
 
 /** What a backfill hands to its next run on continue-as-new. */
@@ -22,6 +23,8 @@ export interface BackfillCarry {
   pausedMs?: number;
   paused: boolean;
   concurrency: number;
+  /** batches the throttle allowed when this run handed over */
+  allowed?: number;
 }
 
 /**
@@ -36,6 +39,12 @@ export class BackfillState {
   concurrency: number;
   paused: boolean;
   lastError?: string;
+  /** whether the run throttles itself (the option, and a run that began after throttling existed) */
+  throttling = false;
+  /** batches the throttle allows in flight now (≤ concurrency) */
+  allowed: number;
+  private throttleReasons: string[] = [];
+  private health?: DbHealth;
   private readonly startedAt: number;
   private pausedMs: number;
   private pausedAt: number;
@@ -47,6 +56,7 @@ export class BackfillState {
     this.cursor = { next: carry?.next ?? 0, inFlight: 0 };
     this.concurrency = carry?.concurrency ?? concurrency;
     this.paused = carry?.paused ?? false;
+    this.allowed = carry?.allowed ?? this.concurrency;
     this.startedAt = carry?.startedAt ?? Date.now();
     this.pausedMs = carry?.pausedMs ?? 0;
     this.pausedAt = this.paused ? Date.now() : 0;
@@ -62,6 +72,25 @@ export class BackfillState {
     if (this.paused) this.pausedMs += Date.now() - this.pausedAt;
     this.paused = false;
     upsertSearchAttributes([{ key: CutoverState, value: 'running' }]);
+  }
+
+  /** What the window may have in flight: the operator's concurrency, or less while throttled. */
+  inFlightLimit(): number {
+    return this.throttling ? Math.min(this.concurrency, this.allowed) : this.concurrency;
+  }
+
+  throttled(): boolean {
+    return this.throttling && this.allowed < this.concurrency;
+  }
+
+  applyThrottle(step: ThrottleStep, health: DbHealth): void {
+    const was = this.throttled();
+    this.allowed = step.allowed;
+    this.throttleReasons = step.reasons;
+    this.health = health;
+    // the Web UI filter follows the transitions only, not every reading
+    if (was !== this.throttled() && !this.paused && this.phase === 'running')
+      upsertSearchAttributes([{ key: CutoverState, value: this.throttled() ? 'throttled' : 'running' }]);
   }
 
   setConcurrency(n: number): number {
@@ -92,7 +121,7 @@ export class BackfillState {
   progress(): BackfillProgress {
     const total = this.plan?.membersTotal ?? 0;
     return {
-      state: this.paused && this.phase === 'running' ? 'paused' : this.phase,
+      state: this.phase !== 'running' ? this.phase : this.paused ? 'paused' : this.throttled() ? 'throttled' : 'running',
       membersDone: this.totals.members,
       membersTotal: total,
       rowsWritten: this.totals.statsRows + this.totals.historyRows,
@@ -103,6 +132,9 @@ export class BackfillState {
       ...rateAndEta(this.totals.members, total, this.workingMs()),
       totals: this.totals,
       lastError: this.lastError,
+      ...(this.throttling && (this.throttled() || this.health)
+        ? { throttle: { allowed: Math.min(this.allowed, this.concurrency), reasons: this.throttleReasons, health: this.health } }
+        : {}),
     };
   }
 
@@ -115,6 +147,7 @@ export class BackfillState {
       pausedMs: this.pausedMs + (this.paused ? Date.now() - this.pausedAt : 0),
       paused: this.paused,
       concurrency: this.concurrency,
+      allowed: this.allowed,
     };
   }
 }

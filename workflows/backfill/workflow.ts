@@ -5,6 +5,7 @@ import {
   continueAsNew,
   executeChild,
   ParentClosePolicy,
+  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
@@ -23,6 +24,7 @@ import { Failure } from '../../domain/failures';
 import { CutoverPhase, CutoverState, CutoverTrack } from '../../domain/search-attributes';
 import { markFailure } from '../support/failure';
 import { batchActivity } from '../support/policies';
+import { throttleLoop } from '../support/throttle';
 import { slidingWindow } from '../support/window';
 import { backfillMember } from './member';
 import { backfillProgress, memberBackfillWorkflowId, pauseSignal, resumeSignal, setConcurrency } from './messages';
@@ -90,6 +92,18 @@ async function runBackfill(input: BackfillInput): Promise<BackfillResult> {
   if (plan.trackName) upsertSearchAttributes([{ key: CutoverTrack, value: plan.trackName }]);
   s.phase = 'running';
   const batchPlan = batchPlanOf(plan);
+  // live reads first (runs recorded before throttling existed replay without it)
+  s.throttling = options.throttle.enabled && patched('backfill-throttle');
+  let windowDone = false;
+  const probing = s.throttling
+    ? throttleLoop({
+        settings: options.throttle,
+        ceiling: () => s.concurrency,
+        allowed: () => s.allowed,
+        apply: (step, health) => s.applyThrottle(step, health),
+        done: () => windowDone || s.lastError !== undefined,
+      })
+    : Promise.resolve();
 
   // 2. batches: keyset ranges for full runs, one child workflow per explicit member
   const runItem = async (i: number): Promise<BatchResult> => {
@@ -106,7 +120,7 @@ async function runBackfill(input: BackfillInput): Promise<BackfillResult> {
   const allStarted = await slidingWindow({
     total: s.items(),
     cursor: s.cursor,
-    concurrency: () => s.concurrency,
+    concurrency: () => s.inFlightLimit(),
     paused: () => s.paused,
     stopped: () => s.lastError !== undefined,
     handOver: () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > historyBudget,
@@ -114,6 +128,8 @@ async function runBackfill(input: BackfillInput): Promise<BackfillResult> {
     onResult: (r) => s.batchDone(r),
     onError: (e) => s.batchFailed(e),
   });
+  windowDone = true;
+  await probing;
   if (s.lastError) {
     // stopped: the error and what was done are on record (status shows them), then the run fails naming it
     s.phase = 'failed';

@@ -1,4 +1,4 @@
-import type { ActivityOptions, RetryPolicy } from '@temporalio/common';
+import type { ActivityOptions, LocalActivityOptions, RetryPolicy } from '@temporalio/common';
 import { NON_RETRYABLE } from '../../domain/failures';
 
 /** Retry policies and activity options, stated once for every workflow. */
@@ -43,3 +43,6 @@ export const checkActivity: ActivityOptions = {
 
 /** Storing evidence: small, idempotent writes. */
 export const evidenceActivity: ActivityOptions = { startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 10 } };
+
+/** A health probe (local activity): quick or skipped; the next probe comes a few seconds later anyway. */
+export const probeActivity: LocalActivityOptions = { startToCloseTimeout: '5 seconds', retry: { maximumAttempts: 1 } };

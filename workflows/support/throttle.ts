@@ -1,0 +1,29 @@
+import { condition, proxyLocalActivities } from '@temporalio/workflow';
+import type { Activities } from '../../activities';
+import { throttleStep, type DbHealth, type ThrottleSettings, type ThrottleStep } from '../../domain/throttle';
+import { probeActivity } from './policies';
+
+const { readDbHealth } = proxyLocalActivities<Activities>(probeActivity);
+
+export interface ThrottleLoop {
+  settings: ThrottleSettings;
+  /** the operator's concurrency: the most the loop ever allows */
+  ceiling(): number;
+  /** batches allowed now */
+  allowed(): number;
+  apply(step: ThrottleStep, health: DbHealth): void;
+  /** the phase stopped starting work: the loop ends */
+  done(): boolean;
+}
+
+/**
+ * Reads the database's health every few seconds while a phase starts work, and lets it start fewer (or no) items
+ * while live reads suffer. A failed reading changes nothing: the phase neither stops nor speeds up on no data.
+ */
+export async function throttleLoop(t: ThrottleLoop): Promise<void> {
+  while (!t.done()) {
+    const health = await readDbHealth().catch(() => undefined);
+    if (health) t.apply(throttleStep(t.allowed(), t.ceiling(), health, t.settings), health);
+    await condition(t.done, t.settings.probeSeconds * 1000);
+  }
+}
