@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { z } from 'zod';
 import { benchBackfill } from './bench/backfill';
+import { benchLiveReads } from './bench/live-reads';
 import { benchParity } from './bench/parity';
 import { benchRatings } from './bench/ratings';
 import { fail, UsageError } from './cli-support';
@@ -57,6 +58,33 @@ program
     const parsed = ParityBench.safeParse(raw);
     if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => i.message).join('\n'));
     await benchParity({ ...parsed.data, json: raw.json === true });
+  });
+
+const LiveReadsBench = z.object({
+  size: Size,
+  rate: z.coerce
+    .number({ error: '--rate must be a number' })
+    .int()
+    .min(1, { error: '--rate must be 1-2000' })
+    .max(2000, { error: '--rate must be 1-2000' }),
+  concurrency: z.coerce.number({ error: '--concurrency must be a number' }).int().min(1).max(32, { error: '--concurrency must be 1-32' }),
+  budgetMs: z.coerce.number({ error: '--budget-ms must be a number' }).int().min(10, { error: '--budget-ms must be 10-60000' }).max(60_000),
+  idleSeconds: z.coerce.number({ error: '--idle-seconds must be a number' }).min(1).max(600),
+});
+
+program
+  .command('live-reads')
+  .description('read latency (p50/p99) at a fixed read rate during a backfill, throttling off and on (database cutover_bench)')
+  .option('--size <size>', 'dataset size', 'medium')
+  .option('--rate <n>', 'reads per second, arriving whatever the answers take', '50')
+  .option('--concurrency <n>', 'backfill batches in flight', '4')
+  .option('--budget-ms <ms>', 'the p99 read latency the throttled run protects', '200')
+  .option('--idle-seconds <s>', 'seconds of reads without a backfill, for the idle figures', '8')
+  .option('--json', 'print one JSON object')
+  .action(async (raw: Record<string, unknown>) => {
+    const parsed = LiveReadsBench.safeParse(raw);
+    if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => i.message).join('\n'));
+    await benchLiveReads({ ...parsed.data, json: raw.json === true });
   });
 
 program.parseAsync(process.argv).catch((e) => {
