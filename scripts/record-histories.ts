@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { sql } from 'kysely';
-import { BackfillOptions } from '../domain/backfill';
+import { BackfillOptions, type BackfillOptionsInput } from '../domain/backfill';
 import { parseConfig } from '../domain/config';
 import { bringUp, stderrLog } from '../lib/stack';
 import { runWorker } from '../workers/run';
@@ -39,7 +39,7 @@ async function main() {
   const taskQueue = `record-histories-${process.pid}`;
   const worker = await runWorker(stack, { taskQueue });
   const id = (name: string) => `record/${name}/${Date.now()}`;
-  const options = (o: Partial<BackfillOptions>) => BackfillOptions.parse(o);
+  const options = (o: BackfillOptionsInput) => BackfillOptions.parse(o);
   try {
     await runSeed(stack.dbs, { size: 'tiny', seed: 3 });
     mkdirSync(OUT, { recursive: true });
@@ -85,6 +85,20 @@ async function main() {
     });
     await csv.result();
     await save(client, 'backfill-csv-track', csv);
+
+    // live reads suffering: the run holds back (throttled), then finishes once the read latency recovers
+    await sql`INSERT INTO platform."readLatency" (instance, "p50Ms", "p99Ms", samples) VALUES ('record', 300, 900, 50)
+              ON CONFLICT (instance) DO UPDATE SET "updatedAt" = now()`.execute(stack.dbs.members);
+    const throttled = await client.workflow.start(Backfill, {
+      taskQueue,
+      workflowId: id('backfill-throttled'),
+      args: [{ options: options({ batchSize: 20, concurrency: 2, restart: true, throttle: { probeSeconds: 0.5 } }) }],
+    });
+    for (let i = 0; i < 100 && (await throttled.query(backfillProgress)).state !== 'throttled'; i++) await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 1500));
+    await sql`DELETE FROM platform."readLatency"`.execute(stack.dbs.members);
+    await throttled.result();
+    await save(client, 'backfill-throttled', throttled);
 
     // failure paths: a bad track stops the backfill before any write; preflight reports a failed check
     const badTrack = await client.workflow.start(Backfill, {
