@@ -46,7 +46,10 @@ export async function runWorker(
     taskQueue,
     async stop() {
       if (worker.getState() === 'RUNNING') worker.shutdown();
-      await running;
+      // past its force time the worker gives up on activities stuck in the database: they are retried elsewhere
+      await running.catch((e: Error) =>
+        process.stderr.write(`[cutover] worker stopped without waiting for its activities: ${e.message}\n`),
+      );
       await connection.close();
     },
   };
