@@ -29,6 +29,7 @@ import { keyIds } from '../store/catalog';
 import { refreshRanks } from '../store/derived';
 import type { ActivityDeps } from './deps';
 import { catalogCache } from './catalog-cache';
+import { heartbeating } from './heartbeat';
 
 /** Longer than any step can legitimately take: the statement timeout plus waiting for a connection and a lock. */
 const STUCK_STEP_MS = DB_LIMITS.statementTimeoutMs + DB_LIMITS.acquireTimeoutMs + DB_LIMITS.lockTimeoutMs;
@@ -69,7 +70,7 @@ export function backfillActivities({ dbs, config }: ActivityDeps) {
     return r;
   };
 
-  return {
+  const acts = {
     /** Resolves the options (track, member scope) and cuts the member set into keyset ranges. Writes nothing. */
     async backfillPrepare(options: BackfillOptions): Promise<BackfillPlan> {
       if (!(await hasChallengeResult(dbs.reviews)))
@@ -203,5 +204,12 @@ export function backfillActivities({ dbs, config }: ActivityDeps) {
       if (plan.checkpoint) await finishRun(dbs.members, plan.runKey);
       return { ranksChanged, orphansRemoved, csvFiles: [] };
     },
+  };
+  return {
+    ...acts,
+    // prepare and finalize run under the batches' heartbeat timeout: without a beat, one that outlasts it (a rank
+    // refresh of a large partition, a wait for a lock) would be timed out and started again beside itself, forever
+    backfillPrepare: (options: BackfillOptions) => heartbeating(() => acts.backfillPrepare(options)),
+    backfillFinalize: (input: { options: BackfillOptions; plan: BatchPlan }) => heartbeating(() => acts.backfillFinalize(input)),
   };
 }

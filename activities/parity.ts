@@ -30,6 +30,7 @@ import { memberCount, memberExists, sampleHash, seededSample } from '../store/pa
 import { dataWatermark } from '../store/parity/watermark';
 import { readOnly } from '../store/sql';
 import { catalogCache } from './catalog-cache';
+import { withHeartbeats } from './heartbeat';
 import type { ActivityDeps } from './deps';
 
 const QUERIES: Partial<Record<ParityCategory, FindingsQuery>> = {
@@ -45,7 +46,8 @@ export function parityActivities({ dbs }: ActivityDeps) {
   const getCatalog = catalogCache(dbs);
   const db = dbs.members;
 
-  return {
+  // categories of a large platform run for minutes: they beat, so a lost worker is noticed in seconds, not at the limit
+  return withHeartbeats({
     /** Resolves the mode to the members in scope (the seeded sample, one member, or all) and the data watermark. */
     async parityPrepare(options: ParityOptions): Promise<ParityPlan> {
       await getCatalog(); // fail early when the catalogue is incomplete
@@ -117,5 +119,5 @@ export function parityActivities({ dbs }: ActivityDeps) {
     async parityGate(input: { watermark?: string } = {}): Promise<ParityGate> {
       return currentParityGate(db, input.watermark);
     },
-  };
+  });
 }

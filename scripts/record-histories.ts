@@ -94,7 +94,8 @@ async function main() {
       workflowId: id('backfill-throttled'),
       args: [{ options: options({ batchSize: 20, concurrency: 2, restart: true, throttle: { probeSeconds: 0.5 } }) }],
     });
-    for (let i = 0; i < 100 && (await throttled.query(backfillProgress)).state !== 'throttled'; i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 100 && (await throttled.query(backfillProgress)).state !== 'throttled'; i++)
+      await new Promise((r) => setTimeout(r, 100));
     await new Promise((r) => setTimeout(r, 1500));
     await sql`DELETE FROM platform."readLatency"`.execute(stack.dbs.members);
     await throttled.result();

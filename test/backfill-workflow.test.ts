@@ -58,6 +58,7 @@ class Stubs {
         }),
       backfillFinalize: async () => ({ ranksChanged: 0, orphansRemoved: 0, csvFiles: [] }),
       storeEvidence: async () => 1,
+      readDbHealth: async () => ({ readP99Ms: 5, readSamples: 10, activeQueries: 1, lockWaits: 0 }),
     };
   }
 

@@ -94,6 +94,8 @@ export class BackfillState {
   }
 
   setConcurrency(n: number): number {
+    // a run the throttle does not hold back follows a retune at once; a held-back one keeps recovering step by step
+    if (!this.throttled()) this.allowed = n;
     this.concurrency = n;
     return this.concurrency;
   }

@@ -30,10 +30,11 @@ export const batchActivity = (heartbeatSeconds: number): ActivityOptions => ({
 });
 
 /** One member's backfill steps. */
-export const memberActivity: ActivityOptions = { startToCloseTimeout: '5 minutes', retry: RETRY_UNTIL_UP };
+export const memberActivity: ActivityOptions = { startToCloseTimeout: '5 minutes', heartbeatTimeout: '30 seconds', retry: RETRY_UNTIL_UP };
 
 /** Parity categories: set-based reads that can take minutes on a large platform. */
-export const parityActivity: ActivityOptions = { startToCloseTimeout: '10 minutes', retry: RETRY_BRIEFLY };
+/** (They heartbeat: a worker lost mid-category is noticed in 30 s, not after the 10-minute limit.) */
+export const parityActivity: ActivityOptions = { startToCloseTimeout: '10 minutes', heartbeatTimeout: '30 seconds', retry: RETRY_BRIEFLY };
 
 /** Preflight checks report failures as results; infrastructure errors are retried briefly: preflight must answer fast. */
 export const checkActivity: ActivityOptions = {

@@ -1,0 +1,38 @@
+import type { ChaosReport } from './run';
+
+/** The printed report: each fault injected, then each outcome check, expected against got. */
+
+function table(header: string[], rows: string[][], align: Array<'l' | 'r'>): string[] {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : align[i] === 'r' ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
+}
+
+export function formatChaos(r: ChaosReport): string {
+  const s = r.settings;
+  const out = [
+    `Chaos suite: backfill (batch size ${s.batchSize}, concurrency ${s.concurrency}, heartbeat ${s.heartbeatSeconds} s) then full parity; ` +
+      `undisturbed run ${r.seconds.undisturbed.toFixed(1)} s, disturbed run ${r.seconds.disturbed.toFixed(1)} s`,
+    '',
+    'Faults injected (time since the disturbed run started; progress = batches committed at that moment)',
+    ...table(
+      ['#', 'kind', 'at (s)', 'progress', 'observed'],
+      r.faults.map((f, i) => [String(i + 1), f.kind, f.at.toFixed(1), f.progress + (f.landed ? '' : ' (after the end)'), f.observed]),
+      ['r', 'l', 'r', 'l', 'l'],
+    ),
+    '',
+    'Outcome (the disturbed run against the undisturbed one on the same seeded data)',
+    ...table(
+      ['check', 'expected', 'got', 'result'],
+      r.checks.map((c) => [c.name, c.expected, c.got, c.pass ? 'pass' : 'FAIL']),
+      ['l', 'l', 'l', 'l'],
+    ),
+    '',
+    `${r.passed ? 'PASSED' : 'FAILED'}: ${r.checks.filter((c) => c.pass).length} of ${r.checks.length} checks pass`,
+  ];
+  return out.join('\n');
+}
