@@ -110,3 +110,49 @@ export function rerateMember(
   }
   return { rows, state, challengesRerated: Math.max(mine.length - 1, 0) };
 }
+
+/** What a stream rerate computes: the engine's rows for every participant of the rerated events, and final states. */
+export interface StreamRerate {
+  rows: HistoryRow[];
+  /** every member the rerated events touch, with their state after the stream's last row */
+  states: Map<string, MemberState>;
+}
+
+const comparePosition = (a: { eventAt: number; challengeId: string }, b: { eventAt: number; challengeId: string }) =>
+  a.eventAt - b.eventAt || (a.challengeId < b.challengeId ? -1 : a.challengeId > b.challengeId ? 1 : 0);
+
+/**
+ * The stream from `events[0]` on, replayed by the engine. Members start from their stored state before it
+ * (seedStates). Stored rated rows the rerate does not rewrite — a legacy-only round with no challenge, a row of a
+ * member the event no longer counts as a participant — stay as stored and count where they stand: the member's
+ * state becomes that row's. So a later rerate seeded from the stored rows meets exactly the states this one had,
+ * and a rerate after a full one changes nothing.
+ */
+export function rerateStream(events: readonly RatedEvent[], stored: readonly StoredRow[]): StreamRerate {
+  const ordered = orderEvents(events);
+  if (ordered.length === 0) return { rows: [], states: new Map() };
+  const first = ordered[0]!;
+  const cutoff = { at: first.endDate.getTime(), challengeId: first.challengeId };
+  const states = seedStates(stored, cutoff);
+  const rerated = new Set(ordered.flatMap((e) => e.participants.map((p) => `${p.userId} ${e.challengeId}`)));
+  const fixed = stored
+    .filter((r) => r.newRating !== null && !before(r, cutoff) && !rerated.has(`${r.userId} ${r.challengeId}`))
+    .sort(comparePosition);
+  const touched = new Set<string>();
+  const rows: HistoryRow[] = [];
+  const settle = (r: StoredRow) => {
+    const prior = states.get(r.userId)?.timesRated ?? 0;
+    states.set(r.userId, { rating: r.newRating, volatility: r.newVolatility ?? INITIAL_VOLATILITY, timesRated: prior + 1 });
+  };
+  let f = 0;
+  for (const e of ordered) {
+    const at = { eventAt: e.endDate.getTime(), challengeId: e.challengeId };
+    for (; f < fixed.length && comparePosition(fixed[f]!, at) < 0; f++) settle(fixed[f]!);
+    for (const row of applyEvent(e, states)) {
+      rows.push(row);
+      touched.add(row.userId);
+    }
+  }
+  for (; f < fixed.length; f++) settle(fixed[f]!);
+  return { rows, states: new Map([...touched].map((id) => [id, states.get(id)!])) };
+}

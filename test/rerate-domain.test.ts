@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { eventsFrom, RerateOptions, rerateMember, seedStates, type StoredRow } from '../domain/rerate';
+import { eventsFrom, RerateOptions, rerateMember, rerateStream, seedStates, type StoredRow } from '../domain/rerate';
+import type { HistoryRow } from '../domain/rating/replay';
 import type { RatedEvent } from '../domain/rating/replay';
 
 const day = (d: number) => Date.UTC(2024, 0, d);
@@ -75,5 +76,68 @@ describe('rerate (pure)', () => {
   it('options: a stream is required and named; defaults', () => {
     expect(RerateOptions.safeParse({ stream: 'design' }).error?.issues[0]?.message).toBe('--stream must be develop or marathon');
     expect(RerateOptions.parse({ stream: 'marathon' })).toMatchObject({ preview: false, chunkEvents: 250, throttle: { enabled: true } });
+  });
+
+  it('rerateStream: every participant from their stored state; the public vector for both members', () => {
+    const stored = [...ratedRows('a', 10, { rating: 2500, volatility: 250 }), ...ratedRows('b', 10, { rating: 2400, volatility: 250 })];
+    const r = rerateStream([event('X', 20, { a: 0, b: 100 })], stored);
+    const by = new Map(r.rows.map((x) => [x.userId, x]));
+    expect(by.get('a')).toMatchObject({ oldRating: 2500, newRating: 2461, newVolatility: 240 });
+    expect(by.get('b')).toMatchObject({ oldRating: 2400, newRating: 2442, newVolatility: 239 });
+    expect(r.states.get('a')).toEqual({ rating: 2461, volatility: 240, timesRated: 11 });
+  });
+
+  it('rerateStream: a stored row it does not rewrite (a legacy-only round, a member no longer a participant) stands where it is', () => {
+    const stored: StoredRow[] = [
+      ...ratedRows('a', 3, { rating: 1500, volatility: 300 }),
+      ...ratedRows('b', 3, { rating: 1400, volatility: 300 }),
+      // a legacy-only round between X and Z: a's state becomes this row's
+      { userId: 'a', challengeId: '12345', eventAt: day(21), newRating: 1777, newVolatility: null },
+      // c has a stored row on Y but is not a participant of Y any more
+      { userId: 'c', challengeId: 'Y', eventAt: day(22), newRating: 1234, newVolatility: 222 },
+    ];
+    const events = [event('X', 20, { a: 5, b: 1 }), event('Y', 22, { b: 3, d: 1 }), event('Z', 23, { a: 1, c: 2 })];
+    const r = rerateStream(events, stored);
+    const row = (u: string, c: string) => r.rows.find((x) => x.userId === u && x.challengeId === c);
+    expect(row('a', 'Z')).toMatchObject({ oldRating: 1777, oldVolatility: 515 });
+    expect(row('c', 'Z')).toMatchObject({ oldRating: 1234, oldVolatility: 222 });
+    expect(row('c', 'Y')).toBeUndefined();
+    expect(r.rows.map((x) => x.challengeId).every((c) => ['X', 'Y', 'Z'].includes(c))).toBe(true);
+  });
+
+  it('rerateStream: after a full rerate, a rerate from any later challenge computes the same rows', () => {
+    const stored: StoredRow[] = [
+      ...ratedRows('a', 4, { rating: 1650, volatility: 310 }),
+      ...ratedRows('b', 2, { rating: 1420, volatility: null }),
+      { userId: 'a', challengeId: '777', eventAt: day(24), newRating: 1700, newVolatility: 280 },
+      { userId: 'e', challengeId: 'W', eventAt: day(25), newRating: 1111, newVolatility: 301 },
+    ];
+    const events = [
+      event('V', 20, { a: 10, b: 20, c: 5 }),
+      event('W', 25, { a: 3, c: 9, d: 1 }),
+      event('X', 27, { b: 2, d: 8, a: 4 }),
+      event('Y', 29, { c: 1, e: 2 }),
+      event('Z', 30, { a: 7, b: 7, c: 6, d: 5, e: 4 }),
+    ];
+    const full = rerateStream(events, stored);
+    // what the full rerate writes: its rows replace the stored ones of the same member and event
+    const key = (x: { userId: string; challengeId: string }) => `${x.userId} ${x.challengeId}`;
+    const written = new Set(full.rows.map(key));
+    const after: StoredRow[] = [
+      ...stored.filter((x) => !written.has(key(x))),
+      ...full.rows.map((h: HistoryRow) => ({
+        userId: h.userId,
+        challengeId: h.challengeId,
+        eventAt: h.eventDate.getTime(),
+        newRating: h.newRating,
+        newVolatility: h.newVolatility,
+      })),
+    ];
+    for (const from of ['W', 'X', 'Y', 'Z']) {
+      const tail = eventsFrom(events, from)!;
+      const again = rerateStream(tail, after);
+      const names = new Set(tail.map((e) => e.challengeId));
+      expect(again.rows, `from ${from}`).toEqual(full.rows.filter((x) => names.has(x.challengeId)));
+    }
   });
 });
