@@ -4,6 +4,7 @@ import { platform } from './0002-platform';
 import { legacyReads } from './0003-legacy-reads';
 import { backfillCheckpoints } from './0004-backfill-checkpoints';
 import { readLatency } from './0005-read-latency';
+import { rerate } from './0006-rerate';
 
 /** Our schema, in order. Names sort lexically; never rename or edit an applied migration — add one. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -12,6 +13,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0003-legacy-reads': legacyReads,
   '0004-backfill-checkpoints': backfillCheckpoints,
   '0005-read-latency': readLatency,
+  '0006-rerate': rerate,
 };
 
 /** Applies what is pending on the members database; a no-op when up to date. */

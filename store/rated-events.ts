@@ -87,10 +87,18 @@ export async function developmentEvents(dbs: Databases, catalog: Catalog, policy
   );
 }
 
-/** Marathon Match: the type, whatever track it was imported under. */
-export async function marathonEvents(dbs: Databases, catalog: Catalog, policy: MissingRatedPolicy): Promise<RatedStream> {
+/**
+ * Marathon Match: the type, whatever track it was imported under, plus `alsoIds` (a rerate adds the challenges
+ * its Marathon Match history already names, whatever their type).
+ */
+export async function marathonEvents(
+  dbs: Databases,
+  catalog: Catalog,
+  policy: MissingRatedPolicy,
+  alsoIds: string[] = [],
+): Promise<RatedStream> {
   const mm = catalog.types.find((t) => t.name === 'Marathon Match')!.id;
-  const challenges = await completedChallenges(dbs, sql`"typeId" = ${mm}::uuid`);
+  const challenges = await completedChallenges(dbs, sql`("typeId" = ${mm}::uuid OR id = ANY(${alsoIds}::uuid[]))`);
   const ids = challenges.map((c) => c.challengeId);
   const [meta, results, subs] = await Promise.all([
     metadataOf(dbs, ids),

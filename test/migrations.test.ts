@@ -23,6 +23,7 @@ describe('migrations', () => {
       '0003-legacy-reads',
       '0004-backfill-checkpoints',
       '0005-read-latency',
+      '0006-rerate',
     ]);
     expect(await migrateToLatest(dbs.members)).toEqual([]);
     const tables = await sql<{ t: string }>`
