@@ -4,6 +4,7 @@ import { evidenceActivities } from './evidence';
 import { healthActivities } from './health';
 import { preflightActivities } from './preflight';
 import { parityActivities } from './parity';
+import { rerateActivities } from './rerate';
 
 export type { ActivityDeps } from './deps';
 
@@ -14,6 +15,7 @@ export function createActivities(deps: ActivityDeps) {
     ...backfillActivities(deps),
     ...parityActivities(deps),
     ...healthActivities(deps),
+    ...rerateActivities(deps),
   };
 }
 

@@ -9,6 +9,8 @@ export const Failure = {
   ReviewSchemaMissing: 'ReviewSchemaMissing',
   /** a backfill that stopped: its batches failed for good */
   BackfillFailed: 'BackfillFailed',
+  /** a rerate that stopped: a chunk failed for good */
+  RerateFailed: 'RerateFailed',
   /** one batch kept failing with an error that is not an outage: retrying will not help, an operator must look */
   BatchFailed: 'BatchFailed',
 } as const;

@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { INITIAL_VOLATILITY } from './rating/engine';
 import { applyEvent, orderEvents, type HistoryRow, type MemberState, type RatedEvent } from './rating/replay';
 import { MARATHON_KEY, DEVELOP_RATED_KEY, type UnifiedKey } from './mapping';
-import { ThrottleSettings } from './throttle';
+import { CONCURRENCY, concurrencyMessage } from './limits';
+import { ThrottleSettings, type DbHealth } from './throttle';
 
 /**
  * Phase D — an operator's rerate of a rating stream from a challenge forward. Unlike the backfill's continuation
@@ -32,6 +33,13 @@ export const RerateOptions = z.object({
     .min(1, { error: '--chunk-events must be between 1 and 10000' })
     .max(10_000, { error: '--chunk-events must be between 1 and 10000' })
     .default(250),
+  /** chunks written at once (each chunk's rows are computed before any is written, so order does not matter) */
+  concurrency: z
+    .number()
+    .int()
+    .min(CONCURRENCY.min, { error: concurrencyMessage() })
+    .max(CONCURRENCY.max, { error: concurrencyMessage() })
+    .default(2),
   throttle: ThrottleSettings.prefault({}),
 });
 export type RerateOptions = z.infer<typeof RerateOptions>;
@@ -155,4 +163,52 @@ export function rerateStream(events: readonly RatedEvent[], stored: readonly Sto
   }
   for (; f < fixed.length; f++) settle(fixed[f]!);
   return { rows, states: new Map([...touched].map((id) => [id, states.get(id)!])) };
+}
+
+// --- The contract between the rerate workflow and its activities (payloads: counts and ids, never rows) ---
+
+export interface ReratePlan {
+  /** the run's key: its chunks' checkpoints and the in-memory replay are found by it */
+  runKey: string;
+  stream: Stream;
+  /** the first challenge rerated (its canonical id) and its name */
+  from: { challengeId: string; name: string } | null;
+  events: number;
+  chunks: number;
+  chunkEvents: number;
+  membersTouched: number;
+  /** rows the replay computes (one per participant and event) */
+  rows: number;
+}
+
+export interface ChunkResult {
+  chunk: number;
+  events: number;
+  rows: number;
+  /** rows that changed (a second run writes none) */
+  written: number;
+  /** committed before (a retry whose completion was lost): what it recorded then */
+  resumed?: boolean;
+}
+
+export interface RerateProgress {
+  state: 'preparing' | 'running' | 'throttled' | 'paused' | 'finalizing' | 'done' | 'failed';
+  stream: Stream | null;
+  eventsDone: number;
+  eventsTotal: number;
+  chunksDone: number;
+  chunksTotal: number;
+  membersTouched: number;
+  rowsWritten: number;
+  inFlight: number;
+  concurrency: number;
+  eventsPerSec: number;
+  etaSeconds: number | null;
+  lastError?: string;
+  throttle?: { allowed: number; reasons: string[]; health?: DbHealth };
+}
+
+export interface RerateFinal {
+  statsChanged: number;
+  ranksChanged: number;
 }

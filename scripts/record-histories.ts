@@ -15,6 +15,7 @@ import { fail } from './cli-support';
 import { runSeed } from './seed/index';
 import { Parity } from '../workflows/parity/messages';
 import { Preflight } from '../workflows/preflight/messages';
+import { Rerate } from '../workflows/rerate/messages';
 
 const OUT = resolve(__dirname, '..', 'test', 'histories');
 
@@ -148,6 +149,25 @@ async function main() {
     });
     await paritySample.result();
     await save(client, 'parity-sample', paritySample);
+
+    // phase D: a stream rerate in chunks, and one refused for a challenge outside its stream
+    const rerate = await client.workflow.start(Rerate, {
+      taskQueue,
+      workflowId: id('rerate-develop'),
+      args: [{ options: { stream: 'develop', chunkEvents: 10, concurrency: 2 } }],
+    });
+    await rerate.result();
+    await save(client, 'rerate-develop', rerate);
+    const mm = await sql<{ id: string }>`
+      SELECT c.id::text AS id FROM challenges."Challenge" c JOIN challenges."ChallengeType" t ON t.id = c."typeId"
+      WHERE t.name = 'Marathon Match' LIMIT 1`.execute(stack.dbs.challenges);
+    const refused = await client.workflow.start(Rerate, {
+      taskQueue,
+      workflowId: id('rerate-refused'),
+      args: [{ options: { stream: 'develop', from: mm.rows[0]!.id } }],
+    });
+    await refused.result().catch(() => {});
+    await save(client, 'rerate-failed-from-outside-stream', refused);
   } finally {
     await worker.stop();
     await stack.close();

@@ -3,3 +3,4 @@ export { preflight } from './preflight/workflow';
 export { backfill } from './backfill/workflow';
 export { backfillMember } from './backfill/member';
 export { parity } from './parity/workflow';
+export { rerate } from './rerate/workflow';

@@ -1,0 +1,16 @@
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { RerateProgress, Stream } from '../../domain/rerate';
+import { workflowRef } from '../support/define';
+import type { rerate } from './workflow';
+
+/** Phase D's messages: what clients use to start, steer and watch a stream rerate. */
+
+export const Rerate = workflowRef<typeof rerate>('rerate');
+
+export const rerateProgress = defineQuery<RerateProgress>('progress');
+export const reratePause = defineSignal('pause');
+export const rerateResume = defineSignal('resume');
+export const rerateConcurrency = defineUpdate<number, [number]>('setConcurrency');
+
+/** One stream rerate at a time per stream: two would write the same rows. */
+export const rerateWorkflowId = (stream: Stream) => `cutover/rerate/${stream}`;
