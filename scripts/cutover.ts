@@ -6,6 +6,7 @@ import { formatPreflight, runPreflight } from './commands/preflight';
 import { registerBackfill } from './commands/backfill';
 import { registerParity } from './commands/parity';
 import { registerRate } from './commands/rate';
+import { registerRerate } from './commands/rerate';
 import { registerServe } from './commands/serve';
 import { registerSwitch } from './commands/switch';
 import { collectStatus, formatStatus } from './commands/status';
@@ -41,6 +42,7 @@ program
 
 registerBackfill(program);
 registerParity(program);
+registerRerate(program);
 registerRate(program);
 registerSwitch(program);
 registerServe(program);

@@ -75,22 +75,14 @@ describe('operator CLI', () => {
     expect(out.evidenceId).toBeGreaterThan(0);
   });
 
-  it.each([
-    [['backfill', '--track-id', 'UNDERWATER_BASKETS'], /--track-id UNDERWATER_BASKETS is neither a ChallengeTrack id nor a track name/],
-    [['backfill', '--csv-only'], /--csv-only needs --csv-path/],
-    [['backfill', '--user-ids', '1,x'], /positive whole numbers; bad: x/],
-    [['backfill', '--user-ids', ''], /name no member/],
-    [['backfill', '--user-ids', ',,,'], /name no member/],
-    [['backfill', '--user-id', ' '], /name no member/],
-    [['backfill', '--user-id', '99999999999999999999'], /positive whole numbers; bad: 99999999999999999999/],
-    [['backfill', '--concurrency', '0'], /--concurrency must be between 1 and 32/],
-    [['backfill', '--batch-size', '0'], /--batch-size must be between 1 and 5000/],
-    [['retune', '--concurrency', '40'], /--concurrency must be between 1 and 32, got 40/],
-  ])('%j → exit 2 naming the problem, nothing on stdout', async (args, message) => {
-    const r = await cli(args, env);
-    expect(r.code).toBe(2);
-    expect(r.stdout).toBe('');
-    expect(r.stderr).toMatch(message);
+  it('rerate --stream marathon --json rerates the stream from its first event and prints the summary only', async () => {
+    const r = await cli(['rerate', '--stream', 'marathon', '--chunk-events', '20', '--json'], env);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.plan).toMatchObject({ stream: 'marathon', from: null, chunkEvents: 20 });
+    expect(out.plan.events).toBeGreaterThan(0);
+    expect(out.chunks.rows).toBe(out.plan.rows);
+    expect(out.evidenceId).toBeGreaterThan(0);
   });
 
   it('an unknown command or flag exits 2', async () => {

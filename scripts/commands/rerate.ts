@@ -1,0 +1,117 @@
+import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import type { Command } from 'commander';
+import { INPUT_FAILURES } from '../../domain/failures';
+import { RerateOptions } from '../../domain/rerate';
+import { CutoverPhase, CutoverState } from '../../domain/search-attributes';
+import { stderrLog, type Stack } from '../../lib/stack';
+import { findChallenge } from '../../store/rerate/challenge';
+import { Rerate, rerateProgress, rerateWorkflowId } from '../../workflows/rerate/messages';
+import type { RerateResult } from '../../workflows/rerate/workflow';
+import { UsageError, wholeNumber, withStack, withWorker } from '../cli-support';
+
+interface RawFlags {
+  stream?: string;
+  from?: string;
+  concurrency?: string;
+  chunkEvents?: string;
+  readBudgetMs?: string;
+  throttle?: boolean;
+  json?: boolean;
+}
+
+/** Flags → validated options; every problem is reported before anything starts. */
+export function parseRerateFlags(f: RawFlags): RerateOptions {
+  const parsed = RerateOptions.safeParse({
+    stream: f.stream,
+    from: f.from,
+    concurrency: wholeNumber('--concurrency', f.concurrency),
+    chunkEvents: wholeNumber('--chunk-events', f.chunkEvents),
+    throttle: { enabled: f.throttle ?? true, readBudgetMs: wholeNumber('--read-budget-ms', f.readBudgetMs) },
+  });
+  if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => i.message).join('\n'));
+  return parsed.data;
+}
+
+async function follow(handle: WorkflowHandle<typeof Rerate>, json: boolean): Promise<RerateResult> {
+  const timer = setInterval(() => {
+    if (json) return;
+    handle
+      .query(rerateProgress)
+      .then((p) => {
+        const why = p.state === 'throttled' && p.throttle ? ` — ${p.throttle.reasons.join('; ')}` : '';
+        const eta = p.etaSeconds === null ? '–' : `${Math.ceil(p.etaSeconds)} s`;
+        stderrLog(
+          `rerate ${p.stream ?? ''} ${p.state}: ${p.eventsDone}/${p.eventsTotal} events, ${p.chunksDone}/${p.chunksTotal} chunks, ${p.rowsWritten} rows written, ETA ${eta}${why}`,
+        );
+      })
+      .catch(() => {});
+  }, 2000);
+  try {
+    return await handle.result();
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+function summary(r: RerateResult): string {
+  return [
+    `Rerate of the ${r.plan.stream} stream ${r.plan.from ? `from ${r.plan.from.name} (${r.plan.from.challengeId})` : 'from its first event'} done in ${r.seconds.toFixed(1)} s (${r.eventsPerSec.toFixed(0)} events/s), evidence #${r.evidenceId}`,
+    `  events ${r.plan.events} in ${r.plan.chunks} chunks, members touched ${r.plan.membersTouched}`,
+    `  history rows computed ${r.chunks.rows}, written (changed) ${r.chunks.written}; stats rows changed ${r.final.statsChanged}, ranks changed ${r.final.ranksChanged}`,
+  ].join('\n');
+}
+
+export async function startRerate(stack: Stack, options: RerateOptions) {
+  try {
+    return await stack.client!.workflow.start(Rerate, {
+      taskQueue: stack.config.temporal.taskQueue,
+      workflowId: rerateWorkflowId(options.stream),
+      args: [{ options }],
+      typedSearchAttributes: [
+        { key: CutoverPhase, value: 'rerate' },
+        { key: CutoverState, value: 'running' },
+      ],
+    });
+  } catch (e) {
+    if (e instanceof WorkflowExecutionAlreadyStartedError)
+      throw new UsageError(
+        `a rerate of the ${options.stream} stream is already running (${rerateWorkflowId(options.stream)}): follow it with \`status\``,
+      );
+    throw e;
+  }
+}
+
+export function registerRerate(program: Command): void {
+  program
+    .command('rerate')
+    .description('Phase D: recompute a rating stream (develop | marathon) from a challenge forward with the rating engine')
+    .option('--stream <develop|marathon>', 'the rating stream')
+    .option('--from <challengeId>', 'the first challenge rerated (id or legacy id; default: the stream’s first event)')
+    .option('--concurrency <n>', 'chunks written at once (1-32, default 2)')
+    .option('--chunk-events <n>', 'events per checkpointed chunk (default 250)')
+    .option('--read-budget-ms <ms>', "the read API's p99 latency to protect (default 200)")
+    .option('--no-throttle', 'run at full concurrency whatever live reads feel')
+    .option('--json', 'print a final JSON summary')
+    .action(async (flags: RawFlags) => {
+      const options = parseRerateFlags(flags);
+      await withStack({}, async (stack) => {
+        if (options.from !== undefined && !(await findChallenge(stack.dbs.challenges, options.from)))
+          throw new UsageError(`--from ${options.from}: no such challenge (a challenge id or legacy id)`);
+        await withWorker(stack, stderrLog, async () => {
+          const handle = await startRerate(stack, options);
+          if (!flags.json) stderrLog(`started ${handle.workflowId}`);
+          try {
+            const r = await follow(handle, flags.json === true);
+            process.stdout.write(flags.json ? `${JSON.stringify(r, null, 2)}\n` : `${summary(r)}\n`);
+          } catch (e) {
+            // a challenge outside the stream is the operator's to fix: exit 2 with the workflow's reason
+            for (let c: unknown = e instanceof WorkflowFailedError ? e.cause : undefined; c instanceof Error; c = c.cause) {
+              const type = (c as { type?: string }).type;
+              if (type !== undefined && INPUT_FAILURES.has(type)) throw new UsageError(c.message);
+            }
+            throw e;
+          }
+        });
+      });
+    });
+}
