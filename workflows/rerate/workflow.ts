@@ -75,7 +75,7 @@ async function runRerate(input: RerateInput): Promise<RerateResult> {
     stopped: () => s.lastError !== undefined,
     run: (chunk) => acts.rerateChunk({ plan, chunk }),
     onResult: (r) => s.chunkDone(r),
-    onError: (e) => s.chunkFailed(e),
+    onError: (e) => s.itemFailed(e),
   });
   windowDone = true;
   await probing;
