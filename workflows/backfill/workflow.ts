@@ -24,7 +24,7 @@ import { Failure } from '../../domain/failures';
 import { CutoverPhase, CutoverState, CutoverTrack } from '../../domain/search-attributes';
 import { markFailure } from '../support/failure';
 import { batchActivity } from '../support/policies';
-import { throttleLoop } from '../support/throttle';
+import { throttleWhile } from '../support/throttle';
 import { slidingWindow } from '../support/window';
 import { backfillMember } from './member';
 import { backfillProgress, memberBackfillWorkflowId, pauseSignal, resumeSignal, setConcurrency } from './messages';
@@ -95,15 +95,7 @@ async function runBackfill(input: BackfillInput): Promise<BackfillResult> {
   // live reads first (runs recorded before throttling existed replay without it)
   s.throttling = options.throttle.enabled && patched('backfill-throttle');
   let windowDone = false;
-  const probing = s.throttling
-    ? throttleLoop({
-        settings: options.throttle,
-        ceiling: () => s.concurrency,
-        allowed: () => s.allowed,
-        apply: (step, health) => s.applyThrottle(step, health),
-        done: () => windowDone || s.lastError !== undefined,
-      })
-    : Promise.resolve();
+  const probing = throttleWhile(s, options.throttle, () => windowDone);
 
   // 2. batches: keyset ranges for full runs, one child workflow per explicit member
   const runItem = async (i: number): Promise<BatchResult> => {

@@ -5,7 +5,7 @@ import { RerateOptions, type ChunkResult, type RerateFinal, type RerateOptionsIn
 import { CutoverPhase, CutoverState } from '../../domain/search-attributes';
 import { markFailure } from '../support/failure';
 import { batchActivity, evidenceActivity } from '../support/policies';
-import { throttleLoop } from '../support/throttle';
+import { throttleWhile } from '../support/throttle';
 import { slidingWindow } from '../support/window';
 import { rerateConcurrency, reratePause, rerateProgress, rerateResume } from './messages';
 import { RerateState } from './state';
@@ -58,15 +58,7 @@ async function runRerate(input: RerateInput): Promise<RerateResult> {
   // 2. chunks, throttled for live reads
   s.throttling = options.throttle.enabled;
   let windowDone = false;
-  const probing = s.throttling
-    ? throttleLoop({
-        settings: options.throttle,
-        ceiling: () => s.concurrency,
-        allowed: () => s.allowed,
-        apply: (step, health) => s.applyThrottle(step, health),
-        done: () => windowDone || s.lastError !== undefined,
-      })
-    : Promise.resolve();
+  const probing = throttleWhile(s, options.throttle, () => windowDone);
   await slidingWindow<ChunkResult>({
     total: plan.chunks,
     cursor: s.cursor,

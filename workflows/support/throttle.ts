@@ -2,8 +2,21 @@ import { condition, proxyLocalActivities } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import { throttleStep, type DbHealth, type ThrottleSettings, type ThrottleStep } from '../../domain/throttle';
 import { probeActivity } from './policies';
+import type { Steering } from './steering';
 
 const { readDbHealth } = proxyLocalActivities<Activities>(probeActivity);
+
+/** A steered phase's throttle while it starts items (until `done()` or an item failed); nothing when it does not throttle. */
+export function throttleWhile(s: Steering<string>, settings: ThrottleSettings, done: () => boolean): Promise<void> {
+  if (!s.throttling) return Promise.resolve();
+  return throttleLoop({
+    settings,
+    ceiling: () => s.concurrency,
+    allowed: () => s.allowed,
+    apply: (step, health) => s.applyThrottle(step, health),
+    done: () => done() || s.lastError !== undefined,
+  });
+}
 
 export interface ThrottleLoop {
   settings: ThrottleSettings;
