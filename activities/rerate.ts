@@ -1,7 +1,19 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { Failure } from '../domain/failures';
 import type { HistoryRow } from '../domain/rating/replay';
-import { eventsFrom, rerateStream, type ChunkResult, type RerateFinal, type RerateOptions, type ReratePlan } from '../domain/rerate';
+import {
+  eventsFrom,
+  rerateMember,
+  rerateStream,
+  type ChunkResult,
+  type MemberRerateResult,
+  type RerateFinal,
+  type RerateOptions,
+  type ReratePlan,
+  type Stream,
+} from '../domain/rerate';
+import { existingMembers } from '../store/members/find';
+import { memberExists } from '../store/parity/scope';
 import { findChallenge } from '../store/rerate/challenge';
 import { beginRerate, committedChunk, finishRerate, recordChunk } from '../store/rerate/checkpoint';
 import { loadStream, type LoadedStream } from '../store/rerate/stream';
@@ -48,27 +60,26 @@ export function rerateActivities({ dbs, config }: ActivityDeps) {
     return r;
   };
 
+  /** --from as the stream knows it: a challenge that exists and is one of the stream's rated events. */
+  async function resolveFrom(stream: Stream, value: string | undefined, loaded: LoadedStream): Promise<ReratePlan['from']> {
+    if (value === undefined) return null;
+    const c = await findChallenge(dbs.challenges, value);
+    if (!c) throw ApplicationFailure.nonRetryable(`--from ${value}: no such challenge (a challenge id or legacy id)`, Failure.InvalidInput);
+    if (!loaded.challenges.has(c.id))
+      throw ApplicationFailure.nonRetryable(
+        `--from ${value} (${c.name}) is not a rated event of the ${stream} stream: pick a completed, rated challenge of the stream`,
+        Failure.InvalidInput,
+      );
+    return { challengeId: c.id, name: c.name };
+  }
+
   return {
     /** Resolves --from within the stream, replays the stream in memory and cuts the rerated events into chunks. */
     async reratePrepare(options: RerateOptions): Promise<ReratePlan> {
       return heartbeating(async () => {
         const cat = await getCatalog();
         const loaded = await loadStream(dbs, cat, options.stream, config.ratingMissingMetadata);
-        let from: ReratePlan['from'] = null;
-        if (options.from !== undefined) {
-          const c = await findChallenge(dbs.challenges, options.from);
-          if (!c)
-            throw ApplicationFailure.nonRetryable(
-              `--from ${options.from}: no such challenge (a challenge id or legacy id)`,
-              Failure.InvalidInput,
-            );
-          if (!loaded.challenges.has(c.id))
-            throw ApplicationFailure.nonRetryable(
-              `--from ${options.from} (${c.name}) is not a rated event of the ${options.stream} stream: pick a completed, rated challenge of the stream`,
-              Failure.InvalidInput,
-            );
-          from = { challengeId: c.id, name: c.name };
-        }
+        const from = await resolveFrom(options.stream, options.from, loaded);
         const info = Context.current().info;
         const runKey = info.workflowExecution?.runId ?? info.activityId;
         const replay = compute(options, from?.challengeId, loaded);
@@ -116,6 +127,49 @@ export function rerateActivities({ dbs, config }: ActivityDeps) {
         replays.delete(plan.runKey);
         return out;
       });
+    },
+
+    /**
+     * The runbook's per-member rerate (D1–D3): one member of one stream from a challenge forward, replayed in
+     * memory with every opponent seeded from their stored rows before each event; only the member's rows are
+     * written, then their stats row, the stream's ranks and their memberMaxRating.
+     */
+    async rerateMemberRun(input: { stream: Stream; userId: number; from?: string }): Promise<MemberRerateResult> {
+      return heartbeating(async () => {
+        if (!(await memberExists(dbs.members, input.userId)))
+          throw ApplicationFailure.nonRetryable(`--user-id ${input.userId}: no such member in members."member"`, Failure.InvalidInput);
+        const cat = await getCatalog();
+        const loaded = await loadStream(dbs, cat, input.stream, config.ratingMissingMetadata);
+        const from = await resolveFrom(input.stream, input.from, loaded);
+        const tail = eventsFrom(loaded.events, from?.challengeId) ?? [];
+        const r = rerateMember(String(input.userId), tail, loaded.stored);
+        const written = await dbs.members.transaction().execute((tx) => writeRerateRows(tx, cat, input.stream, r.rows, loaded.challenges));
+        const final =
+          r.rows.length > 0 ? await finalizeRerate(dbs.members, cat, input.stream, [input.userId]) : { statsChanged: 0, ranksChanged: 0 };
+        return {
+          userId: input.userId,
+          stream: input.stream,
+          challengesRerated: r.challengesRerated,
+          rows: r.rows.length,
+          written,
+          ...final,
+        };
+      });
+    },
+
+    /** The members of one rated event of a stream (its participants), in id order: each is rerated from it. */
+    async rerateChallengeMembers(input: {
+      stream: Stream;
+      challengeId: string;
+    }): Promise<{ challengeId: string; name: string; userIds: number[]; missing: number[] }> {
+      const cat = await getCatalog();
+      const loaded = await loadStream(dbs, cat, input.stream, config.ratingMissingMetadata);
+      const from = (await resolveFrom(input.stream, input.challengeId, loaded))!;
+      const event = loaded.events.find((e) => e.challengeId === from.challengeId)!;
+      const all = event.participants.map((p) => Number(p.userId)).sort((a, b) => a - b);
+      // participants missing from member are rated against but have no rows of their own to rerate
+      const present = new Set(await existingMembers(dbs.members, all));
+      return { ...from, userIds: all.filter((id) => present.has(id)), missing: all.filter((id) => !present.has(id)) };
     },
   };
 }

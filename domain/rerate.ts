@@ -212,3 +212,15 @@ export interface RerateFinal {
   statsChanged: number;
   ranksChanged: number;
 }
+
+/** What one member's rerate did (the runbook's D1–D3 result). */
+export interface MemberRerateResult {
+  userId: number;
+  stream: Stream;
+  /** max(processed − 1, 0), as the real script counts */
+  challengesRerated: number;
+  rows: number;
+  written: number;
+  statsChanged: number;
+  ranksChanged: number;
+}

@@ -15,7 +15,7 @@ import { fail } from './cli-support';
 import { runSeed } from './seed/index';
 import { Parity } from '../workflows/parity/messages';
 import { Preflight } from '../workflows/preflight/messages';
-import { Rerate } from '../workflows/rerate/messages';
+import { memberRerateWorkflowId, Rerate, RerateChallenge } from '../workflows/rerate/messages';
 
 const OUT = resolve(__dirname, '..', 'test', 'histories');
 
@@ -168,6 +168,23 @@ async function main() {
     });
     await refused.result().catch(() => {});
     await save(client, 'rerate-failed-from-outside-stream', refused);
+    // one challenge's submitters, one member child each
+    const ev = await sql<{ challengeId: string }>`
+      SELECT h."challengeId" FROM members."memberStatsHistory" h JOIN challenges."Challenge" c ON c.id::text = h."challengeId"
+      JOIN challenges."ChallengeType" t ON t.id = h."typeId" WHERE t.name = 'Challenge' AND h."newRating" IS NOT NULL
+      GROUP BY 1 HAVING count(*) >= 2 ORDER BY count(*), 1 LIMIT 1`.execute(stack.dbs.members);
+    const byChallenge = await client.workflow.start(RerateChallenge, {
+      taskQueue,
+      workflowId: id('rerate-challenge'),
+      args: [{ stream: 'develop', challengeId: ev.rows[0]!.challengeId }],
+    });
+    const members = await byChallenge.result();
+    await save(client, 'rerate-challenge', byChallenge);
+    await save(
+      client,
+      'rerate-member-child',
+      client.workflow.getHandle(memberRerateWorkflowId('develop', members.members[0]!.userId, members.challengeId)),
+    );
   } finally {
     await worker.stop();
     await stack.close();

@@ -19,7 +19,7 @@ describe('workflow replay compatibility', () => {
         return h.events?.[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name;
       }),
     );
-    expect([...types].sort()).toEqual(['backfill', 'backfillMember', 'parity', 'preflight', 'rerate']);
+    expect([...types].sort()).toEqual(['backfill', 'backfillMember', 'parity', 'preflight', 'rerate', 'rerateChallenge', 'rerateMember']);
   });
 
   it.each(files)('%s replays without nondeterminism', async (file) => {

@@ -4,3 +4,4 @@ export { backfill } from './backfill/workflow';
 export { backfillMember } from './backfill/member';
 export { parity } from './parity/workflow';
 export { rerate } from './rerate/workflow';
+export { rerateMember, rerateChallenge } from './rerate/member';

@@ -51,7 +51,10 @@ export async function writeRerateRows(
       "oldVolatility", "newVolatility", placement, percentile, "eventDate", "createdBy", "updatedBy")
     SELECT r."userId", ${trackId}::uuid, ${typeId}::uuid, r."challengeId", r."challengeName", r."oldRating", r."newRating",
            r."oldVolatility", r."newVolatility", r.placement, r.percentile, r."eventDate", ${by}, ${by}
-    FROM rerate_rows r WHERE NOT EXISTS (SELECT 1 FROM members."memberStatsHistory" h WHERE ${match})`.execute(tx);
+    FROM rerate_rows r
+    -- a participant missing from member (deleted, never migrated) is rated against but gets no row, as the backfill skips them
+    WHERE EXISTS (SELECT 1 FROM members."member" m WHERE m."userId" = r."userId")
+      AND NOT EXISTS (SELECT 1 FROM members."memberStatsHistory" h WHERE ${match})`.execute(tx);
   await sql`DROP TABLE rerate_rows`.execute(tx);
   return Number(updated.numAffectedRows ?? 0) + Number(inserted.numAffectedRows ?? 0);
 }

@@ -1,11 +1,14 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { RerateProgress, Stream } from '../../domain/rerate';
 import { workflowRef } from '../support/define';
+import type { rerateChallenge, rerateMember } from './member';
 import type { rerate } from './workflow';
 
 /** Phase D's messages: what clients use to start, steer and watch a stream rerate. */
 
 export const Rerate = workflowRef<typeof rerate>('rerate');
+export const RerateMember = workflowRef<typeof rerateMember>('rerateMember');
+export const RerateChallenge = workflowRef<typeof rerateChallenge>('rerateChallenge');
 
 export const rerateProgress = defineQuery<RerateProgress>('progress');
 export const reratePause = defineSignal('pause');
@@ -14,3 +17,6 @@ export const rerateConcurrency = defineUpdate<number, [number]>('setConcurrency'
 
 /** One stream rerate at a time per stream: two would write the same rows. */
 export const rerateWorkflowId = (stream: Stream) => `cutover/rerate/${stream}`;
+/** A member's rerate under a challenge's: one per member and challenge (the same pair twice at once would be the same work). */
+export const memberRerateWorkflowId = (stream: Stream, userId: number, challengeId: string) =>
+  `rerate/member/${stream}/${userId}/from/${challengeId}`;
