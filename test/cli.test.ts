@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { bringUp } from '../lib/stack';
 import { runSeed } from '../scripts/seed/index';
@@ -83,6 +84,20 @@ describe('operator CLI', () => {
     expect(out.plan.events).toBeGreaterThan(0);
     expect(out.chunks.rows).toBe(out.plan.rows);
     expect(out.evidenceId).toBeGreaterThan(0);
+  });
+
+  it('rerate --user-id reruns one member (D1–D3) and prints its result', async () => {
+    const stack = await bringUp({ config: testConfig(db.url), temporal: false, log: () => {} });
+    const m = await sql<{ userId: number }>`
+      SELECT h."userId" FROM members."memberStatsHistory" h JOIN challenges."ChallengeType" t ON t.id = h."typeId"
+      WHERE t.name = 'Challenge' AND h."newRating" IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1`
+      .execute(stack.dbs.members)
+      .finally(() => stack.close());
+    const r = await cli(['rerate', '--stream', 'develop', '--user-id', String(m.rows[0]!.userId), '--json'], env);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out).toMatchObject({ userId: m.rows[0]!.userId, stream: 'develop' });
+    expect(out.challengesRerated).toBe(Math.max(out.rows - 1, 0));
   });
 
   it('an unknown command or flag exits 2', async () => {

@@ -5,7 +5,8 @@ import { RerateOptions } from '../../domain/rerate';
 import { CutoverPhase, CutoverState } from '../../domain/search-attributes';
 import { stderrLog, type Stack } from '../../lib/stack';
 import { findChallenge } from '../../store/rerate/challenge';
-import { Rerate, rerateProgress, rerateWorkflowId } from '../../workflows/rerate/messages';
+import { Rerate, RerateChallenge, RerateMember, rerateProgress, rerateWorkflowId } from '../../workflows/rerate/messages';
+import { memberExists } from '../../store/parity/scope';
 import type { RerateResult } from '../../workflows/rerate/workflow';
 import { UsageError, wholeNumber, withStack, withWorker } from '../cli-support';
 
@@ -16,6 +17,8 @@ interface RawFlags {
   chunkEvents?: string;
   readBudgetMs?: string;
   throttle?: boolean;
+  userId?: string;
+  challenge?: string;
   json?: boolean;
 }
 
@@ -87,6 +90,8 @@ export function registerRerate(program: Command): void {
     .description('Phase D: recompute a rating stream (develop | marathon) from a challenge forward with the rating engine')
     .option('--stream <develop|marathon>', 'the rating stream')
     .option('--from <challengeId>', 'the first challenge rerated (id or legacy id; default: the stream’s first event)')
+    .option('--user-id <id>', 'only this member (the runbook’s per-member rerate: opponents from their stored history)')
+    .option('--challenge <challengeId>', 'every submitter of this challenge, from it forward, one member at a time')
     .option('--concurrency <n>', 'chunks written at once (1-32, default 2)')
     .option('--chunk-events <n>', 'events per checkpointed chunk (default 250)')
     .option('--read-budget-ms <ms>', "the read API's p99 latency to protect (default 200)")
@@ -94,24 +99,70 @@ export function registerRerate(program: Command): void {
     .option('--json', 'print a final JSON summary')
     .action(async (flags: RawFlags) => {
       const options = parseRerateFlags(flags);
+      const userId = wholeNumber('--user-id', flags.userId);
+      if (userId !== undefined && flags.challenge !== undefined) throw new UsageError('choose one of --user-id and --challenge');
+      if (flags.challenge !== undefined && options.from !== undefined)
+        throw new UsageError('--challenge reruns its submitters from that challenge: leave --from out');
       await withStack({}, async (stack) => {
-        if (options.from !== undefined && !(await findChallenge(stack.dbs.challenges, options.from)))
-          throw new UsageError(`--from ${options.from}: no such challenge (a challenge id or legacy id)`);
-        await withWorker(stack, stderrLog, async () => {
-          const handle = await startRerate(stack, options);
-          if (!flags.json) stderrLog(`started ${handle.workflowId}`);
-          try {
-            const r = await follow(handle, flags.json === true);
-            process.stdout.write(flags.json ? `${JSON.stringify(r, null, 2)}\n` : `${summary(r)}\n`);
-          } catch (e) {
-            // a challenge outside the stream is the operator's to fix: exit 2 with the workflow's reason
-            for (let c: unknown = e instanceof WorkflowFailedError ? e.cause : undefined; c instanceof Error; c = c.cause) {
-              const type = (c as { type?: string }).type;
-              if (type !== undefined && INPUT_FAILURES.has(type)) throw new UsageError(c.message);
+        // what the operator named exists, before anything starts
+        for (const [flag, value] of [
+          ['--from', options.from],
+          ['--challenge', flags.challenge],
+        ] as const)
+          if (value !== undefined && !(await findChallenge(stack.dbs.challenges, value)))
+            throw new UsageError(`${flag} ${value}: no such challenge (a challenge id or legacy id)`);
+        if (userId !== undefined && !(await memberExists(stack.dbs.members, userId)))
+          throw new UsageError(`--user-id ${userId}: no such member in members."member"`);
+        await withWorker(stack, stderrLog, () =>
+          inputErrorsAsUsage(async () => {
+            const client = stack.client!;
+            const taskQueue = stack.config.temporal.taskQueue;
+            let out: unknown;
+            let text: string;
+            if (userId !== undefined) {
+              const r = await client.workflow.execute(RerateMember, {
+                taskQueue,
+                workflowId: `cutover/rerate/member/${options.stream}/${userId}`,
+                args: [{ stream: options.stream, userId, from: options.from }],
+              });
+              out = r;
+              text = `Rerated member ${r.userId} on the ${r.stream} stream: ${r.challengesRerated} challenges rerated (${r.rows} rows, ${r.written} changed), stats rows changed ${r.statsChanged}, ranks changed ${r.ranksChanged}`;
+            } else if (flags.challenge !== undefined) {
+              const c = (await findChallenge(stack.dbs.challenges, flags.challenge))!;
+              const r = await client.workflow.execute(RerateChallenge, {
+                taskQueue,
+                workflowId: `cutover/rerate/challenge/${options.stream}/${c.id}`,
+                args: [{ stream: options.stream, challengeId: c.id }],
+              });
+              out = r;
+              text = [
+                `Rerated the ${r.members.length} submitters of ${r.name} (${r.challengeId}) on the ${options.stream} stream from it`,
+                ...r.members.map((m) => `  member ${m.userId}: ${m.challengesRerated} challenges rerated, ${m.written} rows changed`),
+                ...(r.missing.length ? [`  not in member (rated against, no rows of their own): ${r.missing.join(', ')}`] : []),
+              ].join('\n');
+            } else {
+              const handle = await startRerate(stack, options);
+              if (!flags.json) stderrLog(`started ${handle.workflowId}`);
+              const r = await follow(handle, flags.json === true);
+              out = r;
+              text = summary(r);
             }
-            throw e;
-          }
-        });
+            process.stdout.write(flags.json ? `${JSON.stringify(out, null, 2)}\n` : `${text}\n`);
+          }),
+        );
       });
     });
+}
+
+/** An input failure raised inside a workflow (a challenge outside the stream) is the operator's to fix: exit 2. */
+async function inputErrorsAsUsage<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    for (let c: unknown = e instanceof WorkflowFailedError ? e.cause : undefined; c instanceof Error; c = c.cause) {
+      const type = (c as { type?: string }).type;
+      if (type !== undefined && INPUT_FAILURES.has(type)) throw new UsageError(c.message);
+    }
+    throw e;
+  }
 }
