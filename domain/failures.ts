@@ -52,7 +52,7 @@ export function isTransient(e: unknown): boolean {
     const code = (c as { code?: unknown }).code;
     if (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) return true;
     if (
-      /Connection terminated|timeout exceeded when trying to connect|connect ECONNREFUSED|Client has encountered a connection error/i.test(
+      /Connection terminated|timeout exceeded when trying to connect|connect ECONNREFUSED|Client has encountered a connection error|is not currently accepting connections|Query read timeout/i.test(
         c.message,
       )
     )

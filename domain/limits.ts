@@ -21,6 +21,8 @@ export const RATE_INPUT = { maxParticipants: 5_000, maxBytes: 2 * 1024 * 1024 } 
 export const DB_LIMITS = {
   workerPool: CONCURRENCY.max + 4,
   apiPool: 10,
+  /** a reader waits at most this long for a connection, or for an answer on one, before it gets a 503 */
+  apiWaitMs: 5_000,
   /** a query waiting longer than this for a connection fails its attempt (retried) instead of hanging */
   acquireTimeoutMs: 60_000,
   /** a batch waiting this long for a row lock (live writers) gives the lock up and its attempt is retried */

@@ -61,3 +61,22 @@ export async function withWorker<T>(stack: Stack, log: (m: string) => void, fn: 
     await worker.stop();
   }
 }
+
+/**
+ * A workflow's result, waiting out a Temporal server that is down or restarting (the client gives up after a
+ * minute or so): the run goes on without us, so a CLI following it must not report it failed.
+ */
+export async function resultThroughOutages<T>(handle: { result(): Promise<T> }, log: (m: string) => void = stderrLog): Promise<T> {
+  let warned = false;
+  for (;;) {
+    try {
+      return await handle.result();
+    } catch (e) {
+      const text = e instanceof Error ? `${e.message} ${(e.cause as Error | undefined)?.message ?? ''}` : String(e);
+      if (!/UNAVAILABLE|ECONNREFUSED|DEADLINE_EXCEEDED|Connection refused|transport error/i.test(text)) throw e;
+      if (!warned) log('Temporal is unreachable; the run continues on the server — waiting for it to come back');
+      warned = true;
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+  }
+}

@@ -25,19 +25,32 @@ export interface PoolOptions {
   acquireTimeoutMs?: number;
   /** shows in pg_stat_activity (`cutover`, `cutover-api`): who holds which connections */
   name?: string;
+  /** a query with no answer this long fails (a database cut off by the network never answers) */
+  queryTimeoutMs?: number;
 }
 
 export function openDatabases(
   config: Pick<Config, 'databaseUrl' | 'challengesDbUrl' | 'reviewDbUrl'>,
   opts: number | PoolOptions = {},
 ): Databases {
-  const { size = 10, acquireTimeoutMs = DB_LIMITS.acquireTimeoutMs, name = 'cutover' } = typeof opts === 'number' ? { size: opts } : opts;
+  const {
+    size = 10,
+    acquireTimeoutMs = DB_LIMITS.acquireTimeoutMs,
+    name = 'cutover',
+    queryTimeoutMs,
+  } = typeof opts === 'number' ? { size: opts } : opts;
   const cache = new Map<string, { pool: pg.Pool; db: Kysely<any> }>();
   const open = (url: string) => {
     let entry = cache.get(url);
     if (!entry) {
       // a full pool makes a caller wait, never hang: after acquireTimeoutMs its attempt fails (and is retried)
-      const pool = new pg.Pool({ connectionString: url, max: size, connectionTimeoutMillis: acquireTimeoutMs, application_name: name });
+      const pool = new pg.Pool({
+        connectionString: url,
+        max: size,
+        connectionTimeoutMillis: acquireTimeoutMs,
+        application_name: name,
+        ...(queryTimeoutMs ? { query_timeout: queryTimeoutMs } : {}),
+      });
       // A lost connection (database restart, failover, an idle-session reaper, pg_terminate_backend) must fail the
       // query or attempt using it, never the process: pg emits 'error' on idle pooled clients (the pool) and on
       // checked-out clients between queries (the client), and an unhandled 'error' event kills Node.

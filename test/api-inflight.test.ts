@@ -105,6 +105,6 @@ describe('switch and rollback while requests are in flight', () => {
   it('serve flags are validated', () => {
     expect(parseServeFlags({ port: '8080' })).toEqual({ port: 8080, host: '127.0.0.1' });
     expect(parseServeFlags({})).toEqual({ host: '127.0.0.1' });
-    for (const port of ['http', '-1', '70000', '1.5']) expect(() => parseServeFlags({ port })).toThrow(UsageError);
+    for (const port of ['http', '-1', '70000', '1.5', '', ' ', ' 0x50 ']) expect(() => parseServeFlags({ port })).toThrow(UsageError);
   });
 });

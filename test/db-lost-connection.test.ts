@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { openDatabases, type Databases } from '../store/db';
 import { startApi, type RunningApi } from '../api/server';
 import { watchReadSource, type ReadSourceReader } from '../store/read-source';
@@ -96,6 +96,22 @@ describe('the API while its database goes away', () => {
     await proxy.up();
     expect((await get(stats)).status).toBe(200);
     expect((await get('/members/health')).status).toBe(200);
+  });
+
+  it('a database refusing connections (55000, as during a maintenance window) is an outage: 503, then 200 by itself', async () => {
+    const name = new URL(fx.url).pathname.slice(1);
+    const admin = openDatabases(testConfig(inject('pgAdminUrl')), 1); // a database cannot refuse its own sessions
+    try {
+      await sql`ALTER DATABASE ${sql.id(name)} ALLOW_CONNECTIONS false`.execute(admin.members);
+      await sql`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ${name} AND application_name = 'cutover-api'`.execute(
+        admin.members,
+      );
+      expect((await get(stats)).status).toBe(503);
+    } finally {
+      await sql`ALTER DATABASE ${sql.id(name)} ALLOW_CONNECTIONS true`.execute(admin.members);
+      await admin.close();
+    }
+    expect((await get(stats)).status).toBe(200);
   });
 
   it('connections dropped under requests in flight: those requests get 503 (never 500), the next ones 200', async () => {

@@ -14,7 +14,7 @@ import {
   Backfill,
 } from '../../workflows/backfill/messages';
 import { CutoverPhase, CutoverState } from '../../domain/search-attributes';
-import { UsageError, wholeNumber, withStack, withWorker } from '../cli-support';
+import { resultThroughOutages, UsageError, wholeNumber, withStack, withWorker } from '../cli-support';
 import { checkBackfillTargets } from './targets';
 
 interface RawFlags {
@@ -81,7 +81,7 @@ function renderProgress(bar: SingleBar, p: BackfillProgress): void {
 
 /** Follows a running backfill: a live bar on a terminal, nothing on stdout; Ctrl-C detaches. */
 async function follow(handle: WorkflowHandle, json: boolean): Promise<BackfillResult> {
-  const result = handle.result() as Promise<BackfillResult>;
+  const result = resultThroughOutages(handle) as Promise<BackfillResult>;
   const tty = process.stderr.isTTY && !json;
   const bar = new SingleBar({
     stream: process.stderr,

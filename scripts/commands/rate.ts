@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { RATE_INPUT } from '../../domain/limits';
@@ -96,8 +96,24 @@ export function runRate(inputText: string): RateOutcome {
   return { exitCode: 0, stdout: JSON.stringify({ results }) + '\n', stderr: '' };
 }
 
+/** At most one byte past the limit is read: a huge file or an endless stdin is refused without being held in memory. */
 function readInput(source: string): string {
-  return readFileSync(source === '-' ? 0 : source, 'utf8');
+  const fd = source === '-' ? 0 : openSync(source, 'r');
+  try {
+    const buf = Buffer.alloc(RATE_INPUT.maxBytes + 1);
+    let n = 0;
+    for (let got = -1; got !== 0 && n < buf.length; n += got) {
+      try {
+        got = readSync(fd, buf, n, buf.length - n, null);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'EAGAIN') continue; // a non-blocking stdin not ready yet
+        throw e;
+      }
+    }
+    return buf.subarray(0, n).toString('utf8');
+  } finally {
+    if (fd !== 0) closeSync(fd);
+  }
 }
 
 export function registerRate(program: Command): void {

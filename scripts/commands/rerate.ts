@@ -8,7 +8,7 @@ import { findChallenge } from '../../store/rerate/challenge';
 import { Rerate, RerateChallenge, RerateMember, rerateProgress, rerateWorkflowId } from '../../workflows/rerate/messages';
 import { memberExists } from '../../store/parity/scope';
 import type { RerateResult } from '../../workflows/rerate/workflow';
-import { UsageError, wholeNumber, withStack, withWorker } from '../cli-support';
+import { resultThroughOutages, UsageError, wholeNumber, withStack, withWorker } from '../cli-support';
 
 interface RawFlags {
   stream?: string;
@@ -50,7 +50,7 @@ async function follow(handle: WorkflowHandle<typeof Rerate>, json: boolean): Pro
       .catch(() => {});
   }, 2000);
   try {
-    return await handle.result();
+    return await resultThroughOutages(handle);
   } finally {
     clearInterval(timer);
   }

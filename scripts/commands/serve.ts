@@ -14,7 +14,12 @@ import { UsageError, withStack } from '../cli-support';
 export async function startApiForStack(stack: Stack, opts: { port?: number; host?: string; log?: Log } = {}): Promise<RunningApi> {
   const log = opts.log ?? stderrLog;
   // the API's own pool: a backfill using every worker connection must not leave readers waiting
-  const dbs = openDatabases(stack.config, { size: DB_LIMITS.apiPool, name: 'cutover-api' });
+  const dbs = openDatabases(stack.config, {
+    size: DB_LIMITS.apiPool,
+    name: 'cutover-api',
+    acquireTimeoutMs: DB_LIMITS.apiWaitMs,
+    queryTimeoutMs: DB_LIMITS.apiWaitMs,
+  });
   const readSource = await watchReadSource(dbs.members, {
     onError: (e) => log(`read source poll failed (serving the last known): ${e.message}`),
   }).catch(async (e) => {
@@ -49,11 +54,12 @@ export async function startApiForStack(stack: Stack, opts: { port?: number; host
 }
 
 const ServeFlags = z.object({
-  port: z.coerce
-    .number({ error: '--port must be a number' })
-    .int('--port must be a whole number')
-    .min(0, '--port must be 0-65535')
-    .max(65535, '--port must be 0-65535')
+  // a string of digits, so '' or ' ' or '0x50' is refused rather than read as a port
+  port: z
+    .string()
+    .regex(/^\s*\d{1,5}\s*$/, '--port must be a whole number 0-65535')
+    .transform(Number)
+    .pipe(z.number().max(65535, '--port must be 0-65535'))
     .optional(),
   host: z.string().trim().min(1, '--host must not be empty').default('127.0.0.1'),
 });
