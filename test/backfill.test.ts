@@ -24,16 +24,10 @@ import { legacyTracks } from '../store/members/legacy';
 import { developReplay } from '../store/backfill/develop-replay';
 import { backfilledState, clearUnified, runTestBackfill, startTestBackfill, unifiedChecksum } from './support/backfill';
 import { createTestDatabase } from './support/db';
+import { failureText } from './support/failure';
 import { seededStack, withOtherStack } from './support/stack';
 import { runTestParity } from './support/parity';
 import { collectStatus, formatStatus } from '../scripts/commands/status';
-
-/** Every message along a failure's cause chain. */
-function failureText(e: unknown): string {
-  const out: string[] = [];
-  for (let c = e as Error | undefined; c; c = (c as { cause?: Error }).cause) out.push(c.message);
-  return out.join(' <- ');
-}
 
 const trackId = (t: TrackName) => TRACKS.find((x) => x.track === t)!.id;
 const typeId = (t: TypeName) => TYPES.find((x) => x.name === t)!.id;

@@ -1,9 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node' with { 'resolution-mode': 'import' };
 import { parseConfig } from '../domain/config';
+import { freePort } from '../lib/ports';
 import { isRefused, probe, startEmbeddedPostgres } from '../lib/postgres';
 import { ensureTemporal, type TemporalHandle } from '../lib/temporal';
 
@@ -12,17 +12,6 @@ declare module 'vitest' {
     temporalAddress: string;
     pgAdminUrl: string;
   }
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 let handle: TemporalHandle | undefined;

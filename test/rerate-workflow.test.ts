@@ -3,15 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rerate, RerateChallenge, RerateMember, rerateProgress } from '../workflows/rerate/messages';
 import type { RerateInput } from '../workflows/rerate/workflow';
 import { runTestBackfill } from './support/backfill';
+import { failureText } from './support/failure';
 import { seededStack } from './support/stack';
 
 let seq = 0;
-/** Every message along a failure's cause chain. */
-const failureText = (e: unknown): string => {
-  const out: string[] = [];
-  for (let c = e as Error | undefined; c; c = (c as { cause?: Error }).cause) out.push(c.message);
-  return out.join(' <- ');
-};
 /** Phase D's stream rerate as a workflow on the real dev server and Postgres (tiny seed, backfilled). */
 describe('rerate workflow', () => {
   let env: Awaited<ReturnType<typeof seededStack>>;

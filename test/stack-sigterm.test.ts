@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
+import { freePort } from '../lib/ports';
 import { resolve } from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -35,12 +35,7 @@ describe('npm run stack stops on SIGTERM', () => {
 
   it('exits within the shutdown deadline while a batch is stuck on a lock', async () => {
     const taskQueue = uniqueTaskQueue('sigterm');
-    const port = await new Promise<number>((r) => {
-      const srv = createServer().listen(0, '127.0.0.1', () => {
-        const p = (srv.address() as { port: number }).port;
-        srv.close(() => r(p));
-      });
-    });
+    const port = await freePort();
     const child = spawn(resolve(ROOT, 'node_modules/.bin/tsx'), ['scripts/stack.ts'], {
       cwd: ROOT,
       env: {

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { parseConfig } from '../../domain/config';
+import { parseConfig, type Config } from '../../domain/config';
 import { bringUp, stderrLog, type Stack } from '../../lib/stack';
 import { runSeed, type SeedSize } from '../seed/index';
 
@@ -10,19 +10,26 @@ import { runSeed, type SeedSize } from '../seed/index';
 
 const BENCH_SEED = 1;
 
-export async function openBenchStack(size: SeedSize, opts: { temporal?: boolean } = {}): Promise<Stack> {
-  const base = parseConfig(process.env);
-  const url = new URL(base.databaseUrl);
-  url.pathname = '/cutover_bench';
+/**
+ * Config for a database of our own (`name`) on the server DATABASE_URL names, playing all three roles; ours to
+ * create: databaseDefaulted lets the bring-up create it (or fall back to embedded Postgres). Benches and the chaos suite.
+ */
+export function ownDatabaseConfig(name: string, env: Record<string, string | undefined> = {}): Config {
+  const url = new URL(parseConfig(process.env).databaseUrl);
+  url.pathname = `/${name}`;
   const config = parseConfig({
     ...process.env,
     DATABASE_URL: url.toString(),
     CHALLENGES_DB_URL: undefined,
     CHALLENGE_DB_URL: undefined,
     REVIEW_DB_URL: undefined,
+    ...env,
   });
-  // ours to create: databaseDefaulted lets the bring-up create it (or fall back to embedded Postgres)
-  const stack = await bringUp({ config: { ...config, databaseDefaulted: true }, temporal: opts.temporal });
+  return { ...config, databaseDefaulted: true };
+}
+
+export async function openBenchStack(size: SeedSize, opts: { temporal?: boolean } = {}): Promise<Stack> {
+  const stack = await bringUp({ config: ownDatabaseConfig('cutover_bench'), temporal: opts.temporal });
   try {
     await ensureSeeded(stack, size);
     return stack;

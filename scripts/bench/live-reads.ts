@@ -1,5 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { sql } from 'kysely';
 import { BackfillOptions, type BackfillProgress } from '../../domain/backfill';
@@ -9,6 +9,7 @@ import { hasWorker } from '../../workers/run';
 import { Backfill, backfillProgress } from '../../workflows/backfill/messages';
 import { startApiForStack } from '../commands/serve';
 import type { SeedSize } from '../seed/index';
+import { WorkerProcess } from '../chaos/worker-process';
 import { openBenchStack } from './bench-db';
 
 /**
@@ -17,8 +18,6 @@ import { openBenchStack } from './bench-db';
  * speed (an open loop: slow answers do not slow the readers down), once with the backfill not throttling and once
  * throttling. Prints p50/p99 per run against the idle platform's, and whether the budget held.
  */
-
-const ROOT = resolve(__dirname, '..', '..');
 
 interface Run {
   name: string;
@@ -30,14 +29,6 @@ interface Run {
   maxMs: number;
   /** share of progress samples in which the backfill held itself back */
   throttledShare: number;
-}
-
-function workerProcess(stack: Stack, taskQueue: string): ChildProcess {
-  return spawn(resolve(ROOT, 'node_modules/.bin/tsx'), ['workers/main.ts'], {
-    cwd: ROOT,
-    env: { ...process.env, DATABASE_URL: stack.config.databaseUrl, TEMPORAL_ADDRESS: stack.temporal!.address, TASK_QUEUE: taskQueue },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
 }
 
 /** Fires GETs at `rate` per second until stop() and returns every latency (ms) and the failures. */
@@ -102,7 +93,10 @@ export async function benchLiveReads(opts: {
 }): Promise<void> {
   const stack = await openBenchStack(opts.size);
   const taskQueue = `bench-live-reads-${process.pid}`;
-  const worker = workerProcess(stack, taskQueue);
+  const worker = new WorkerProcess(
+    { DATABASE_URL: stack.config.databaseUrl, TEMPORAL_ADDRESS: stack.temporal!.address, TASK_QUEUE: taskQueue },
+    join(tmpdir(), `cutover-live-reads-worker-${process.pid}.log`),
+  );
   // the API's request log would bury the figures
   const api = await startApiForStack({ ...stack, config: { ...stack.config, logLevel: 'silent' } }, { port: 0, log: () => {} });
   try {
@@ -112,7 +106,8 @@ export async function benchLiveReads(opts: {
     );
     const deadline = Date.now() + 120_000;
     while (!(await hasWorker(stack.client!, stack.config.temporal.namespace, taskQueue))) {
-      if (Date.now() > deadline || worker.exitCode !== null) throw new Error('the bench worker did not start polling');
+      if (Date.now() > deadline || !worker.alive)
+        throw new Error(`the bench worker did not start polling${worker.unexpectedExit ? `: ${worker.unexpectedExit}` : ''}`);
       await new Promise((r) => setTimeout(r, 500));
     }
     await sql`DELETE FROM platform."readLatency"`.execute(db);
@@ -188,8 +183,7 @@ export async function benchLiveReads(opts: {
     );
   } finally {
     await api.close();
-    worker.kill('SIGTERM');
-    await new Promise((r) => (worker.exitCode !== null ? r(undefined) : worker.once('exit', r)));
+    await worker.kill();
     await stack.close();
   }
 }

@@ -1,6 +1,6 @@
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
-import { parseConfig } from '../../domain/config';
+import { ownDatabaseConfig } from '../bench/bench-db';
 import { bringUp, type Stack } from '../../lib/stack';
 import { runSeed, type SeedSize } from '../seed/index';
 
@@ -12,19 +12,8 @@ export const HARNESS_APPLICATION = 'cutover-chaos';
 
 /** Brings up cutover_chaos on the server of DATABASE_URL (default 127.0.0.1:5432, or embedded), migrated and seeded. */
 export async function openChaosStack(size: SeedSize, seed: number, log: (m: string) => void): Promise<Stack> {
-  const base = parseConfig(process.env);
-  const url = new URL(base.databaseUrl);
-  url.pathname = `/${CHAOS_DATABASE}`;
-  const config = parseConfig({
-    ...process.env,
-    DATABASE_URL: url.toString(),
-    CHALLENGES_DB_URL: undefined,
-    CHALLENGE_DB_URL: undefined,
-    REVIEW_DB_URL: undefined,
-    TEMPORAL_ADDRESS: undefined,
-  });
-  // ours to create: databaseDefaulted lets the bring-up create it (or fall back to embedded Postgres)
-  const stack = await bringUp({ config: { ...config, databaseDefaulted: true }, temporal: false, log });
+  const config = ownDatabaseConfig(CHAOS_DATABASE, { TEMPORAL_ADDRESS: undefined });
+  const stack = await bringUp({ config, temporal: false, log });
   try {
     await seedOnce(stack, size, seed, log);
     return stack;

@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, closeSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
+import { freePort } from '../../lib/ports';
 import { ensureTemporalCli } from '../../lib/temporal-cli';
 import { ensureSearchAttributes } from '../../lib/temporal';
 import { track } from './children';
@@ -13,17 +13,6 @@ import { track } from './children';
  * port and the SQLite file, so workflows, task queues and search attributes survive as they would on a real
  * cluster's restart.
  */
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function answers(address: string): Promise<boolean> {
   try {
