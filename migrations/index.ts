@@ -5,6 +5,7 @@ import { legacyReads } from './0003-legacy-reads';
 import { backfillCheckpoints } from './0004-backfill-checkpoints';
 import { readLatency } from './0005-read-latency';
 import { rerate } from './0006-rerate';
+import { reratePreview } from './0007-rerate-preview';
 
 /** Our schema, in order. Names sort lexically; never rename or edit an applied migration — add one. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -14,6 +15,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0004-backfill-checkpoints': backfillCheckpoints,
   '0005-read-latency': readLatency,
   '0006-rerate': rerate,
+  '0007-rerate-preview': reratePreview,
 };
 
 /** Applies what is pending on the members database; a no-op when up to date. */

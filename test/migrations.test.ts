@@ -24,6 +24,7 @@ describe('migrations', () => {
       '0004-backfill-checkpoints',
       '0005-read-latency',
       '0006-rerate',
+      '0007-rerate-preview',
     ]);
     expect(await migrateToLatest(dbs.members)).toEqual([]);
     const tables = await sql<{ t: string }>`
