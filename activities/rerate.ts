@@ -18,6 +18,10 @@ import { findChallenge } from '../store/rerate/challenge';
 import { beginRerate, committedChunk, finishRerate, recordChunk } from '../store/rerate/checkpoint';
 import { loadStream, type LoadedStream } from '../store/rerate/stream';
 import { finalizeRerate, writeRerateRows } from '../store/rerate/write';
+import { fingerprintStream } from '../store/rerate/fingerprint';
+import { finishPreview, previewChanges, recordSource, rerateRun, writePreviewRows } from '../store/rerate/preview';
+import { describeSourceChanges, hasChanges, sourceChanges, summarizeDiff } from '../domain/rerate-preview';
+import { previewActivities } from './rerate-preview';
 import type { ActivityDeps } from './deps';
 import { catalogCache } from './catalog-cache';
 import { heartbeating } from './heartbeat';
@@ -49,11 +53,25 @@ export function rerateActivities({ dbs, config }: ActivityDeps) {
     }
     return { loaded, tail: tail.map((e) => e.challengeId), rowsByEvent, touched: [...r.states.keys()].map(Number), rows: r.rows.length };
   }
+  /** A preview recomputed after a restart must come from the source it began with, or its shadow rows would mix two. */
+  async function recompute(plan: ReratePlan): Promise<Replay> {
+    const r = await compute({ stream: plan.stream }, plan.from?.challengeId);
+    if (plan.preview) {
+      const run = await rerateRun(dbs.members, plan.runKey);
+      const changes = sourceChanges(run!.source!, fingerprintStream(r.loaded));
+      if (hasChanges(changes))
+        throw ApplicationFailure.nonRetryable(
+          `the source moved while the preview ran: ${describeSourceChanges(plan.stream, plan.runKey, changes)}`,
+          Failure.StalePreview,
+        );
+    }
+    return r;
+  }
   const replayOf = (plan: ReratePlan): Promise<Replay> => {
     let r = replays.get(plan.runKey);
     if (!r) {
       if (replays.size >= 2) replays.delete(replays.keys().next().value!);
-      r = compute({ stream: plan.stream }, plan.from?.challengeId);
+      r = recompute(plan);
       r.catch(() => replays.delete(plan.runKey));
       replays.set(plan.runKey, r);
     }
@@ -74,6 +92,7 @@ export function rerateActivities({ dbs, config }: ActivityDeps) {
   }
 
   return {
+    ...previewActivities({ dbs, config }, getCatalog),
     /** Resolves --from within the stream, replays the stream in memory and cuts the rerated events into chunks. */
     async reratePrepare(options: RerateOptions): Promise<ReratePlan> {
       return heartbeating(async () => {
@@ -94,8 +113,10 @@ export function rerateActivities({ dbs, config }: ActivityDeps) {
           chunkEvents: options.chunkEvents,
           membersTouched: r.touched.length,
           rows: r.rows,
+          preview: options.preview,
         };
         await beginRerate(dbs.members, plan);
+        if (options.preview) await recordSource(dbs.members, runKey, fingerprintStream(loaded));
         return plan;
       });
     },
@@ -110,7 +131,9 @@ export function rerateActivities({ dbs, config }: ActivityDeps) {
         const ids = r.tail.slice(chunk * plan.chunkEvents, (chunk + 1) * plan.chunkEvents);
         const rows = ids.flatMap((id) => r.rowsByEvent.get(id) ?? []);
         return dbs.members.transaction().execute(async (tx) => {
-          const written = await writeRerateRows(tx, cat, plan.stream, rows, r.loaded.challenges);
+          const written = plan.preview
+            ? await writePreviewRows(tx, plan.runKey, plan.stream, rows, r.loaded.challenges)
+            : await writeRerateRows(tx, cat, plan.stream, rows, r.loaded.challenges);
           const result: ChunkResult = { chunk, events: ids.length, rows: rows.length, written };
           await recordChunk(tx, plan.runKey, result);
           return result;
@@ -121,6 +144,14 @@ export function rerateActivities({ dbs, config }: ActivityDeps) {
     /** After every chunk: mostRecent, the stream's stats rows, its ranks and memberMaxRating for the members touched. */
     async rerateFinalize(plan: ReratePlan): Promise<RerateFinal> {
       return heartbeating(async () => {
+        if (plan.preview) {
+          // a preview writes nothing more: its diff against the tables is what promoting it would write
+          const c = await previewChanges(dbs.members, await getCatalog(), plan.stream, plan.runKey);
+          const diff = summarizeDiff(c.rows, c.unchangedRated, c.changes);
+          await finishPreview(dbs.members, plan.runKey, diff);
+          replays.delete(plan.runKey);
+          return { statsChanged: 0, ranksChanged: 0, preview: { runKey: plan.runKey, diff } };
+        }
         const [cat, r] = await Promise.all([getCatalog(), replayOf(plan)]);
         const out = await finalizeRerate(dbs.members, cat, plan.stream, r.touched);
         await finishRerate(dbs.members, plan.runKey);

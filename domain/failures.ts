@@ -11,16 +11,23 @@ export const Failure = {
   BackfillFailed: 'BackfillFailed',
   /** a rerate that stopped: a chunk failed for good */
   RerateFailed: 'RerateFailed',
+  /** a rerate preview whose source moved since it was computed: promoting it would apply a stale result */
+  StalePreview: 'StalePreview',
   /** one batch kept failing with an error that is not an outage: retrying will not help, an operator must look */
   BatchFailed: 'BatchFailed',
 } as const;
 export type FailureType = (typeof Failure)[keyof typeof Failure];
 
 /** Never retried: retrying cannot change the outcome. */
-export const NON_RETRYABLE: readonly FailureType[] = [Failure.InvalidInput, Failure.ReviewSchemaMissing, Failure.BatchFailed];
+export const NON_RETRYABLE: readonly FailureType[] = [
+  Failure.InvalidInput,
+  Failure.ReviewSchemaMissing,
+  Failure.BatchFailed,
+  Failure.StalePreview,
+];
 
 /** The operator's to fix (exit 2), as opposed to a failed operation (exit 1). */
-export const INPUT_FAILURES: ReadonlySet<string> = new Set<FailureType>([Failure.InvalidInput]);
+export const INPUT_FAILURES: ReadonlySet<string> = new Set<FailureType>([Failure.InvalidInput, Failure.StalePreview]);
 
 /** Node and Postgres errors that mean "the database is not there right now" (connection lost, restarting, full). */
 const UNAVAILABLE_CODES = new Set([

@@ -4,6 +4,7 @@ import { applyEvent, orderEvents, type HistoryRow, type MemberState, type RatedE
 import { MARATHON_KEY, DEVELOP_RATED_KEY, type UnifiedKey } from './mapping';
 import { CONCURRENCY, concurrencyMessage } from './limits';
 import { ThrottleSettings, type DbHealth } from './throttle';
+import type { PreviewDiff } from './rerate-preview';
 
 /**
  * Phase D — an operator's rerate of a rating stream from a challenge forward. Unlike the backfill's continuation
@@ -179,6 +180,8 @@ export interface ReratePlan {
   membersTouched: number;
   /** rows the replay computes (one per participant and event) */
   rows: number;
+  /** into the shadow table, for `rerate promote` (absent in runs recorded before previews existed) */
+  preview?: boolean;
 }
 
 export interface ChunkResult {
@@ -211,6 +214,8 @@ export interface RerateProgress {
 export interface RerateFinal {
   statsChanged: number;
   ranksChanged: number;
+  /** a preview run: nothing written to the unified tables; this is what promoting it would change */
+  preview?: { runKey: string; diff: PreviewDiff };
 }
 
 /** What one member's rerate did (the runbook's D1–D3 result). */

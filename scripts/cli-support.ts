@@ -1,4 +1,6 @@
+import { WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
 import { ConfigError } from '../domain/config';
+import { INPUT_FAILURES } from '../domain/failures';
 import { bringUp, stderrLog, type Stack } from '../lib/stack';
 import { hasWorker, runWorker } from '../workers/run';
 
@@ -6,9 +8,6 @@ import { hasWorker, runWorker } from '../workers/run';
 export class UsageError extends Error {
   override name = 'UsageError';
 }
-
-/** Failure types our workflows and activities raise for bad input: the operator's to fix, so exit 2. */
-const INPUT_FAILURES = new Set(['InvalidInput']);
 
 /** The innermost cause: a workflow or update failure wraps the activity's or validator's own message. */
 function rootCause(e: Error): Error & { type?: string } {
@@ -78,5 +77,29 @@ export async function resultThroughOutages<T>(handle: { result(): Promise<T> }, 
       warned = true;
       await new Promise((r) => setTimeout(r, 2000));
     }
+  }
+}
+
+/** A signal, query or update to a running workflow: none running is the operator's to know (exit 2), not a crash. */
+export async function steer<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof WorkflowNotFoundError || (e instanceof Error && /workflow execution already completed/i.test(e.message)))
+      throw new UsageError(`no ${what} is running: nothing to steer (see \`status\` for what runs)`);
+    throw e;
+  }
+}
+
+/** An input failure raised inside a workflow (a challenge outside the stream, a stale preview) is the operator's to fix: exit 2. */
+export async function inputErrorsAsUsage<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    for (let c: unknown = e instanceof WorkflowFailedError ? e.cause : undefined; c instanceof Error; c = c.cause) {
+      const type = (c as { type?: string }).type;
+      if (type !== undefined && INPUT_FAILURES.has(type)) throw new UsageError(c.message);
+    }
+    throw e;
   }
 }

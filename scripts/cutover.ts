@@ -14,6 +14,8 @@ import { collectStatus, formatStatus } from './commands/status';
 const program = new Command('cutover')
   .description('Steer the member-stats cutover (legacy → unified) on Temporal')
   .showHelpAfterError()
+  // a subcommand's options are its own (rerate --stream … vs rerate pause --stream …)
+  .enablePositionalOptions()
   .exitOverride();
 
 program

@@ -5,3 +5,4 @@ export { backfillMember } from './backfill/member';
 export { parity } from './parity/workflow';
 export { rerate } from './rerate/workflow';
 export { rerateMember, rerateChallenge } from './rerate/member';
+export { reratePromote, rerateDiscard } from './rerate/preview';

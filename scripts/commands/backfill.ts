@@ -14,7 +14,7 @@ import {
   Backfill,
 } from '../../workflows/backfill/messages';
 import { CutoverPhase, CutoverState } from '../../domain/search-attributes';
-import { resultThroughOutages, UsageError, wholeNumber, withStack, withWorker } from '../cli-support';
+import { resultThroughOutages, steer, UsageError, wholeNumber, withStack, withWorker } from '../cli-support';
 import { checkBackfillTargets } from './targets';
 
 interface RawFlags {
@@ -216,11 +216,13 @@ export function registerBackfill(program: Command): void {
   program
     .command('pause')
     .description('pause the running backfill between batches')
-    .action(() => withStack({}, async (s) => void (await target(s).signal(pauseSignal), stderrLog('pause requested'))));
+    .action(() =>
+      withStack({}, (s) => steer('backfill', async () => void (await target(s).signal(pauseSignal), stderrLog('pause requested')))),
+    );
   program
     .command('resume')
     .description('resume a paused backfill')
-    .action(() => withStack({}, async (s) => void (await target(s).signal(resumeSignal), stderrLog('resumed'))));
+    .action(() => withStack({}, (s) => steer('backfill', async () => void (await target(s).signal(resumeSignal), stderrLog('resumed')))));
   program
     .command('retune')
     .description('change the running backfill’s concurrency')
@@ -229,7 +231,7 @@ export function registerBackfill(program: Command): void {
       withStack({}, async (s) => {
         const n = int('--concurrency', f.concurrency)!;
         if (!isConcurrency(n)) throw new UsageError(`${concurrencyMessage()}, got ${n}`);
-        const now = await target(s).executeUpdate(setConcurrency, { args: [n] });
+        const now = await steer('backfill', () => target(s).executeUpdate(setConcurrency, { args: [n] }));
         stderrLog(`concurrency is now ${now}`);
       }),
     );

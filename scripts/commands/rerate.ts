@@ -1,6 +1,5 @@
-import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, type WorkflowHandle } from '@temporalio/client';
 import type { Command } from 'commander';
-import { INPUT_FAILURES } from '../../domain/failures';
 import { RerateOptions } from '../../domain/rerate';
 import { CutoverPhase, CutoverState } from '../../domain/search-attributes';
 import { stderrLog, type Stack } from '../../lib/stack';
@@ -8,7 +7,8 @@ import { findChallenge } from '../../store/rerate/challenge';
 import { Rerate, RerateChallenge, RerateMember, rerateProgress, rerateWorkflowId } from '../../workflows/rerate/messages';
 import { memberExists } from '../../store/parity/scope';
 import type { RerateResult } from '../../workflows/rerate/workflow';
-import { resultThroughOutages, UsageError, wholeNumber, withStack, withWorker } from '../cli-support';
+import { inputErrorsAsUsage, resultThroughOutages, UsageError, wholeNumber, withStack, withWorker } from '../cli-support';
+import { registerPreviewActions, registerRerateSteering } from './rerate-steer';
 
 interface RawFlags {
   stream?: string;
@@ -19,6 +19,7 @@ interface RawFlags {
   throttle?: boolean;
   userId?: string;
   challenge?: string;
+  preview?: boolean;
   json?: boolean;
 }
 
@@ -29,6 +30,7 @@ export function parseRerateFlags(f: RawFlags): RerateOptions {
     from: f.from,
     concurrency: wholeNumber('--concurrency', f.concurrency),
     chunkEvents: wholeNumber('--chunk-events', f.chunkEvents),
+    preview: f.preview === true,
     throttle: { enabled: f.throttle ?? true, readBudgetMs: wholeNumber('--read-budget-ms', f.readBudgetMs) },
   });
   if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => i.message).join('\n'));
@@ -57,10 +59,35 @@ async function follow(handle: WorkflowHandle<typeof Rerate>, json: boolean): Pro
 }
 
 function summary(r: RerateResult): string {
+  if (r.final.preview) return previewSummary(r, r.final.preview);
   return [
     `Rerate of the ${r.plan.stream} stream ${r.plan.from ? `from ${r.plan.from.name} (${r.plan.from.challengeId})` : 'from its first event'} done in ${r.seconds.toFixed(1)} s (${r.eventsPerSec.toFixed(0)} events/s), evidence #${r.evidenceId}`,
     `  events ${r.plan.events} in ${r.plan.chunks} chunks, members touched ${r.plan.membersTouched}`,
     `  history rows computed ${r.chunks.rows}, written (changed) ${r.chunks.written}; stats rows changed ${r.final.statsChanged}, ranks changed ${r.final.ranksChanged}`,
+  ].join('\n');
+}
+
+const signed = (n: number | null) => (n === null ? '–' : n > 0 ? `+${n}` : String(n));
+
+function previewSummary(r: RerateResult, p: NonNullable<RerateResult['final']['preview']>): string {
+  const d = p.diff;
+  const widest = Math.max(1, ...d.histogram.map((b) => b.count));
+  const band = (b: (typeof d.histogram)[number]) =>
+    b.from === null ? `≤ ${b.to}` : b.to === null ? `≥ ${b.from}` : b.from === b.to ? `${b.from}` : `${b.from} … ${b.to}`;
+  return [
+    `Preview ${p.runKey}: rerate of the ${r.plan.stream} stream ${r.plan.from ? `from ${r.plan.from.name} (${r.plan.from.challengeId})` : 'from its first event'} — nothing written to the unified tables`,
+    `  events ${r.plan.events}, rows computed ${d.rows}, rows that would change ${d.rowsChanged} (${d.newRows} new), members changed ${d.membersChanged}`,
+    ...(d.largest.length ? ['  largest rating changes:'] : ['  no rating changes']),
+    ...d.largest.map(
+      (c) =>
+        `    member ${c.userId}  ${c.challengeName ?? c.challengeId} (${c.challengeId})  ${c.from ?? '–'} → ${c.to}  (${signed(c.delta)})`,
+    ),
+    '  Δ new rating (rows with a stored rating):',
+    ...d.histogram.map(
+      (b) => `    ${band(b).padStart(12)}  ${String(b.count).padStart(7)}  ${'█'.repeat(Math.ceil((40 * b.count) / widest))}`,
+    ),
+    `  apply exactly this: npm run cutover -- rerate promote ${p.runKey}`,
+    `  or drop it:         npm run cutover -- rerate discard ${p.runKey}`,
   ].join('\n');
 }
 
@@ -85,7 +112,7 @@ export async function startRerate(stack: Stack, options: RerateOptions) {
 }
 
 export function registerRerate(program: Command): void {
-  program
+  const rerate = program
     .command('rerate')
     .description('Phase D: recompute a rating stream (develop | marathon) from a challenge forward with the rating engine')
     .option('--stream <develop|marathon>', 'the rating stream')
@@ -96,11 +123,15 @@ export function registerRerate(program: Command): void {
     .option('--chunk-events <n>', 'events per checkpointed chunk (default 250)')
     .option('--read-budget-ms <ms>', "the read API's p99 latency to protect (default 200)")
     .option('--no-throttle', 'run at full concurrency whatever live reads feel')
+    .option('--preview', 'write into shadow tables and report the diff; `rerate promote <run>` applies it')
     .option('--json', 'print a final JSON summary')
+    .enablePositionalOptions()
     .action(async (flags: RawFlags) => {
       const options = parseRerateFlags(flags);
       const userId = wholeNumber('--user-id', flags.userId);
       if (userId !== undefined && flags.challenge !== undefined) throw new UsageError('choose one of --user-id and --challenge');
+      if (options.preview && (userId !== undefined || flags.challenge !== undefined))
+        throw new UsageError('--preview previews a stream rerate: leave out --user-id and --challenge');
       if (flags.challenge !== undefined && options.from !== undefined)
         throw new UsageError('--challenge reruns its submitters from that challenge: leave --from out');
       await withStack({}, async (stack) => {
@@ -152,17 +183,6 @@ export function registerRerate(program: Command): void {
         );
       });
     });
-}
-
-/** An input failure raised inside a workflow (a challenge outside the stream) is the operator's to fix: exit 2. */
-async function inputErrorsAsUsage<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (e) {
-    for (let c: unknown = e instanceof WorkflowFailedError ? e.cause : undefined; c instanceof Error; c = c.cause) {
-      const type = (c as { type?: string }).type;
-      if (type !== undefined && INPUT_FAILURES.has(type)) throw new UsageError(c.message);
-    }
-    throw e;
-  }
+  registerPreviewActions(rerate);
+  registerRerateSteering(rerate);
 }

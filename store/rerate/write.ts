@@ -20,11 +20,14 @@ export async function writeRerateRows(
   challenges: ReadonlyMap<string, StreamChallenge>,
 ): Promise<number> {
   if (rows.length === 0) return 0;
-  const [trackId, typeId] = keyIds(catalog, STREAM_KEY[stream]);
-  const by = RERATE_CREATED_BY[stream];
+  await sql`CREATE TEMP TABLE rerate_rows ON COMMIT DROP AS ${rowsTable(stream, rows, challenges)}`.execute(tx);
+  return applyStagedRows(tx, catalog, stream);
+}
+
+/** A rerate's rows as a table (legacyId: the Development row may carry the challenge's legacy numeric id). */
+export function rowsTable(stream: Stream, rows: readonly HistoryRow[], challenges: ReadonlyMap<string, StreamChallenge>) {
   const info = (h: HistoryRow) => challenges.get(h.challengeId);
-  await sql`
-    CREATE TEMP TABLE rerate_rows ON COMMIT DROP AS
+  return sql`
     SELECT * FROM unnest(
       ${rows.map((h) => Number(h.userId))}::bigint[], ${rows.map((h) => h.challengeId)}::text[],
       ${rows.map((h) => (stream === 'develop' && info(h)?.legacyId != null ? String(info(h)!.legacyId) : null))}::text[],
@@ -33,10 +36,27 @@ export async function writeRerateRows(
       ${rows.map((h) => h.oldVolatility)}::int[], ${rows.map((h) => h.newVolatility)}::int[],
       ${rows.map((h) => h.placement)}::int[], ${rows.map((h) => h.percentile)}::float8[], ${rows.map((h) => h.eventDate)}::timestamptz[]
     ) AS t("userId", "challengeId", "legacyId", "challengeName", "oldRating", "newRating", "oldVolatility", "newVolatility",
-           placement, percentile, "eventDate")`.execute(tx);
-  await sql`ANALYZE rerate_rows`.execute(tx);
-  const match = sql`h."userId" = r."userId" AND h."trackId" = ${trackId}::uuid AND h."typeId" = ${typeId}::uuid
+           placement, percentile, "eventDate")`;
+}
+
+/**
+ * The stored history row(s) `h` a rerate row `r` rewrites: same member and key, the challenge's id or (Development)
+ * its legacy numeric id. Promote and its preview's diff use the same match, so the diff is what promote writes.
+ */
+export const historyMatch = (trackId: string, typeId: string) =>
+  sql`h."userId" = r."userId" AND h."trackId" = ${trackId}::uuid AND h."typeId" = ${typeId}::uuid
     AND h."challengeId" IN (r."challengeId", r."legacyId")`;
+
+/** Rated fields a rerate writes: a row is rewritten when any differs. */
+export const ratedFields = (alias: 'h' | 'r') =>
+  sql`(${sql.join(['oldRating', 'newRating', 'oldVolatility', 'newVolatility', 'placement', 'percentile'].map((c) => sql`${sql.ref(`${alias}.${c}`)}`))})`;
+
+/** Applies the temp table rerate_rows (a chunk's rows, or a promoted preview's) to the history; drops it. */
+export async function applyStagedRows(tx: Kysely<any>, catalog: Catalog, stream: Stream): Promise<number> {
+  const [trackId, typeId] = keyIds(catalog, STREAM_KEY[stream]);
+  const by = RERATE_CREATED_BY[stream];
+  await sql`ANALYZE rerate_rows`.execute(tx);
+  const match = historyMatch(trackId, typeId);
   const updated = await sql`
     UPDATE members."memberStatsHistory" h
     SET "oldRating" = r."oldRating", "newRating" = r."newRating", "oldVolatility" = r."oldVolatility",
@@ -44,8 +64,7 @@ export async function writeRerateRows(
         "updatedBy" = ${by}, "updatedAt" = now()
     FROM rerate_rows r
     WHERE ${match}
-      AND (h."oldRating", h."newRating", h."oldVolatility", h."newVolatility", h.placement, h.percentile)
-          IS DISTINCT FROM (r."oldRating", r."newRating", r."oldVolatility", r."newVolatility", r.placement, r.percentile)`.execute(tx);
+      AND ${ratedFields('h')} IS DISTINCT FROM ${ratedFields('r')}`.execute(tx);
   const inserted = await sql`
     INSERT INTO members."memberStatsHistory" ("userId", "trackId", "typeId", "challengeId", "challengeName", "oldRating", "newRating",
       "oldVolatility", "newVolatility", placement, percentile, "eventDate", "createdBy", "updatedBy")
@@ -70,48 +89,52 @@ export async function finalizeRerate(
   stream: Stream,
   userIds: readonly number[],
 ): Promise<{ statsChanged: number; ranksChanged: number }> {
+  const statsChanged = await db.transaction().execute((tx) => refreshStreamStats(tx, catalog, stream, userIds));
+  const [trackId, typeId] = keyIds(catalog, STREAM_KEY[stream]);
+  const ranksChanged = await refreshRanks(db, [{ trackId, typeId }]);
+  return { statsChanged, ranksChanged };
+}
+
+/** mostRecent, the stream's stats rows and memberMaxRating of `userIds`, inside the caller's transaction. */
+export async function refreshStreamStats(tx: Kysely<any>, catalog: Catalog, stream: Stream, userIds: readonly number[]): Promise<number> {
   const [trackId, typeId] = keyIds(catalog, STREAM_KEY[stream]);
   const by = RERATE_CREATED_BY[stream];
   const ids = [...userIds];
-  const statsChanged = await db.transaction().execute(async (tx) => {
-    const key = sql`"trackId" = ${trackId}::uuid AND "typeId" = ${typeId}::uuid AND "userId" = ANY(${ids}::bigint[])`;
-    const latest = sql`SELECT DISTINCT ON ("userId") id FROM members."memberStatsHistory" WHERE ${key} ORDER BY "userId", "eventDate" DESC, id DESC`;
-    // cleared before set: at most one mostRecent row per member and key (a unique index holds it)
-    await sql`UPDATE members."memberStatsHistory" SET "mostRecent" = false WHERE ${key} AND "mostRecent" AND id NOT IN (${latest})`.execute(
-      tx,
-    );
-    await sql`
-      UPDATE members."memberStatsHistory" SET "mostRecent" = true WHERE id IN (${latest}) AND NOT "mostRecent"`.execute(tx);
-    const r = await sql`
-      WITH h AS (
-        SELECT "userId",
-               (array_agg("newRating" ORDER BY "eventDate" DESC, "challengeId" DESC) FILTER (WHERE "newRating" IS NOT NULL))[1] AS rating,
-               (array_agg("newVolatility" ORDER BY "eventDate" DESC, "challengeId" DESC) FILTER (WHERE "newRating" IS NOT NULL))[1] AS volatility,
-               max("newRating") AS "maxRating", min("newRating") AS "minRating"
-        FROM members."memberStatsHistory" WHERE ${key} GROUP BY "userId"
-      )
-      UPDATE members."memberStats" s
-      SET rating = h.rating, volatility = h.volatility, "maxRating" = h."maxRating", "minRating" = h."minRating",
-          "updatedBy" = ${by}, "updatedAt" = now()
-      FROM h
-      WHERE s."userId" = h."userId" AND s."trackId" = ${trackId}::uuid AND s."typeId" = ${typeId}::uuid
-        AND (s.rating, s.volatility, s."maxRating", s."minRating") IS DISTINCT FROM (h.rating, h.volatility, h."maxRating", h."minRating")`.execute(
-      tx,
-    );
-    // a member the rerate rated for the first time on the stream gets its stats row (counts from the history)
-    const added = await sql`
-      INSERT INTO members."memberStats" ("userId", "trackId", "typeId", challenges, wins, rating, volatility, "maxRating", "minRating",
-        "mostRecentEventDate", "createdBy", "updatedBy")
-      SELECT "userId", ${trackId}::uuid, ${typeId}::uuid, count(*)::int, count(*) FILTER (WHERE placement = 1)::int,
-             (array_agg("newRating" ORDER BY "eventDate" DESC, "challengeId" DESC) FILTER (WHERE "newRating" IS NOT NULL))[1],
-             (array_agg("newVolatility" ORDER BY "eventDate" DESC, "challengeId" DESC) FILTER (WHERE "newRating" IS NOT NULL))[1],
-             max("newRating"), min("newRating"), max("eventDate"), ${by}, ${by}
-      FROM members."memberStatsHistory" h WHERE ${key}
-        AND NOT EXISTS (SELECT 1 FROM members."memberStats" s WHERE s."userId" = h."userId" AND s."trackId" = h."trackId" AND s."typeId" = h."typeId")
-      GROUP BY "userId"`.execute(tx);
-    await refreshMaxRating(tx, catalog, { userIds: ids });
-    return Number(r.numAffectedRows ?? 0) + Number(added.numAffectedRows ?? 0);
-  });
-  const ranksChanged = await refreshRanks(db, [{ trackId, typeId }]);
-  return { statsChanged, ranksChanged };
+  const key = sql`"trackId" = ${trackId}::uuid AND "typeId" = ${typeId}::uuid AND "userId" = ANY(${ids}::bigint[])`;
+  const latest = sql`SELECT DISTINCT ON ("userId") id FROM members."memberStatsHistory" WHERE ${key} ORDER BY "userId", "eventDate" DESC, id DESC`;
+  // cleared before set: at most one mostRecent row per member and key (a unique index holds it)
+  await sql`UPDATE members."memberStatsHistory" SET "mostRecent" = false WHERE ${key} AND "mostRecent" AND id NOT IN (${latest})`.execute(
+    tx,
+  );
+  await sql`
+    UPDATE members."memberStatsHistory" SET "mostRecent" = true WHERE id IN (${latest}) AND NOT "mostRecent"`.execute(tx);
+  const r = await sql`
+    WITH h AS (
+      SELECT "userId",
+             (array_agg("newRating" ORDER BY "eventDate" DESC, "challengeId" DESC) FILTER (WHERE "newRating" IS NOT NULL))[1] AS rating,
+             (array_agg("newVolatility" ORDER BY "eventDate" DESC, "challengeId" DESC) FILTER (WHERE "newRating" IS NOT NULL))[1] AS volatility,
+             max("newRating") AS "maxRating", min("newRating") AS "minRating"
+      FROM members."memberStatsHistory" WHERE ${key} GROUP BY "userId"
+    )
+    UPDATE members."memberStats" s
+    SET rating = h.rating, volatility = h.volatility, "maxRating" = h."maxRating", "minRating" = h."minRating",
+        "updatedBy" = ${by}, "updatedAt" = now()
+    FROM h
+    WHERE s."userId" = h."userId" AND s."trackId" = ${trackId}::uuid AND s."typeId" = ${typeId}::uuid
+      AND (s.rating, s.volatility, s."maxRating", s."minRating") IS DISTINCT FROM (h.rating, h.volatility, h."maxRating", h."minRating")`.execute(
+    tx,
+  );
+  // a member the rerate rated for the first time on the stream gets its stats row (counts from the history)
+  const added = await sql`
+    INSERT INTO members."memberStats" ("userId", "trackId", "typeId", challenges, wins, rating, volatility, "maxRating", "minRating",
+      "mostRecentEventDate", "createdBy", "updatedBy")
+    SELECT "userId", ${trackId}::uuid, ${typeId}::uuid, count(*)::int, count(*) FILTER (WHERE placement = 1)::int,
+           (array_agg("newRating" ORDER BY "eventDate" DESC, "challengeId" DESC) FILTER (WHERE "newRating" IS NOT NULL))[1],
+           (array_agg("newVolatility" ORDER BY "eventDate" DESC, "challengeId" DESC) FILTER (WHERE "newRating" IS NOT NULL))[1],
+           max("newRating"), min("newRating"), max("eventDate"), ${by}, ${by}
+    FROM members."memberStatsHistory" h WHERE ${key}
+      AND NOT EXISTS (SELECT 1 FROM members."memberStats" s WHERE s."userId" = h."userId" AND s."trackId" = h."trackId" AND s."typeId" = h."typeId")
+    GROUP BY "userId"`.execute(tx);
+  await refreshMaxRating(tx, catalog, { userIds: ids });
+  return Number(r.numAffectedRows ?? 0) + Number(added.numAffectedRows ?? 0);
 }

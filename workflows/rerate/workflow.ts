@@ -104,9 +104,9 @@ async function runRerate(input: RerateInput): Promise<RerateResult> {
     eventsPerSec: seconds > 0 ? plan.events / seconds : 0,
   };
 
-  // 4. evidence: the go/no-go gates ask whether a member of each stream was rerated
+  // 4. evidence: the go/no-go gates ask whether a member of each stream was rerated (a preview is not, until promoted)
   const evidenceId = await evidence.storeEvidence({
-    kind: 'rerate',
+    kind: options.preview ? 'rerate-preview' : 'rerate',
     workflowId,
     runId,
     passed: plan.membersTouched > 0,
