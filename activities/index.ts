@@ -1,5 +1,6 @@
 import type { ActivityDeps } from './deps';
 import { backfillActivities } from './backfill';
+import { dedupeActivities } from './dedupe';
 import { evidenceActivities } from './evidence';
 import { healthActivities } from './health';
 import { preflightActivities } from './preflight';
@@ -16,6 +17,7 @@ export function createActivities(deps: ActivityDeps) {
     ...parityActivities(deps),
     ...healthActivities(deps),
     ...rerateActivities(deps),
+    ...dedupeActivities(deps),
   };
 }
 

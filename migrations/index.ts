@@ -6,6 +6,7 @@ import { backfillCheckpoints } from './0004-backfill-checkpoints';
 import { readLatency } from './0005-read-latency';
 import { rerate } from './0006-rerate';
 import { reratePreview } from './0007-rerate-preview';
+import { dedupe } from './0008-dedupe';
 
 /** Our schema, in order. Names sort lexically; never rename or edit an applied migration — add one. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -16,6 +17,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0005-read-latency': readLatency,
   '0006-rerate': rerate,
   '0007-rerate-preview': reratePreview,
+  '0008-dedupe': dedupe,
 };
 
 /** Applies what is pending on the members database; a no-op when up to date. */

@@ -4,6 +4,7 @@ import { stderrLog } from '../lib/stack';
 import { fail, withStack } from './cli-support';
 import { formatPreflight, runPreflight } from './commands/preflight';
 import { registerBackfill } from './commands/backfill';
+import { registerDedupe } from './commands/dedupe';
 import { registerParity } from './commands/parity';
 import { registerRate } from './commands/rate';
 import { registerRerate } from './commands/rerate';
@@ -45,6 +46,7 @@ program
 registerBackfill(program);
 registerParity(program);
 registerRerate(program);
+registerDedupe(program);
 registerRate(program);
 registerSwitch(program);
 registerServe(program);

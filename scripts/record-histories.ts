@@ -14,8 +14,9 @@ import { backfillProgress, pauseSignal, resumeSignal, setConcurrency, Backfill }
 import { fail } from './cli-support';
 import { runSeed } from './seed/index';
 import { Parity } from '../workflows/parity/messages';
+import { Dedupe } from '../workflows/dedupe/messages';
 import { Preflight } from '../workflows/preflight/messages';
-import { memberRerateWorkflowId, Rerate, RerateChallenge } from '../workflows/rerate/messages';
+import { memberRerateWorkflowId, Rerate, RerateChallenge, RerateDiscard, ReratePromote } from '../workflows/rerate/messages';
 
 const OUT = resolve(__dirname, '..', 'test', 'histories');
 
@@ -185,6 +186,53 @@ async function main() {
       'rerate-member-child',
       client.workflow.getHandle(memberRerateWorkflowId('develop', members.members[0]!.userId, members.challengeId)),
     );
+    // a preview (shadow rows, diff), promoted; another previewed and discarded
+    const preview = await client.workflow.start(Rerate, {
+      taskQueue,
+      workflowId: id('rerate-preview'),
+      args: [{ options: { stream: 'marathon', chunkEvents: 10, preview: true } }],
+    });
+    const previewed = await preview.result();
+    await save(client, 'rerate-preview', preview);
+    const promote = await client.workflow.start(ReratePromote, {
+      taskQueue,
+      workflowId: id('rerate-promote'),
+      args: [{ runKey: previewed.final.preview!.runKey }],
+    });
+    await promote.result();
+    await save(client, 'rerate-promote', promote);
+    const second = await client.workflow.execute(Rerate, {
+      taskQueue,
+      workflowId: id('rerate-preview-2'),
+      args: [{ options: { stream: 'develop', preview: true } }],
+    });
+    const discard = await client.workflow.start(RerateDiscard, {
+      taskQueue,
+      workflowId: id('rerate-discard'),
+      args: [{ runKey: second.final.preview!.runKey }],
+    });
+    await discard.result();
+    await save(client, 'rerate-discard', discard);
+
+    // phase D5: a dedupe dry run, an apply and its undo, over the canonical rows a marathon rerate writes
+    await client.workflow.execute(Rerate, {
+      taskQueue,
+      workflowId: id('rerate-marathon'),
+      args: [{ options: { stream: 'marathon', chunkEvents: 50 } }],
+    });
+    const dedupeDry = await client.workflow.start(Dedupe, { taskQueue, workflowId: id('dedupe-dry-run'), args: [{ options: {} }] });
+    await dedupeDry.result();
+    await save(client, 'dedupe-dry-run', dedupeDry);
+    const dedupeApply = await client.workflow.start(Dedupe, {
+      taskQueue,
+      workflowId: id('dedupe-apply'),
+      args: [{ options: { apply: true } }],
+    });
+    const applied = await dedupeApply.result();
+    await save(client, 'dedupe-apply', dedupeApply);
+    const dedupeUndo = await client.workflow.start(Dedupe, { taskQueue, workflowId: id('dedupe-undo'), args: [{ undo: applied.runId }] });
+    await dedupeUndo.result();
+    await save(client, 'dedupe-undo', dedupeUndo);
   } finally {
     await worker.stop();
     await stack.close();

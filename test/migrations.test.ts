@@ -25,6 +25,7 @@ describe('migrations', () => {
       '0005-read-latency',
       '0006-rerate',
       '0007-rerate-preview',
+      '0008-dedupe',
     ]);
     expect(await migrateToLatest(dbs.members)).toEqual([]);
     const tables = await sql<{ t: string }>`

@@ -19,7 +19,18 @@ describe('workflow replay compatibility', () => {
         return h.events?.[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name;
       }),
     );
-    expect([...types].sort()).toEqual(['backfill', 'backfillMember', 'parity', 'preflight', 'rerate', 'rerateChallenge', 'rerateMember']);
+    expect([...types].sort()).toEqual([
+      'backfill',
+      'backfillMember',
+      'dedupe',
+      'parity',
+      'preflight',
+      'rerate',
+      'rerateChallenge',
+      'rerateDiscard',
+      'rerateMember',
+      'reratePromote',
+    ]);
   });
 
   it.each(files)('%s replays without nondeterminism', async (file) => {

@@ -1,13 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import * as workflows from '../workflows';
 import { Backfill, BackfillMember } from '../workflows/backfill/messages';
+import { Dedupe } from '../workflows/dedupe/messages';
 import { Parity } from '../workflows/parity/messages';
 import { Preflight } from '../workflows/preflight/messages';
 import { Rerate, RerateChallenge, RerateDiscard, RerateMember, ReratePromote } from '../workflows/rerate/messages';
 
 /** Clients start workflows through the references in the messages files: each must name a workflow the worker serves. */
 describe('workflow references', () => {
-  const refs = { Backfill, BackfillMember, Parity, Preflight, Rerate, RerateMember, RerateChallenge, ReratePromote, RerateDiscard };
+  const refs = { Backfill, BackfillMember, Parity, Preflight, Rerate, RerateMember, RerateChallenge, ReratePromote, RerateDiscard, Dedupe };
 
   it.each(Object.entries(refs))('%s names an exported workflow function', (_label, ref) => {
     expect(typeof (workflows as Record<string, unknown>)[ref.name]).toBe('function');

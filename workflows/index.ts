@@ -6,3 +6,4 @@ export { parity } from './parity/workflow';
 export { rerate } from './rerate/workflow';
 export { rerateMember, rerateChallenge } from './rerate/member';
 export { reratePromote, rerateDiscard } from './rerate/preview';
+export { dedupe } from './dedupe/workflow';

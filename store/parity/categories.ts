@@ -4,6 +4,7 @@ import { readOnly } from '../sql';
 import { explicitlyUnratedSql } from '../metadata';
 import { unmappedRows } from '../unmapped';
 import type { Catalog } from '../../domain/catalog';
+import { dedupedHistory } from '../dedupe/runs';
 import { legacyHistory, legacyStats, scopeMembers, trackId } from './legacy';
 
 /**
@@ -94,23 +95,29 @@ export const ratingMismatch: FindingsQuery = (c, scope) => {
     WHERE l.track_id = ${ds}::uuid AND f.legacy IS NOT NULL AND f.unified IS DISTINCT FROM f.legacy`;
 };
 
+/** History keys as history-count sees them: the unified rows, and the duplicates dedupe runs removed (see below). */
+const countedHistory = () => sql`(
+  SELECT "userId", "trackId", "typeId", "challengeId" FROM members."memberStatsHistory"
+  UNION ALL ${dedupedHistory()})`;
+
 /**
  * history-count, per member and unified key (finer than per track): unified history rows ≥ legacy distinct
  * challenges, and every legacy challenge is among them (a count alone would let an extra supplemented row hide a
  * lost legacy one). One finding per key: 'rows' when the count is short, else 'challengeId' naming the first
- * legacy challenge missing.
+ * legacy challenge missing. A legacy Marathon Match row that a dedupe (D5) removed in favour of the round's
+ * canonical row is present, and counted, as long as that run stands (store/dedupe/runs.ts).
  */
 export const historyCount: FindingsQuery = (c, scope) => sql`
   WITH legacy AS (
     SELECT l."userId", l.track_id, l.type_id, count(*)::int AS n, min(l."challengeId") FILTER (WHERE h."userId" IS NULL) AS missing
     FROM (${legacyHistory(c, scope)}) l
-    LEFT JOIN members."memberStatsHistory" h
+    LEFT JOIN ${countedHistory()} h
       ON h."userId" = l."userId" AND h."trackId" = l.track_id AND h."typeId" = l.type_id AND h."challengeId" = l."challengeId"
     GROUP BY 1, 2, 3
   ),
   uc AS (
     SELECT h."userId", h."trackId", h."typeId", count(*)::int AS n
-    FROM members."memberStatsHistory" h JOIN (${scopeMembers(scope)}) p ON p."userId" = h."userId"
+    FROM ${countedHistory()} h JOIN (${scopeMembers(scope)}) p ON p."userId" = h."userId"
     GROUP BY 1, 2, 3
   )
   SELECT l."userId", l.track_id::text AS track, l.type_id::text AS type,
