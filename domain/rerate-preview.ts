@@ -128,7 +128,8 @@ export function summarizeDiff(rows: number, unchangedRated: number, changes: rea
     if (c.from === null) continue;
     const delta = c.to - c.from;
     deltas.push(delta);
-    if (delta !== 0) rated.push({ userId: c.userId, challengeId: c.challengeId, challengeName: c.challengeName, from: c.from, to: c.to, delta });
+    if (delta !== 0)
+      rated.push({ userId: c.userId, challengeId: c.challengeId, challengeName: c.challengeName, from: c.from, to: c.to, delta });
   }
   const largest = rated
     .sort((a, b) => Math.abs(b.delta) - Math.abs(a.delta) || a.userId - b.userId || (a.challengeId < b.challengeId ? -1 : 1))

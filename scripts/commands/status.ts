@@ -7,6 +7,11 @@ import type { ParityGate } from '../../domain/parity';
 import { readSourceEnvWarning } from '../../domain/read-source';
 import { BACKFILL_WORKFLOW_ID, backfillProgress } from '../../workflows/backfill/messages';
 import { CutoverPhase, CutoverState } from '../../domain/search-attributes';
+import type { QueryDefinition } from '@temporalio/common';
+import { STREAMS, type RerateProgress } from '../../domain/rerate';
+import type { PreviewDiff } from '../../domain/rerate-preview';
+import { openPreviews } from '../../store/rerate/preview';
+import { rerateProgress, rerateWorkflowId } from '../../workflows/rerate/messages';
 
 export interface StatusReport {
   readSource: string;
@@ -17,16 +22,21 @@ export interface StatusReport {
   temporal: { address?: string; uiUrl?: string };
   /** the running backfill's progress, when one runs */
   backfill?: BackfillProgress;
+  /** running stream rerates' progress */
+  rerates: RerateProgress[];
+  /** previews computed and neither promoted nor discarded: `rerate promote <run>` or `rerate discard <run>` */
+  previews: Array<{ runKey: string; stream: string; startedAt: string; diff: PreviewDiff | null }>;
   /** the parity gate on the current data (evidence from before the data last changed does not count) */
   parityGate: ParityGate;
 }
 
-async function runningBackfill(stack: Stack): Promise<BackfillProgress | undefined> {
+/** A running workflow's progress query; undefined when it is not running (or no worker can answer right now). */
+async function running<T>(stack: Stack, workflowId: string, query: QueryDefinition<T>): Promise<T | undefined> {
   if (!stack.client) return undefined;
   try {
-    const h = stack.client.workflow.getHandle(BACKFILL_WORKFLOW_ID);
+    const h = stack.client.workflow.getHandle(workflowId);
     if ((await h.describe()).status.name !== 'RUNNING') return undefined;
-    return await h.query(backfillProgress);
+    return await h.query(query);
   } catch {
     return undefined; // never started, or no worker to answer the query right now
   }
@@ -51,7 +61,11 @@ export async function collectStatus(stack: Stack): Promise<StatusReport> {
   return {
     readSource,
     readSourceWarning: readSourceEnvWarning(stack.config.statsReadSource, readSource),
-    backfill: await runningBackfill(stack),
+    backfill: await running(stack, BACKFILL_WORKFLOW_ID, backfillProgress),
+    rerates: (await Promise.all(STREAMS.map((st) => running(stack, rerateWorkflowId(st), rerateProgress)))).filter(
+      (p): p is RerateProgress => p !== undefined,
+    ),
+    previews: (await openPreviews(stack.dbs.members)).map((p) => ({ ...p, startedAt: p.startedAt.toISOString() })),
     parityGate: await currentParityGate(stack.dbs.members),
     evidence: await latestEvidence(stack.dbs.members),
     workflows,
@@ -74,6 +88,18 @@ export function formatStatus(s: StatusReport): string {
     if (b.state === 'throttled' && b.throttle)
       out.push(`  throttled for live reads: ${b.throttle.allowed} of ${b.concurrency} batches allowed — ${b.throttle.reasons.join('; ')}`);
   }
+  for (const r of s.rerates) {
+    out.push(
+      `Rerate ${r.stream ?? ''} ${r.state}: ${r.eventsDone}/${r.eventsTotal} events, ${r.chunksDone}/${r.chunksTotal} chunks, ` +
+        `${r.membersTouched} members, ${r.rowsWritten} rows written, ETA ${r.etaSeconds === null ? '–' : `${Math.ceil(r.etaSeconds)} s`}`,
+    );
+    if (r.state === 'throttled' && r.throttle) out.push(`  throttled for live reads: ${r.throttle.reasons.join('; ')}`);
+  }
+  for (const p of s.previews)
+    out.push(
+      `Preview ${p.runKey} (${p.stream}, ${p.startedAt}): ${p.diff ? `${p.diff.rowsChanged} rows, ${p.diff.membersChanged} members would change` : ''} — ` +
+        `rerate promote ${p.runKey} | rerate discard ${p.runKey}`,
+    );
   out.push(`Parity gate: ${s.parityGate.passed ? 'holds' : 'does not hold'} (${s.parityGate.reason})`);
   out.push('Latest evidence (a parity run taken before the data last changed no longer counts towards the gate):');
   if (s.evidence.length === 0) out.push('  (none yet)');

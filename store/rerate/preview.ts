@@ -70,7 +70,14 @@ export async function previewChanges(
            count(*) FILTER (WHERE h.id IS NOT NULL AND h."newRating" IS NOT NULL AND ${ratedFields('h')} IS NOT DISTINCT FROM ${ratedFields('r')})::int
              AS "unchangedRated"
     ${joined}`.execute(db);
-  const changes = await sql<{ userId: string; challengeId: string; challengeName: string | null; from: number | null; to: number; fresh: boolean }>`
+  const changes = await sql<{
+    userId: string;
+    challengeId: string;
+    challengeName: string | null;
+    from: number | null;
+    to: number;
+    fresh: boolean;
+  }>`
     SELECT r."userId"::text AS "userId", r."challengeId", r."challengeName", h."newRating" AS from, r."newRating" AS to, h.id IS NULL AS fresh
     ${joined}
       AND (h.id IS NULL AND EXISTS (SELECT 1 FROM members."member" m WHERE m."userId" = r."userId")
