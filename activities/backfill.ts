@@ -13,7 +13,6 @@ import {
   type UserRange,
 } from '../domain/backfill';
 import { resolveTrack, resolveType, unknownTrackMessage, unknownTypeMessage } from '../domain/catalog';
-import { RERANKED_KEYS } from '../domain/mapping';
 import { DEFAULT_BATCH_ATTEMPTS, Failure, isTransient } from '../domain/failures';
 import { DB_LIMITS } from '../domain/limits';
 import { REVIEW_SCHEMA_MISSING } from '../domain/preflight';
@@ -25,7 +24,7 @@ import { unmappedOfMembers, unmappedUpTo } from '../store/unmapped';
 import { developReplay, type DevelopReplay } from '../store/backfill/develop-replay';
 import { removeOrphans } from '../store/backfill/membership';
 import { hasChallengeResult, memberRanges } from '../store/backfill/plan';
-import { keyIds } from '../store/catalog';
+import { computedRankPartitions } from '../store/backfill/staging';
 import { refreshRanks } from '../store/derived';
 import type { ActivityDeps } from './deps';
 import { catalogCache } from './catalog-cache';
@@ -187,13 +186,13 @@ export function backfillActivities({ dbs, config }: ActivityDeps) {
       if (options.csvOnly) return { ranksChanged: 0, orphansRemoved: 0, csvFiles: await assembleCsv(options.csvPath!, plan.runKey) };
       const everyMember = plan.fullRun && options.userIds === undefined && options.limit === undefined;
       const orphansRemoved = everyMember ? await removeOrphans(dbs.members) : 0;
-      // only the partitions whose ratings we compute are re-ranked; legacy ranks elsewhere are preserved
+      // only the partitions whose ranks we compute are re-ranked; legacy ranks elsewhere are preserved
       const cat = await getCatalog();
       const partitions = options.skipRatings
         ? []
-        : RERANKED_KEYS.map((k) => keyIds(cat, k))
-            .filter(([track, type]) => (plan.trackId ?? track) === track && (plan.typeId ?? type) === type)
-            .map(([trackId, typeId]) => ({ trackId, typeId }));
+        : (await computedRankPartitions(dbs.members, cat)).filter(
+            (p) => (plan.trackId ?? p.trackId) === p.trackId && (plan.typeId ?? p.typeId) === p.typeId,
+          );
       const ranksChanged = await refreshRanks(dbs.members, partitions);
       if (options.processedUserIdsPath) {
         const ids = plan.checkpoint

@@ -3,13 +3,10 @@ import { sql } from 'kysely';
 import type { Catalog } from '../domain/catalog';
 import { Failure } from '../domain/failures';
 import { describeSourceChanges, hasChanges, sourceChanges, type PromoteOutcome } from '../domain/rerate-preview';
-import { STREAM_KEY } from '../domain/rerate';
-import { keyIds } from '../store/catalog';
-import { refreshRanks } from '../store/derived';
 import { fingerprintStream } from '../store/rerate/fingerprint';
 import { closePreview, rerateRun, stagePreviewRows, type RerateRun } from '../store/rerate/preview';
 import { loadStream } from '../store/rerate/stream';
-import { applyStagedRows, refreshStreamStats } from '../store/rerate/write';
+import { applyStagedRows, refreshStreamStats, rerankStream } from '../store/rerate/write';
 import type { ActivityDeps } from './deps';
 import { heartbeating } from './heartbeat';
 
@@ -38,7 +35,6 @@ export function previewActivities({ dbs, config }: ActivityDeps, getCatalog: () 
         if (first.status === 'promoted') return first.outcome!;
         if (first.status === 'discarded') throw invalid(`preview ${input.runKey} was discarded: run the preview again to promote one`);
         const cat = await getCatalog();
-        const [trackId, typeId] = keyIds(cat, STREAM_KEY[first.stream]);
         return dbs.members.transaction().execute(async (tx) => {
           const run = previewable(await rerateRun(tx, input.runKey, { forUpdate: true }), input.runKey, 'promote');
           if (run.status === 'promoted') return run.outcome!;
@@ -53,7 +49,7 @@ export function previewActivities({ dbs, config }: ActivityDeps, getCatalog: () 
           const touched = await stagePreviewRows(tx, run.runKey);
           const written = await applyStagedRows(tx, cat, run.stream);
           const statsChanged = await refreshStreamStats(tx, cat, run.stream, touched);
-          const ranksChanged = await refreshRanks(tx, [{ trackId, typeId }]);
+          const ranksChanged = await rerankStream(tx, cat, run.stream);
           const outcome: PromoteOutcome = {
             runKey: run.runKey,
             stream: run.stream,

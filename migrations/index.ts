@@ -7,6 +7,7 @@ import { readLatency } from './0005-read-latency';
 import { rerate } from './0006-rerate';
 import { reratePreview } from './0007-rerate-preview';
 import { dedupe } from './0008-dedupe';
+import { rerankedPartitions } from './0009-reranked-partitions';
 
 /** Our schema, in order. Names sort lexically; never rename or edit an applied migration — add one. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -18,6 +19,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0006-rerate': rerate,
   '0007-rerate-preview': reratePreview,
   '0008-dedupe': dedupe,
+  '0009-reranked-partitions': rerankedPartitions,
 };
 
 /** Applies what is pending on the members database; a no-op when up to date. */

@@ -22,6 +22,26 @@ const rankCountry = sql`COALESCE(
   CASE WHEN btrim(m."homeCountryCode") <> '' THEN m."homeCountryCode" END,
   CASE WHEN btrim(m.country) <> '' THEN m.country END)`;
 
+export interface Partition {
+  trackId: string;
+  typeId: string;
+}
+
+/** Partitions whose ranks a rerate recomputed (migrations/0009): ours from then on. */
+export async function rerankedPartitions(db: Kysely<any>): Promise<Partition[]> {
+  const r = await sql<Partition>`SELECT "trackId"::text AS "trackId", "typeId"::text AS "typeId" FROM platform."rerankedPartition"`.execute(
+    db,
+  );
+  return r.rows;
+}
+
+/** A rerate re-ranked this partition: legacy's ranks are not brought back by a later backfill. */
+export async function markReranked(db: Kysely<any>, p: Partition, by: string): Promise<void> {
+  await sql`
+    INSERT INTO platform."rerankedPartition" ("trackId", "typeId", "rerankedBy") VALUES (${p.trackId}::uuid, ${p.typeId}::uuid, ${by})
+    ON CONFLICT DO NOTHING`.execute(db);
+}
+
 /**
  * globalRank and countryRank: RANK() by rating within (trackId, typeId, isPrivate[, country]). Ranks are relative,
  * so a changed rating re-ranks its whole partition: `partitions` limits work to the (trackId, typeId) pairs that

@@ -26,6 +26,7 @@ describe('migrations', () => {
       '0006-rerate',
       '0007-rerate-preview',
       '0008-dedupe',
+      '0009-reranked-partitions',
     ]);
     expect(await migrateToLatest(dbs.members)).toEqual([]);
     const tables = await sql<{ t: string }>`

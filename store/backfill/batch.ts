@@ -9,6 +9,7 @@ import { refreshMaxRating } from '../derived';
 import { ids } from '../sql';
 import { writeCsvPart } from './csv';
 import { applyDevelopRerate, keepContinuedRatings, type DevelopReplay } from './develop-replay';
+import { keepRerated } from './keep-rerated';
 import { loadBatchMembers } from './membership';
 import { loadBatchSources } from './sources';
 import { carryComputedRanks, HISTORY_COLUMNS, STATS_COLUMNS, stageHistory, stageStats, type BatchSql } from './staging';
@@ -96,6 +97,7 @@ export async function processBatch(tx: Kysely<any>, ctx: BatchContext): Promise<
   } else if (streamInScope) {
     await lap('rerate', () => keepContinuedRatings(tx, cat));
   }
+  await lap('rerate', () => keepRerated(tx, { history }));
 
   const weight = new Map<number, number>();
   const weigh = (m: Map<number, number>) => m.forEach((n, id) => weight.set(id, (weight.get(id) ?? 0) + n));

@@ -2,6 +2,7 @@ import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Catalog } from '../../domain/catalog';
 import { DEVELOP_RATED_KEY, MARATHON_KEY, RERANKED_KEYS, SRM_KEY } from '../../domain/mapping';
 import { challengeKeyMap, developMap, dsHistoryMap, keyIds } from '../catalog';
+import { rerankedPartitions, type Partition } from '../derived';
 import { legacyStatsRelation } from '../legacy-stats';
 
 /**
@@ -202,10 +203,18 @@ export async function stageHistory(db: Kysely<any>, b: BatchSql): Promise<number
  * the run); elsewhere they carry legacy's ranks, which the backfill preserves.
  */
 export async function carryComputedRanks(db: Kysely<any>, b: BatchSql): Promise<void> {
-  const partitions = RERANKED_KEYS.map((k) => keyIds(b.catalog, k));
+  const partitions = await computedRankPartitions(db, b.catalog);
   await sql`
     UPDATE batch_stats s SET "globalRank" = u."globalRank", "countryRank" = u."countryRank"
     FROM members."memberStats" u
     WHERE u."userId" = s."userId" AND u."trackId" = s."trackId" AND u."typeId" = s."typeId"
-      AND (s."trackId", s."typeId") IN (${sql.join(partitions.map(([t, y]) => sql`(${t}::uuid, ${y}::uuid)`))})`.execute(db);
+      AND (s."trackId", s."typeId") IN (${sql.join(partitions.map((p) => sql`(${p.trackId}::uuid, ${p.typeId}::uuid)`))})`.execute(db);
+}
+
+/** Partitions whose ranks we compute: always RERANKED_KEYS, and any a rerate has re-ranked since (store/derived.ts). */
+export async function computedRankPartitions(db: Kysely<any>, catalog: Catalog): Promise<Partition[]> {
+  const out = new Map<string, Partition>();
+  for (const [trackId, typeId] of RERANKED_KEYS.map((k) => keyIds(catalog, k))) out.set(`${trackId} ${typeId}`, { trackId, typeId });
+  for (const p of await rerankedPartitions(db)) out.set(`${p.trackId} ${p.typeId}`, p);
+  return [...out.values()];
 }

@@ -1,5 +1,6 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import { changed, excluded, ids } from '../sql';
+import { reratedRow } from './keep-rerated';
 import { HISTORY_COLUMNS, HISTORY_UPDATED, STATS_COLUMNS, STATS_UPDATED, keyFilter, type BatchSql } from './staging';
 
 /** Writes a batch's staged rows: upserts that rewrite only changed rows, stale-row removal on full runs, mostRecent. */
@@ -65,7 +66,7 @@ export function upsertStats(db: Kysely<any>, b: BatchSql): Promise<Written> {
 }
 
 /**
- * Upserts staged history (a full run never removes a rerate's canonical rows: the rerate corrects those itself),
+ * Upserts staged history (a full run never removes the rows a rerate wrote — the backfill's continuation or phase D),
  * then resets mostRecent: clear first, then set the latest row per (user, track, type) — the partial unique index
  * admits no other order.
  */
@@ -76,7 +77,7 @@ export async function upsertHistory(db: Kysely<any>, b: BatchSql): Promise<Writt
     columns: HISTORY_COLUMNS,
     updated: HISTORY_UPDATED,
     key: ['userId', 'trackId', 'typeId', 'challengeId'],
-    keep: sql`x."createdBy" = 'rerate'`,
+    keep: sql`x."createdBy" = 'rerate' OR ${reratedRow('x')}`,
     order: ['userId', 'trackId', 'typeId', 'eventDate', 'challengeId'],
   });
   await resetMostRecent(db, b);

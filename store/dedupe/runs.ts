@@ -72,14 +72,18 @@ export const tombstoneRows = (runId: string): RawBuilder<unknown> => sql`
   SELECT id, "userId", round, "challengeId", "challengeName", "eventDate", "newRating", "mostRecent", "canonicalId", "canonicalChallengeId"
   FROM platform."dedupeTombstone" WHERE "runId" = ${runId}`;
 
-/**
- * History keys that applied (not undone) dedupe runs removed as duplicates of a canonical row that still stands,
- * and that have not come back since: for parity, present in unified under their canonical row.
- */
-export const dedupedHistory = (): RawBuilder<unknown> => sql`
+/** History keys that applied (not undone) dedupe runs removed as duplicates of a canonical row that still stands. */
+export const dedupedKeys = (): RawBuilder<unknown> => sql`
   SELECT DISTINCT t."userId", t."trackId", t."typeId", t."challengeId"
   FROM platform."dedupeTombstone" t JOIN platform."dedupeRun" r ON r."runId" = t."runId" AND r.status = 'applied'
   WHERE EXISTS (SELECT 1 FROM members."memberStatsHistory" c
-                WHERE c."userId" = t."userId" AND c."trackId" = t."trackId" AND c."typeId" = t."typeId" AND c."challengeId" = t."canonicalChallengeId")
-    AND NOT EXISTS (SELECT 1 FROM members."memberStatsHistory" h
-                    WHERE h."userId" = t."userId" AND h."trackId" = t."trackId" AND h."typeId" = t."typeId" AND h."challengeId" = t."challengeId")`;
+                WHERE c."userId" = t."userId" AND c."trackId" = t."trackId" AND c."typeId" = t."typeId" AND c."challengeId" = t."canonicalChallengeId")`;
+
+/**
+ * Deduplicated keys that have not come back since: for parity, present in unified under their canonical row (a
+ * backfill never brings them back: store/backfill/keep-rerated.ts).
+ */
+export const dedupedHistory = (): RawBuilder<unknown> => sql`
+  SELECT d.* FROM (${dedupedKeys()}) d
+  WHERE NOT EXISTS (SELECT 1 FROM members."memberStatsHistory" h
+                    WHERE h."userId" = d."userId" AND h."trackId" = d."trackId" AND h."typeId" = d."typeId" AND h."challengeId" = d."challengeId")`;

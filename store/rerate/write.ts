@@ -3,7 +3,7 @@ import type { Catalog } from '../../domain/catalog';
 import type { HistoryRow } from '../../domain/rating/replay';
 import { RERATE_CREATED_BY, STREAM_KEY, type Stream } from '../../domain/rerate';
 import { keyIds } from '../catalog';
-import { refreshMaxRating, refreshRanks } from '../derived';
+import { markReranked, refreshMaxRating, refreshRanks } from '../derived';
 import type { StreamChallenge } from '../rated-events';
 
 /**
@@ -90,9 +90,15 @@ export async function finalizeRerate(
   userIds: readonly number[],
 ): Promise<{ statsChanged: number; ranksChanged: number }> {
   const statsChanged = await db.transaction().execute((tx) => refreshStreamStats(tx, catalog, stream, userIds));
-  const [trackId, typeId] = keyIds(catalog, STREAM_KEY[stream]);
-  const ranksChanged = await refreshRanks(db, [{ trackId, typeId }]);
+  const ranksChanged = await rerankStream(db, catalog, stream);
   return { statsChanged, ranksChanged };
+}
+
+/** The stream's partition re-ranked (relative: all of it), and on record as ours from now on. */
+export async function rerankStream(db: Kysely<any>, catalog: Catalog, stream: Stream): Promise<number> {
+  const [trackId, typeId] = keyIds(catalog, STREAM_KEY[stream]);
+  await markReranked(db, { trackId, typeId }, RERATE_CREATED_BY[stream]);
+  return refreshRanks(db, [{ trackId, typeId }]);
 }
 
 /** mostRecent, the stream's stats rows and memberMaxRating of `userIds`, inside the caller's transaction. */
