@@ -44,7 +44,7 @@ export function rerateActivities({ dbs, config }: ActivityDeps) {
     const cat = await getCatalog();
     const loaded = preloaded ?? (await loadStream(dbs, cat, options.stream, config.ratingMissingMetadata));
     const tail = eventsFrom(loaded.events, fromId) ?? [];
-    const r = rerateStream(tail, loaded.stored);
+    const r = rerateStream(tail, loaded.stored, loaded.rowless);
     const rowsByEvent = new Map<string, HistoryRow[]>();
     for (const row of r.rows) {
       const list = rowsByEvent.get(row.challengeId);

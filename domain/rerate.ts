@@ -134,10 +134,15 @@ const comparePosition = (a: { eventAt: number; challengeId: string }, b: { event
  * The stream from `events[0]` on, replayed by the engine. Members start from their stored state before it
  * (seedStates). Stored rated rows the rerate does not rewrite — a legacy-only round with no challenge, a row of a
  * member the event no longer counts as a participant — stay as stored and count where they stand: the member's
- * state becomes that row's. So a later rerate seeded from the stored rows meets exactly the states this one had,
- * and a rerate after a full one changes nothing.
+ * state becomes that row's. Participants in `rowless` (missing from member: rated against, never given a row)
+ * enter every event as new, as a rerate seeded from the stored rows will find them. So a later rerate seeded from
+ * the stored rows meets exactly the states this one had, and a rerate after a full one changes nothing.
  */
-export function rerateStream(events: readonly RatedEvent[], stored: readonly StoredRow[]): StreamRerate {
+export function rerateStream(
+  events: readonly RatedEvent[],
+  stored: readonly StoredRow[],
+  rowless: ReadonlySet<string> = new Set(),
+): StreamRerate {
   const ordered = orderEvents(events);
   if (ordered.length === 0) return { rows: [], states: new Map() };
   const first = ordered[0]!;
@@ -159,7 +164,8 @@ export function rerateStream(events: readonly RatedEvent[], stored: readonly Sto
     for (; f < fixed.length && comparePosition(fixed[f]!, at) < 0; f++) settle(fixed[f]!);
     for (const row of applyEvent(e, states)) {
       rows.push(row);
-      touched.add(row.userId);
+      if (rowless.has(row.userId)) states.delete(row.userId);
+      else touched.add(row.userId);
     }
   }
   for (; f < fixed.length; f++) settle(fixed[f]!);

@@ -22,6 +22,14 @@ const rankCountry = sql`COALESCE(
   CASE WHEN btrim(m."homeCountryCode") <> '' THEN m."homeCountryCode" END,
   CASE WHEN btrim(m.country) <> '' THEN m.country END)`;
 
+/**
+ * Held (to the end of the transaction) by whatever rewrites a member's memberMaxRating from their stats rows: two
+ * streams finalizing at once would each compute it from a read without the other's uncommitted ratings.
+ */
+export async function lockDerived(tx: Kysely<any>): Promise<void> {
+  await sql`SELECT pg_advisory_xact_lock(hashtext('cutover:derived'))`.execute(tx);
+}
+
 export interface Partition {
   trackId: string;
   typeId: string;

@@ -85,7 +85,7 @@ async function rerate(env: Env, stream: Stream, from?: string) {
   const s = await loadStream(env.stack.dbs, cat, stream, 'rated');
   const tail = eventsFrom(s.events, from);
   if (!tail) throw new Error(`${from} is not an event of ${stream}`);
-  const r = rerateStream(tail, s.stored);
+  const r = rerateStream(tail, s.stored, s.rowless);
   const written = await env.stack.dbs.members.transaction().execute((tx) => writeRerateRows(tx, cat, stream, r.rows, s.challenges));
   await finalizeRerate(env.stack.dbs.members, cat, stream, [...r.states.keys()].map(Number));
   return { written, rows: r.rows };

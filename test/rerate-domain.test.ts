@@ -140,4 +140,41 @@ describe('rerate (pure)', () => {
       expect(again.rows, `from ${from}`).toEqual(full.rows.filter((x) => names.has(x.challengeId)));
     }
   });
+
+  it('a participant missing from member (never given a row) enters every event as new, so rerating any tail of a full rerate changes nothing', () => {
+    const stored: StoredRow[] = [
+      ...ratedRows('a', 3, { rating: 1600, volatility: 300 }),
+      ...ratedRows('b', 2, { rating: 1400, volatility: 350 }),
+    ];
+    const events = [
+      event('V', 20, { a: 10, b: 20, ghost: 5 }),
+      event('W', 25, { a: 3, ghost: 9, b: 1 }),
+      event('X', 27, { b: 2, ghost: 8, a: 4 }),
+      event('Y', 29, { a: 1, b: 2, ghost: 3 }),
+    ];
+    const rowless = new Set(['ghost']);
+    const full = rerateStream(events, stored, rowless);
+    expect(full.states.has('ghost')).toBe(false);
+    // ghost is rated as new at every event (its old rating is always null)
+    expect(full.rows.filter((h) => h.userId === 'ghost').map((h) => h.oldRating)).toEqual([null, null, null, null]);
+    const key = (x: { userId: string; challengeId: string }) => `${x.userId} ${x.challengeId}`;
+    const written = new Set(full.rows.filter((h) => !rowless.has(h.userId)).map(key));
+    const after: StoredRow[] = [
+      ...stored.filter((x) => !written.has(key(x))),
+      ...full.rows
+        .filter((h) => !rowless.has(h.userId))
+        .map((h) => ({
+          userId: h.userId,
+          challengeId: h.challengeId,
+          eventAt: h.eventDate.getTime(),
+          newRating: h.newRating,
+          newVolatility: h.newVolatility,
+        })),
+    ];
+    for (const from of ['W', 'X', 'Y']) {
+      const tail = eventsFrom(events, from)!;
+      const names = new Set(tail.map((e) => e.challengeId));
+      expect(rerateStream(tail, after, rowless).rows, `from ${from}`).toEqual(full.rows.filter((x) => names.has(x.challengeId)));
+    }
+  });
 });

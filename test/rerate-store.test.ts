@@ -23,7 +23,7 @@ describe('rerate: stream replay written to the unified tables', () => {
     const cat = await loadCatalog(env.stack.dbs.challenges);
     const s = await loadStream(env.stack.dbs, cat, stream, 'rated');
     const tail = eventsFrom(s.events, from)!;
-    const r = rerateStream(tail, s.stored);
+    const r = rerateStream(tail, s.stored, s.rowless);
     const written = await db()
       .transaction()
       .execute((tx) => writeRerateRows(tx, cat, stream, r.rows, s.challenges));

@@ -4,6 +4,7 @@ import { marathonRoundNumber, type MissingRatedPolicy } from '../../domain/ratin
 import type { RatedEvent } from '../../domain/rating/replay';
 import { STREAM_KEY, type Stream, type StoredRow } from '../../domain/rerate';
 import { keyIds } from '../catalog';
+import { existingMembers } from '../members/find';
 import type { Databases } from '../db';
 import { developmentEvents, marathonEvents, type StreamChallenge } from '../rated-events';
 
@@ -17,6 +18,8 @@ export interface LoadedStream {
   events: RatedEvent[];
   challenges: Map<string, StreamChallenge>;
   stored: StoredRow[];
+  /** participants missing from member: rated against, never given rows (domain/rerate.ts rerateStream) */
+  rowless: Set<string>;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -66,5 +69,8 @@ export async function loadStream(dbs: Databases, catalog: Catalog, stream: Strea
     if (!had || (row.exact && !had.exact)) byKey.set(key, row);
   }
   const stored = [...byKey.values()].map(({ exact: _exact, ...row }) => row);
-  return { events: s.events, challenges: s.challenges, stored };
+  const participants = [...new Set(s.events.flatMap((e) => e.participants.map((p) => Number(p.userId))))];
+  const present = new Set((await existingMembers(dbs.members, participants)).map(String));
+  const rowless = new Set(participants.map(String).filter((id) => !present.has(id)));
+  return { events: s.events, challenges: s.challenges, stored, rowless };
 }

@@ -3,7 +3,7 @@ import type { Catalog } from '../../domain/catalog';
 import type { HistoryRow } from '../../domain/rating/replay';
 import { RERATE_CREATED_BY, STREAM_KEY, type Stream } from '../../domain/rerate';
 import { keyIds } from '../catalog';
-import { markReranked, refreshMaxRating, refreshRanks } from '../derived';
+import { lockDerived, markReranked, refreshMaxRating, refreshRanks } from '../derived';
 import type { StreamChallenge } from '../rated-events';
 
 /**
@@ -106,6 +106,7 @@ export async function refreshStreamStats(tx: Kysely<any>, catalog: Catalog, stre
   const [trackId, typeId] = keyIds(catalog, STREAM_KEY[stream]);
   const by = RERATE_CREATED_BY[stream];
   const ids = [...userIds];
+  await lockDerived(tx);
   const key = sql`"trackId" = ${trackId}::uuid AND "typeId" = ${typeId}::uuid AND "userId" = ANY(${ids}::bigint[])`;
   const latest = sql`SELECT DISTINCT ON ("userId") id FROM members."memberStatsHistory" WHERE ${key} ORDER BY "userId", "eventDate" DESC, id DESC`;
   // cleared before set: at most one mostRecent row per member and key (a unique index holds it)
