@@ -5,6 +5,7 @@ import { benchBackfill } from './bench/backfill';
 import { benchLiveReads } from './bench/live-reads';
 import { benchParity } from './bench/parity';
 import { benchRatings } from './bench/ratings';
+import { benchRerate } from './bench/rerate';
 import { fail, UsageError } from './cli-support';
 
 const program = new Command('bench').description('Benchmarks: print figures and ratios against in-process baselines').exitOverride();
@@ -85,6 +86,28 @@ program
     const parsed = LiveReadsBench.safeParse(raw);
     if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => i.message).join('\n'));
     await benchLiveReads({ ...parsed.data, json: raw.json === true });
+  });
+
+const RerateBench = z.object({
+  size: Size,
+  naiveSample: z.coerce
+    .number({ error: '--naive-sample must be a number' })
+    .int({ error: '--naive-sample must be a whole number' })
+    .min(10, { error: '--naive-sample must be ≥ 10' }),
+});
+
+program
+  .command('rerate')
+  .description(
+    'orchestrated rerate of both streams vs the in-memory replay with one bulk write vs one child workflow per challenge (database cutover_bench)',
+  )
+  .option('--size <size>', 'dataset size', 'medium')
+  .option('--naive-sample <n>', 'challenges of each stream the naive shape is timed on', '200')
+  .option('--json', 'print one JSON object')
+  .action(async (raw: Record<string, unknown>) => {
+    const parsed = RerateBench.safeParse(raw);
+    if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => i.message).join('\n'));
+    await benchRerate({ ...parsed.data, json: raw.json === true });
   });
 
 program.parseAsync(process.argv).catch((e) => {
