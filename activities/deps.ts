@@ -1,3 +1,4 @@
+import type { Client } from '@temporalio/client';
 import type { Config } from '../domain/config';
 import type { Databases } from '../store/db';
 
@@ -5,4 +6,6 @@ import type { Databases } from '../store/db';
 export interface ActivityDeps {
   config: Config;
   dbs: Databases;
+  /** a client of the worker's Temporal (connected on first use): activities that start or signal workflows */
+  temporal?: () => Promise<Client>;
 }

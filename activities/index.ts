@@ -5,6 +5,7 @@ import { evidenceActivities } from './evidence';
 import { healthActivities } from './health';
 import { preflightActivities } from './preflight';
 import { parityActivities } from './parity';
+import { refreshActivities } from './refresh';
 import { rerateActivities } from './rerate';
 
 export type { ActivityDeps } from './deps';
@@ -18,6 +19,7 @@ export function createActivities(deps: ActivityDeps) {
     ...healthActivities(deps),
     ...rerateActivities(deps),
     ...dedupeActivities(deps),
+    ...refreshActivities(deps),
   };
 }
 

@@ -8,6 +8,7 @@ import { rerate } from './0006-rerate';
 import { reratePreview } from './0007-rerate-preview';
 import { dedupe } from './0008-dedupe';
 import { rerankedPartitions } from './0009-reranked-partitions';
+import { refresh } from './0010-refresh';
 
 /** Our schema, in order. Names sort lexically; never rename or edit an applied migration — add one. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -20,6 +21,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0007-rerate-preview': reratePreview,
   '0008-dedupe': dedupe,
   '0009-reranked-partitions': rerankedPartitions,
+  '0010-refresh': refresh,
 };
 
 /** Applies what is pending on the members database; a no-op when up to date. */

@@ -16,6 +16,11 @@ import { runSeed } from './seed/index';
 import { Parity } from '../workflows/parity/messages';
 import { Dedupe } from '../workflows/dedupe/messages';
 import { Preflight } from '../workflows/preflight/messages';
+import { RefreshChallenge, RefreshMember } from '../workflows/refresh/messages';
+import { SEQUENCER } from '../domain/refresh';
+import { eventsFrom } from '../domain/rerate';
+import { loadCatalog } from '../store/catalog';
+import { loadStream } from '../store/rerate/stream';
 import { memberRerateWorkflowId, Rerate, RerateChallenge, RerateDiscard, ReratePromote } from '../workflows/rerate/messages';
 
 const OUT = resolve(__dirname, '..', 'test', 'histories');
@@ -233,6 +238,31 @@ async function main() {
     const dedupeUndo = await client.workflow.start(Dedupe, { taskQueue, workflowId: id('dedupe-undo'), args: [{ undo: applied.runId }] });
     await dedupeUndo.result();
     await save(client, 'dedupe-undo', dedupeUndo);
+    // phase E: the latest develop end refreshed and rated in order; an older marathon end rerated from it forward;
+    // the sequencer's own run; one member refreshed
+    const cat = await loadCatalog(stack.dbs.challenges);
+    const dev = eventsFrom((await loadStream(stack.dbs, cat, 'develop', 'rated')).events, undefined)!;
+    const latest = await client.workflow.start(RefreshChallenge, {
+      taskQueue,
+      workflowId: id('refresh-challenge'),
+      args: [{ challengeId: dev.at(-1)!.challengeId, caller: { clientId: 'record', via: 'api' } }],
+    });
+    await latest.result();
+    await save(client, 'refresh-challenge-rated', latest);
+    const mmEvents = eventsFrom((await loadStream(stack.dbs, cat, 'marathon', 'rated')).events, undefined)!;
+    const late = await client.workflow.start(RefreshChallenge, {
+      taskQueue,
+      workflowId: id('refresh-challenge-late'),
+      args: [{ challengeId: mmEvents[1]!.challengeId, caller: { clientId: 'record', via: 'reconciler' } }],
+    });
+    await late.result();
+    await save(client, 'refresh-challenge-late-rerate', late);
+    await save(client, 'rating-sequencer', client.workflow.getHandle(SEQUENCER.workflowId('develop')));
+    const handle = (await sql<{ handle: string }>`SELECT handle FROM members.member ORDER BY "userId" LIMIT 1`.execute(stack.dbs.members))
+      .rows[0]!.handle;
+    const member = await client.workflow.start(RefreshMember, { taskQueue, workflowId: id('refresh-member'), args: [{ handle }] });
+    await member.result();
+    await save(client, 'refresh-member', member);
   } finally {
     await worker.stop();
     await stack.close();

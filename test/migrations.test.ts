@@ -27,6 +27,7 @@ describe('migrations', () => {
       '0007-rerate-preview',
       '0008-dedupe',
       '0009-reranked-partitions',
+      '0010-refresh',
     ]);
     expect(await migrateToLatest(dbs.members)).toEqual([]);
     const tables = await sql<{ t: string }>`

@@ -4,11 +4,26 @@ import { Backfill, BackfillMember } from '../workflows/backfill/messages';
 import { Dedupe } from '../workflows/dedupe/messages';
 import { Parity } from '../workflows/parity/messages';
 import { Preflight } from '../workflows/preflight/messages';
+import { RatingSequencer, RefreshChallenge, RefreshMember } from '../workflows/refresh/messages';
 import { Rerate, RerateChallenge, RerateDiscard, RerateMember, ReratePromote } from '../workflows/rerate/messages';
 
 /** Clients start workflows through the references in the messages files: each must name a workflow the worker serves. */
 describe('workflow references', () => {
-  const refs = { Backfill, BackfillMember, Parity, Preflight, Rerate, RerateMember, RerateChallenge, ReratePromote, RerateDiscard, Dedupe };
+  const refs = {
+    Backfill,
+    BackfillMember,
+    Parity,
+    Preflight,
+    Rerate,
+    RerateMember,
+    RerateChallenge,
+    ReratePromote,
+    RerateDiscard,
+    Dedupe,
+    RefreshChallenge,
+    RefreshMember,
+    RatingSequencer,
+  };
 
   it.each(Object.entries(refs))('%s names an exported workflow function', (_label, ref) => {
     expect(typeof (workflows as Record<string, unknown>)[ref.name]).toBe('function');

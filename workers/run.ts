@@ -33,7 +33,7 @@ export async function runWorker(
   if (!stack.temporal) throw new Error('runWorker needs a stack brought up with Temporal');
   installRuntime();
   const taskQueue = opts.taskQueue ?? stack.config.temporal.taskQueue;
-  const { worker, connection } = await createWorker({
+  const { worker, connection, closeClient } = await createWorker({
     config: stack.config,
     dbs: stack.dbs,
     address: stack.temporal.address,
@@ -50,6 +50,7 @@ export async function runWorker(
       await running.catch((e: Error) =>
         process.stderr.write(`[cutover] worker stopped without waiting for its activities: ${e.message}\n`),
       );
+      await closeClient();
       await connection.close();
     },
   };

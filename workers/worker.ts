@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import type { Config } from '../domain/config';
@@ -18,18 +19,32 @@ export interface WorkerOptions {
 }
 
 /** A worker on the cutover task queue: our workflows plus activities bound to the given databases. */
-export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {
+export async function createWorker(
+  opts: WorkerOptions,
+): Promise<{ worker: Worker; connection: NativeConnection; closeClient: () => Promise<void> }> {
   const connection = await NativeConnection.connect({ address: opts.address });
+  // a client for activities that start or signal workflows (the sequencer's signal-with-start), made on first use
+  let client: Promise<{ client: Client; connection: Connection }> | undefined;
+  const temporal = async () => {
+    client ??= Connection.connect({ address: opts.address }).then((c) => ({
+      connection: c,
+      client: new Client({ connection: c, namespace: opts.config.temporal.namespace }),
+    }));
+    return (await client).client;
+  };
+  const closeClient = async () => {
+    if (client) await (await client.catch(() => undefined))?.connection.close();
+  };
   const worker = await Worker.create({
     connection,
     namespace: opts.config.temporal.namespace,
     taskQueue: opts.taskQueue ?? opts.config.temporal.taskQueue,
     ...(opts.identity ? { identity: opts.identity } : {}),
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
-    activities: createActivities({ config: opts.config, dbs: opts.dbs }),
+    activities: createActivities({ config: opts.config, dbs: opts.dbs, temporal }),
     // on shutdown, in-flight batches are cancelled; one stuck in the database must not keep the process up (its
     // transaction rolls back when the connection closes, and Temporal retries the batch elsewhere)
     shutdownForceTime: '20 seconds',
   });
-  return { worker, connection };
+  return { worker, connection, closeClient };
 }

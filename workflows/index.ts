@@ -7,3 +7,5 @@ export { rerate } from './rerate/workflow';
 export { rerateMember, rerateChallenge } from './rerate/member';
 export { reratePromote, rerateDiscard } from './rerate/preview';
 export { dedupe } from './dedupe/workflow';
+export { refreshChallenge, refreshMember } from './refresh/challenge';
+export { ratingSequencer } from './refresh/sequencer';

@@ -1,0 +1,145 @@
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { Failure } from '../domain/failures';
+import {
+  SEQUENCER,
+  type CallerRef,
+  type ChallengeRefreshResult,
+  type MemberRefreshResult,
+  type RatingDone,
+  type RatingRequest,
+  type SequencerInput,
+} from '../domain/refresh';
+import { eventsFrom, rerateStream, type Stream } from '../domain/rerate';
+import { orderEvents } from '../domain/rating/replay';
+import { existingMembers, findMember } from '../store/members/find';
+import { challengeByRef, challengeParticipants, resultsOfMember, streamOf } from '../store/refresh/challenge';
+import { ratedEvents, recordRated, recordRefresh } from '../store/refresh/log';
+import { refreshMembers } from '../store/refresh/members';
+import { loadStream } from '../store/rerate/stream';
+import { finalizeRerate, writeRerateRows } from '../store/rerate/write';
+import { catalogCache } from './catalog-cache';
+import type { ActivityDeps } from './deps';
+import { heartbeating } from './heartbeat';
+
+const invalid = (message: string) => ApplicationFailure.nonRetryable(message, Failure.InvalidInput);
+
+/** Phase E: refreshing a challenge's participants, one member, and rating ended challenges in order. */
+export function refreshActivities({ dbs, config, temporal }: ActivityDeps) {
+  const getCatalog = catalogCache(dbs);
+
+  async function ended(ref: string) {
+    const c = await challengeByRef(dbs, ref);
+    if (!c) throw invalid(`challenge ${ref}: no such challenge (a challenge UUID or legacy id)`);
+    if (c.status !== 'COMPLETED' || c.endDate === null)
+      throw invalid(`challenge ${ref} (${c.name}) has not ended: its status is ${c.status}; refresh it once it is COMPLETED`);
+    return { ...c, endDate: c.endDate };
+  }
+
+  return {
+    /** Every participant of an ended challenge refreshed in one transaction; the refresh is on record. */
+    async refreshChallengeMembers(input: { challengeId: string; caller: CallerRef }): Promise<Omit<ChallengeRefreshResult, 'rated'>> {
+      return heartbeating(async () => {
+        const c = await ended(input.challengeId);
+        const cat = await getCatalog();
+        const participants = await challengeParticipants(dbs, c.id);
+        const present = await existingMembers(dbs.members, participants);
+        const r = await refreshMembers(dbs, cat, present, `refresh:${c.id}`);
+        const out = {
+          challengeId: c.id,
+          name: c.name,
+          endDate: c.endDate.toISOString(),
+          members: present.length,
+          missing: participants.length - present.length,
+          challengeResultsProcessed: participants.length,
+          statsUpdated: r.statsRows,
+          historyUpdated: r.historyRows,
+          stream: streamOf(cat, c),
+          caller: input.caller,
+        };
+        await recordRefresh(dbs.members, { ...out, rated: null }, input.caller);
+        return out;
+      });
+    },
+
+    /** One member (by handle) refreshed, as member-api-v6's POST /members/:handle/stats/refresh answers. */
+    async refreshMemberRun(input: { handle: string; challengeId?: string }): Promise<MemberRefreshResult> {
+      return heartbeating(async () => {
+        const m = await findMember(dbs.members, input.handle);
+        if (!m) throw invalid(`member ${input.handle}: no such handle`);
+        const c = input.challengeId === undefined ? undefined : await ended(input.challengeId);
+        const r = await refreshMembers(dbs, await getCatalog(), [m.userId], `refresh:member:${m.userId}`);
+        return {
+          userId: m.userId,
+          handle: m.handle,
+          refreshed: true,
+          challengeId: c?.id ?? null,
+          challengeResultsProcessed: await resultsOfMember(dbs, m.userId, c?.id),
+          statsUpdated: r.statsRows + r.historyRows,
+        };
+      });
+    },
+
+    /**
+     * The sequencer's step: of the requested ends, those the stream rates and nobody rated yet are rated from the
+     * earliest, in the engine's order (end date, id). When rating from there would rewrite events rated before
+     * (the request came late, or out of order), it is a rerate from it forward: returned for the workflow to run
+     * as phase D's chunked rerate. Otherwise the replay is small and done here, in one transaction.
+     */
+    async rateEnded(input: {
+      stream: Stream;
+      challengeIds: string[];
+    }): Promise<{ done: RatingDone[]; rerateFrom?: string; skipped: string[] }> {
+      return heartbeating(async () => {
+        const cat = await getCatalog();
+        const loaded = await loadStream(dbs, cat, input.stream, config.ratingMissingMetadata);
+        const inStream = new Set(loaded.events.map((e) => e.challengeId));
+        const already = await ratedEvents(dbs.members, input.stream, input.challengeIds);
+        const todo = input.challengeIds.filter((id) => inStream.has(id) && !already.has(id));
+        const skipped = input.challengeIds.filter((id) => !todo.includes(id));
+        if (todo.length === 0) return { done: [], skipped };
+        const first = orderEvents(loaded.events.filter((e) => todo.includes(e.challengeId)))[0]!;
+        const tail = eventsFrom(loaded.events, first.challengeId)!;
+        if (tail.some((e) => !todo.includes(e.challengeId))) return { done: [], rerateFrom: first.challengeId, skipped };
+        const r = rerateStream(tail, loaded.stored, loaded.rowless);
+        await dbs.members.transaction().execute(async (tx) => {
+          await writeRerateRows(tx, cat, input.stream, r.rows, loaded.challenges);
+          await recordRated(
+            tx,
+            input.stream,
+            tail.map((e) => ({ challengeId: e.challengeId, endDate: e.endDate })),
+          );
+        });
+        await finalizeRerate(dbs.members, cat, input.stream, [...r.states.keys()].map(Number));
+        const rows = new Map<string, number>();
+        for (const h of r.rows) rows.set(h.challengeId, (rows.get(h.challengeId) ?? 0) + 1);
+        return { done: tail.map((e) => ({ challengeId: e.challengeId, rows: rows.get(e.challengeId) ?? 0 })), skipped };
+      });
+    },
+
+    /** Hands a challenge end to its stream's sequencer, starting it when none runs (signal-with-start). */
+    async requestRating(input: { stream: Stream; request: RatingRequest }): Promise<void> {
+      if (!temporal) throw new Error('this worker has no Temporal client for activities');
+      const client = await temporal();
+      const args: [SequencerInput] = [{ stream: input.stream }];
+      await client.workflow.signalWithStart(SEQUENCER.workflowType, {
+        workflowId: SEQUENCER.workflowId(input.stream),
+        taskQueue: Context.current().info.taskQueue,
+        args,
+        signal: SEQUENCER.requested,
+        signalArgs: [input.request],
+      });
+    },
+
+    /** After the sequencer's rerate from `from`: every event from it on is rated. */
+    async recordRatedFrom(input: { stream: Stream; from: string }): Promise<string[]> {
+      const loaded = await loadStream(dbs, await getCatalog(), input.stream, config.ratingMissingMetadata);
+      const tail = eventsFrom(loaded.events, input.from) ?? [];
+      await recordRated(
+        dbs.members,
+        input.stream,
+        tail.map((e) => ({ challengeId: e.challengeId, endDate: e.endDate })),
+      );
+      return tail.map((e) => e.challengeId);
+    },
+  };
+}

@@ -1,0 +1,117 @@
+import { z } from 'zod';
+import type { Stream } from './rerate';
+
+/**
+ * Phase E — autopilot's per-challenge refresh: what the routes accept (as member-api-v6 answers them), what the
+ * workflows take and return. Pure.
+ */
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A challenge as autopilot names it: its UUID, or its legacy integer id (as a number or a string of digits). */
+export const ChallengeRef = z
+  .union([z.string().trim(), z.number()])
+  .transform((v) => String(v))
+  .refine((v) => UUID.test(v) || /^\d{1,15}$/.test(v), { error: 'challengeId must be a challenge UUID or a legacy integer id' })
+  .transform((v) => (UUID.test(v) ? v.toLowerCase() : v));
+
+export const MemberRefreshBody = z.strictObject({ challengeId: ChallengeRef.optional() });
+export type MemberRefreshBody = z.infer<typeof MemberRefreshBody>;
+
+/** The API enum names of the two rating streams (member-api-v6's rerate takes trackId/typeId by these names). */
+export const RERATE_PAIRS: ReadonlyArray<{ trackId: string; typeId: string; stream: Stream }> = [
+  { trackId: 'DEVELOP', typeId: 'Challenge', stream: 'develop' },
+  { trackId: 'DATA_SCIENCE', typeId: 'MARATHON_MATCH', stream: 'marathon' },
+];
+
+export const MemberRerateBody = z
+  .strictObject({ challengeId: ChallengeRef, trackId: z.string().trim(), typeId: z.string().trim() })
+  .transform((b, ctx) => {
+    const pair = RERATE_PAIRS.find((p) => p.trackId === b.trackId && p.typeId === b.typeId);
+    if (!pair) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `trackId/typeId must be one of ${RERATE_PAIRS.map((p) => `${p.trackId}/${p.typeId}`).join(', ')} (got ${b.trackId}/${b.typeId})`,
+      });
+      return z.NEVER;
+    }
+    return { challengeId: b.challengeId, stream: pair.stream };
+  });
+export type MemberRerateBody = z.infer<typeof MemberRerateBody>;
+
+export const RerateChallengeBody = z.strictObject({ challengeId: ChallengeRef });
+
+/** Who asked, as the token says (never the token itself): stored with the evidence. */
+export interface CallerRef {
+  clientId: string;
+  via: 'api' | 'reconciler' | 'cli';
+}
+
+export interface RefreshChallengeInput {
+  challengeId: string;
+  caller: CallerRef;
+}
+
+/** One member's refresh: their unified stats re-derived from the sources (challenge results included). */
+export interface MemberRefreshResult {
+  userId: number;
+  handle: string;
+  refreshed: boolean;
+  challengeId: string | null;
+  challengeResultsProcessed: number;
+  statsUpdated: number;
+}
+
+export interface ChallengeRefreshResult {
+  challengeId: string;
+  name: string;
+  endDate: string;
+  /** participants with a member row, refreshed */
+  members: number;
+  /** participants missing from member (counted, never given rows) */
+  missing: number;
+  challengeResultsProcessed: number;
+  statsUpdated: number;
+  historyUpdated: number;
+  /** the rating stream it belongs to when rated (the sequencer rated it before this returned), else null */
+  stream: Stream | null;
+  rated: { rows: number; rerateFrom?: string } | null;
+  caller: CallerRef;
+}
+
+/** A challenge end as the per-stream sequencer takes it. */
+export interface RatingRequest {
+  challengeId: string;
+  /** ms since epoch: the order the sequencer rates in (then id) */
+  endAt: number;
+  /** the refresh workflow waiting for it (signalled back), if any */
+  replyTo?: string;
+}
+
+export interface RatingDone {
+  challengeId: string;
+  rows: number;
+  /** the event was older than one already rated: the stream was rerated from it */
+  rerateFrom?: string;
+}
+
+/** Sequencer order: end date, then id — the rating engine's own replay order. */
+export const ratingOrder = (a: Pick<RatingRequest, 'endAt' | 'challengeId'>, b: Pick<RatingRequest, 'endAt' | 'challengeId'>) =>
+  a.endAt - b.endAt || (a.challengeId < b.challengeId ? -1 : a.challengeId > b.challengeId ? 1 : 0);
+
+/**
+ * The per-stream sequencer's names, here so the activity that signal-with-starts it (activities may not import
+ * workflow code) and the workflow's messages use the same ones.
+ */
+export const SEQUENCER = {
+  workflowType: 'ratingSequencer',
+  requested: 'ratingRequested',
+  done: 'ratingDone',
+  workflowId: (stream: Stream) => `ratings/${stream}`,
+} as const;
+
+export interface SequencerInput {
+  stream: Stream;
+  /** requests carried over a continue-as-new */
+  pending?: RatingRequest[];
+}

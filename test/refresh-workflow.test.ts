@@ -1,0 +1,85 @@
+import { WorkflowIdConflictPolicy } from '@temporalio/common';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadCatalog } from '../store/catalog';
+import { loadStream } from '../store/rerate/stream';
+import { eventsFrom } from '../domain/rerate';
+import { RefreshChallenge, RefreshMember, refreshChallengeWorkflowId } from '../workflows/refresh/messages';
+import { runTestBackfill, unifiedChecksum } from './support/backfill';
+import { failureText } from './support/failure';
+import { seededStack } from './support/stack';
+
+/** Phase E's workflows on the real dev server and Postgres (tiny seed, backfilled): refresh, then rating in order. */
+describe('refresh workflows', () => {
+  let env: Awaited<ReturnType<typeof seededStack>>;
+  beforeAll(async () => {
+    env = await seededStack('refresh_wf', { size: 'tiny', seed: 21 });
+    await runTestBackfill(env.stack.client!, env.taskQueue, {});
+  });
+  afterAll(async () => {
+    await env?.close();
+  });
+  const caller = { clientId: 'autopilot-test', via: 'api' as const };
+  const refresh = (challengeId: string, suffix = '') =>
+    env.stack.client!.workflow.start(RefreshChallenge, {
+      taskQueue: env.taskQueue,
+      workflowId: `${refreshChallengeWorkflowId(challengeId)}${suffix}`,
+      workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+      args: [{ challengeId, caller }],
+    });
+  const ordered = async (stream: 'develop' | 'marathon') => {
+    const cat = await loadCatalog(env.stack.dbs.challenges);
+    return eventsFrom((await loadStream(env.stack.dbs, cat, stream, 'rated')).events, undefined)!;
+  };
+
+  it('the latest end of a stream: participants refreshed, rated by the sequencer, on record with the client id; a duplicate joins, a later one has nothing to do', async () => {
+    const events = await ordered('develop');
+    const last = events.at(-1)!;
+    const [a, b] = [await refresh(last.challengeId), await refresh(last.challengeId)];
+    expect(b.firstExecutionRunId).toBe(a.firstExecutionRunId);
+    const r = await a.result();
+    expect(r).toMatchObject({ challengeId: last.challengeId, stream: 'develop', caller });
+    expect(r.members).toBeGreaterThan(0);
+    expect(r.rated!.rows).toBe(last.participants.length);
+    expect(r.rated!.rerateFrom).toBeUndefined();
+    const ev = await sql<{ clientId: string; passed: boolean }>`
+      SELECT input->>'clientId' AS "clientId", passed FROM platform.evidence WHERE kind = 'refresh' AND "runId" = ${a.firstExecutionRunId}`.execute(
+      env.stack.dbs.members,
+    );
+    expect(ev.rows).toEqual([{ clientId: 'autopilot-test', passed: true }]);
+    const after = await unifiedChecksum(env.stack.dbs.members);
+    const again = await (await refresh(last.challengeId)).result();
+    expect(again.rated).toEqual({ rows: 0 });
+    expect(again.statsUpdated).toBe(0);
+    expect(await unifiedChecksum(env.stack.dbs.members)).toEqual(after);
+  });
+
+  it('an end older than events already rated is a rerate from it forward (phase D), and every later event counts as rated', async () => {
+    const events = await ordered('marathon');
+    const older = events[Math.floor(events.length / 2)]!;
+    const r = await (await refresh(older.challengeId)).result();
+    expect(r.stream).toBe('marathon');
+    expect(r.rated!.rerateFrom).toBe(older.challengeId);
+    const rated = await sql<{ n: number }>`
+      SELECT count(*)::int AS n FROM platform."ratedEvent" WHERE stream = 'marathon'`.execute(env.stack.dbs.members);
+    expect(rated.rows[0]!.n).toBe(events.length - Math.floor(events.length / 2));
+  });
+
+  it('refuses an unknown challenge and one that has not ended, naming it; refreshes one member by handle', async () => {
+    const unknown = await (await refresh('00000000-0000-0000-0000-000000000000')).result().catch((e: unknown) => e);
+    expect(failureText(unknown)).toMatch(/challenge 00000000-0000-0000-0000-000000000000: no such challenge/);
+    const active = await sql<{ id: string }>`
+      SELECT id::text FROM challenges."Challenge" WHERE status = 'ACTIVE' LIMIT 1`.execute(env.stack.dbs.challenges);
+    if (active.rows[0]) {
+      const e = await (await refresh(active.rows[0].id)).result().catch((x: unknown) => x);
+      expect(failureText(e)).toMatch(/has not ended: its status is ACTIVE/);
+    }
+    const m = await sql<{ handle: string }>`SELECT handle FROM members.member ORDER BY "userId" LIMIT 1`.execute(env.stack.dbs.members);
+    const one = await env.stack.client!.workflow.execute(RefreshMember, {
+      taskQueue: env.taskQueue,
+      workflowId: `test/refresh-member/${Date.now()}`,
+      args: [{ handle: m.rows[0]!.handle.toUpperCase() }],
+    });
+    expect(one).toMatchObject({ handle: m.rows[0]!.handle, refreshed: true, challengeId: null });
+  });
+});

@@ -1,0 +1,71 @@
+import {
+  condition,
+  continueAsNew,
+  executeChild,
+  getExternalWorkflowHandle,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+  uuid4,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities } from '../../activities';
+import { ratingOrder, type RatingDone, type RatingRequest, type SequencerInput } from '../../domain/refresh';
+import { CutoverPhase, CutoverState } from '../../domain/search-attributes';
+import { batchActivity } from '../support/policies';
+import { rerate } from '../rerate/workflow';
+import { ratingDone, ratingRequested, sequencerProgress, type SequencerProgress } from './messages';
+
+const acts = proxyActivities<Activities>(batchActivity(30));
+
+/** Requests handled before the history is handed over (continue-as-new). */
+const HANDOVER_AFTER = 500;
+
+/**
+ * Phase E, one rating stream: challenge ends arrive in any order (signal-with-start) and are rated in the engine's
+ * order, end date then id. Whatever is pending is rated together from its earliest end; when that would rewrite an
+ * event rated before (a late or reordered end), it is phase D's rerate from that end forward, so the stream always
+ * equals an in-order replay. Each waiting refresh is told when its challenge is rated. Idle for 10 minutes, it
+ * finishes; the next end starts it again.
+ */
+export async function ratingSequencer(input: SequencerInput): Promise<{ handled: number }> {
+  const pending: RatingRequest[] = [...(input.pending ?? [])];
+  const progress: SequencerProgress = { stream: input.stream, pending: 0, rated: 0, rerates: 0 };
+  setHandler(ratingRequested, (r) => void pending.push(r));
+  setHandler(sequencerProgress, () => ({ ...progress, pending: pending.length }));
+  upsertSearchAttributes([
+    { key: CutoverPhase, value: 'refresh' },
+    { key: CutoverState, value: 'running' },
+  ]);
+  let handled = 0;
+  for (;;) {
+    if (!(await condition(() => pending.length > 0, '10 minutes'))) break;
+    const batch = pending.splice(0, pending.length).sort(ratingOrder);
+    const ids = [...new Set(batch.map((r) => r.challengeId))];
+    const r = await acts.rateEnded({ stream: input.stream, challengeIds: ids });
+    const done = new Map<string, RatingDone>(r.done.map((d) => [d.challengeId, d]));
+    if (r.rerateFrom) {
+      progress.rerates++;
+      await executeChild(rerate, {
+        workflowId: `${workflowInfo().workflowId}/rerate/${r.rerateFrom}/${uuid4()}`,
+        args: [{ options: { stream: input.stream, from: r.rerateFrom, throttle: { enabled: false } } }],
+      });
+      for (const id of await acts.recordRatedFrom({ stream: input.stream, from: r.rerateFrom }))
+        done.set(id, { challengeId: id, rows: 0, rerateFrom: r.rerateFrom });
+    }
+    progress.rated += done.size;
+    for (const req of batch) {
+      if (!req.replyTo) continue;
+      const answer = done.get(req.challengeId) ?? { challengeId: req.challengeId, rows: 0 };
+      // the refresh may have gone (terminated, timed out): nobody is left to tell
+      await getExternalWorkflowHandle(req.replyTo)
+        .signal(ratingDone, answer)
+        .catch(() => undefined);
+    }
+    handled += batch.length;
+    if (handled >= HANDOVER_AFTER || workflowInfo().continueAsNewSuggested)
+      await continueAsNew<typeof ratingSequencer>({ stream: input.stream, pending });
+  }
+  upsertSearchAttributes([{ key: CutoverState, value: 'done' }]);
+  return { handled };
+}
