@@ -6,6 +6,7 @@ import { loadCatalogNames } from '../store/catalog';
 import type { Databases } from '../store/db';
 import { LegacyReadCounter } from '../store/legacy-reads';
 import type { ReadSourceReader } from '../store/read-source';
+import type { AuthVerifier } from './auth';
 import { clientErrorHandler } from './client-errors';
 import { frameworkErrors, installErrorHandling } from './errors';
 import { recordReadLatency, type LatencyOptions } from './latency';
@@ -24,6 +25,8 @@ export interface ApiOptions {
   limits?: Partial<ApiLimits>;
   /** publishing the read latency long phases throttle on (default on; false: not published) */
   readLatency?: LatencyOptions | false;
+  /** verifies bearer tokens for the write routes (api/auth.ts requireScope); without it they answer 503 */
+  auth?: AuthVerifier;
 }
 
 /** The member stats API: bounds, error handling, OpenAPI, then each group of routes as a plugin. */
@@ -32,7 +35,10 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   const limits: ApiLimits = { ...API_LIMITS, ...opts.limits };
   const app = Fastify({
     // logs to stderr: stdout belongs to the commands' own output (URLs, --json)
-    logger: opts.logLevel ? { level: opts.logLevel, stream: process.stderr } : false,
+    // a bearer token is a credential: whatever logs headers gets it censored (fastify's own request log has none)
+    logger: opts.logLevel
+      ? { level: opts.logLevel, stream: process.stderr, redact: ['headers.authorization', '*.headers.authorization'] }
+      : false,
     requestTimeout: limits.requestTimeoutMs,
     connectionTimeout: limits.connectionTimeoutMs,
     keepAliveTimeout: limits.keepAliveTimeoutMs,

@@ -25,6 +25,11 @@ const postgresUrl = (variable: string) =>
       }
     }, `${variable} must be a postgres URL with a host and a database name, e.g. ${DEFAULT_DATABASE_URL}`);
 
+/** The audience member-api-v6's tokens carry; the local issuer mints for it too. */
+const DEFAULT_AUDIENCE = 'member-api-v6';
+/** The local issuer's name (lib/auth-keys.ts): tokens minted by `cutover token`. */
+const LOCAL_ISSUER = 'cutover-local';
+
 const port = (variable: string, def: number) =>
   z.coerce
     .number({ error: `${variable} must be a port number (1-65535)` })
@@ -60,6 +65,37 @@ const EnvSchema = z.object({
     .enum(['rated', 'unrated'], { error: 'RATING_MISSING_METADATA must be "rated" or "unrated" (unset it for the default, "rated")' })
     .default('rated'),
   CUTOVER_DATA_DIR: z.string().trim().min(1).default('.data'),
+  AUTH_JWKS_URL: z
+    .url({
+      protocol: /^https?$/,
+      error:
+        "AUTH_JWKS_URL must be the http(s) URL of the issuer's JWKS, e.g. https://auth.example.com/.well-known/jwks.json (unset it to use the local issuer)",
+    })
+    .optional(),
+  AUTH_ISSUER: z.string().trim().min(1, 'AUTH_ISSUER is blank: set it to the tokens\' "iss" value, or unset it').optional(),
+  AUTH_AUDIENCE: z.string().trim().min(1, `AUTH_AUDIENCE is blank: unset it to use "${DEFAULT_AUDIENCE}"`).default(DEFAULT_AUDIENCE),
+  AUTH_ADMIN_ROLES: z
+    .string()
+    .transform((s) =>
+      s
+        .split(',')
+        .map((r) => r.trim())
+        .filter((r) => r !== ''),
+    )
+    .pipe(
+      z
+        .array(z.string())
+        .min(
+          1,
+          'AUTH_ADMIN_ROLES names no role: give a comma-separated list, e.g. administrator,Connect Admin (unset it for "administrator")',
+        ),
+    )
+    .default(['administrator']),
+  AUTH_ROLES_CLAIM: z
+    .string()
+    .trim()
+    .min(1, 'AUTH_ROLES_CLAIM is blank: name the claim holding roles, e.g. https://topcoder-dev.com/roles (unset it for "roles")')
+    .default('roles'),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
       error: 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent',
@@ -88,6 +124,16 @@ export interface Config {
   /** is a challenge with no rated/isRated/unrated metadata rated? (domain/rating/participants.ts explains the default) */
   ratingMissingMetadata: 'rated' | 'unrated';
   dataDir: string;
+  /** bearer tokens for the write routes: verified against jwksUrl, else the local issuer's key (lib/auth-keys.ts) */
+  auth: {
+    /** undefined → the local issuer: a key pair under dataDir, tokens from `cutover token` */
+    jwksUrl?: string;
+    issuer: string;
+    audience: string;
+    /** any of these in the roles claim passes every scope check */
+    adminRoles: string[];
+    rolesClaim: string;
+  };
   logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
 }
 
@@ -111,6 +157,11 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   if (e.CHALLENGES_DB_URL && e.CHALLENGE_DB_URL && e.CHALLENGES_DB_URL !== e.CHALLENGE_DB_URL) {
     throw new ConfigError('Invalid configuration:\n- CHALLENGES_DB_URL and CHALLENGE_DB_URL are both set and differ: set only one of them');
   }
+  if (e.AUTH_JWKS_URL && !e.AUTH_ISSUER) {
+    throw new ConfigError(
+      'Invalid configuration:\n- AUTH_ISSUER is required when AUTH_JWKS_URL is set: set it to the issuer\'s "iss" value, e.g. https://auth.example.com/',
+    );
+  }
   const databaseUrl = e.DATABASE_URL ?? DEFAULT_DATABASE_URL;
   return {
     databaseDefaulted: e.DATABASE_URL === undefined,
@@ -130,6 +181,13 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     apiPort: e.API_PORT,
     ratingMissingMetadata: e.RATING_MISSING_METADATA,
     dataDir: e.CUTOVER_DATA_DIR,
+    auth: {
+      jwksUrl: e.AUTH_JWKS_URL,
+      issuer: e.AUTH_ISSUER ?? LOCAL_ISSUER,
+      audience: e.AUTH_AUDIENCE,
+      adminRoles: e.AUTH_ADMIN_ROLES,
+      rolesClaim: e.AUTH_ROLES_CLAIM,
+    },
     logLevel: e.LOG_LEVEL,
   };
 }

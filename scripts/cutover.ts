@@ -10,6 +10,7 @@ import { registerRate } from './commands/rate';
 import { registerRerate } from './commands/rerate';
 import { registerServe } from './commands/serve';
 import { registerSwitch } from './commands/switch';
+import { registerToken } from './commands/token';
 import { collectStatus, formatStatus } from './commands/status';
 
 const program = new Command('cutover')
@@ -50,6 +51,7 @@ registerDedupe(program);
 registerRate(program);
 registerSwitch(program);
 registerServe(program);
+registerToken(program);
 
 program.parseAsync(process.argv).catch((e) => {
   if (e instanceof CommanderError) process.exit(e.exitCode === 0 ? 0 : 2);

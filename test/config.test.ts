@@ -60,3 +60,49 @@ describe('configuration', () => {
     expect(() => parseConfig({ CHALLENGES_DB_URL: 'postgres://a@h/x', CHALLENGE_DB_URL: 'postgres://a@h/y' })).toThrow(/set only one/);
   });
 });
+
+describe('auth configuration', () => {
+  it('defaults to the local issuer, the member-api-v6 audience and the administrator role', () => {
+    expect(parseConfig({}).auth).toEqual({
+      jwksUrl: undefined,
+      issuer: 'cutover-local',
+      audience: 'member-api-v6',
+      adminRoles: ['administrator'],
+      rolesClaim: 'roles',
+    });
+  });
+
+  it('takes a JWKS URL with its issuer, a comma list of admin roles and a namespaced roles claim', () => {
+    const c = parseConfig({
+      AUTH_JWKS_URL: 'https://auth.topcoder-dev.com/.well-known/jwks.json',
+      AUTH_ISSUER: 'https://auth.topcoder-dev.com/',
+      AUTH_AUDIENCE: 'https://m2m.topcoder-dev.com/',
+      AUTH_ADMIN_ROLES: ' administrator , Connect Admin,,',
+      AUTH_ROLES_CLAIM: 'https://topcoder-dev.com/roles',
+    });
+    expect(c.auth).toEqual({
+      jwksUrl: 'https://auth.topcoder-dev.com/.well-known/jwks.json',
+      issuer: 'https://auth.topcoder-dev.com/',
+      audience: 'https://m2m.topcoder-dev.com/',
+      adminRoles: ['administrator', 'Connect Admin'],
+      rolesClaim: 'https://topcoder-dev.com/roles',
+    });
+    expect(parseConfig({ AUTH_JWKS_URL: 'http://127.0.0.1:8080/jwks', AUTH_ISSUER: 'x' }).auth.jwksUrl).toBe('http://127.0.0.1:8080/jwks');
+  });
+
+  it.each([
+    [{ AUTH_JWKS_URL: 'https://auth.example.com/jwks' }, /AUTH_ISSUER is required when AUTH_JWKS_URL is set/],
+    [
+      { AUTH_JWKS_URL: 'ftp://auth.example.com/jwks', AUTH_ISSUER: 'x' },
+      /AUTH_JWKS_URL must be the http\(s\) URL .*unset it to use the local issuer/,
+    ],
+    [{ AUTH_JWKS_URL: 'jwks.json', AUTH_ISSUER: 'x' }, /AUTH_JWKS_URL must be the http\(s\) URL/],
+    [{ AUTH_ISSUER: '   ' }, /AUTH_ISSUER is blank/],
+    [{ AUTH_AUDIENCE: ' ' }, /AUTH_AUDIENCE is blank: unset it to use "member-api-v6"/],
+    [{ AUTH_ADMIN_ROLES: ' , ' }, /AUTH_ADMIN_ROLES names no role/],
+    [{ AUTH_ROLES_CLAIM: ' ' }, /AUTH_ROLES_CLAIM is blank/],
+  ])('rejects %j naming the variable and the fix', (env, message) => {
+    expect(() => parseConfig(env)).toThrow(ConfigError);
+    expect(() => parseConfig(env)).toThrow(message);
+  });
+});

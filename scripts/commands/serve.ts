@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
+import { createVerifier } from '../../api/auth';
 import { startApi, type RunningApi } from '../../api/server';
 import { DB_LIMITS } from '../../domain/limits';
 import { openDatabases } from '../../store/db';
@@ -34,6 +35,8 @@ export async function startApiForStack(stack: Stack, opts: { port?: number; host
       port: opts.port ?? stack.config.apiPort,
       host: opts.host,
       logLevel: level === 'silent' ? false : level,
+      // the issuer's JWKS (AUTH_JWKS_URL), else the local key pair under the data directory, made on first start
+      auth: await createVerifier(stack.config.auth, { dataDir: stack.config.dataDir }),
     });
     return {
       ...api,
