@@ -2,7 +2,7 @@ import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { BUILTIN_CATALOG, catalogNames, type CatalogNames } from '../domain/catalog';
 import { API_LIMITS, type ApiLimits } from '../domain/limits';
-import { loadCatalogNames } from '../store/catalog';
+import { loadCatalog, loadCatalogNames } from '../store/catalog';
 import type { Databases } from '../store/db';
 import { LegacyReadCounter } from '../store/legacy-reads';
 import type { ReadSourceReader } from '../store/read-source';
@@ -13,6 +13,7 @@ import { recordReadLatency, type LatencyOptions } from './latency';
 import { installRouteTable } from './route-table';
 import { healthRoutes } from './routes/health';
 import { memberStatsRoutes } from './routes/member-stats';
+import { refreshRoutes, type RefreshRouteOptions } from './routes/refresh';
 
 export interface ApiOptions {
   dbs: Pick<Databases, 'members'> & Partial<Pick<Databases, 'challenges'>>;
@@ -27,6 +28,8 @@ export interface ApiOptions {
   readLatency?: LatencyOptions | false;
   /** verifies bearer tokens for the write routes (api/auth.ts requireScope); without it they answer 503 */
   auth?: AuthVerifier;
+  /** the write routes' Temporal (refresh, rerate); without it they answer 503 */
+  temporal?: RefreshRouteOptions['temporal'];
 }
 
 /** The member stats API: bounds, error handling, OpenAPI, then each group of routes as a plugin. */
@@ -75,8 +78,10 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
       info: {
         title: 'cutover member stats API',
         version: '1',
-        description: 'Member statistics from the legacy or the unified tables, per the current read source; one response shape for both.',
+        description:
+          'Member statistics from the legacy or the unified tables, per the current read source; one response shape for both. Reads are public; refresh and rerate take a bearer JWT with the refresh:member_stats or rerate:member_stats scope.',
       },
+      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
     },
   });
   installErrorHandling(app);
@@ -85,6 +90,8 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   app.get('/members/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   await app.register(healthRoutes, { db, readSource: opts.readSource });
   await app.register(memberStatsRoutes, { db, readSource: opts.readSource, names, counter });
+  const catalog = opts.dbs.challenges ? await loadCatalog(opts.dbs.challenges).catch(() => BUILTIN_CATALOG) : BUILTIN_CATALOG;
+  await app.register(refreshRoutes, { members: db, challenges: opts.dbs.challenges, catalog, auth: opts.auth, temporal: opts.temporal });
   return app;
 }
 

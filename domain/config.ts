@@ -96,6 +96,18 @@ const EnvSchema = z.object({
     .trim()
     .min(1, 'AUTH_ROLES_CLAIM is blank: name the claim holding roles, e.g. https://topcoder-dev.com/roles (unset it for "roles")')
     .default('roles'),
+  REFRESH_WAIT_MS: z.coerce
+    .number({ error: 'REFRESH_WAIT_MS must be a number of milliseconds (0-120000)' })
+    .int('REFRESH_WAIT_MS must be a whole number of milliseconds')
+    .min(0, 'REFRESH_WAIT_MS must be between 0 and 120000')
+    .max(120_000, 'REFRESH_WAIT_MS must be between 0 and 120000')
+    .default(10_000),
+  RECONCILE_EVERY_MINUTES: z.coerce
+    .number({ error: 'RECONCILE_EVERY_MINUTES must be a number of minutes (1-1440)' })
+    .int('RECONCILE_EVERY_MINUTES must be a whole number of minutes')
+    .min(1, 'RECONCILE_EVERY_MINUTES must be between 1 and 1440')
+    .max(1440, 'RECONCILE_EVERY_MINUTES must be between 1 and 1440')
+    .default(5),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
       error: 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent',
@@ -134,6 +146,8 @@ export interface Config {
     adminRoles: string[];
     rolesClaim: string;
   };
+  /** phase E: how long a write route waits for its workflow before answering 202; how often the reconciler sweeps */
+  refresh: { waitMs: number; reconcileEveryMinutes: number };
   logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
 }
 
@@ -188,6 +202,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       adminRoles: e.AUTH_ADMIN_ROLES,
       rolesClaim: e.AUTH_ROLES_CLAIM,
     },
+    refresh: { waitMs: e.REFRESH_WAIT_MS, reconcileEveryMinutes: e.RECONCILE_EVERY_MINUTES },
     logLevel: e.LOG_LEVEL,
   };
 }

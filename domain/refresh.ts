@@ -15,7 +15,8 @@ export const ChallengeRef = z
   .refine((v) => UUID.test(v) || /^\d{1,15}$/.test(v), { error: 'challengeId must be a challenge UUID or a legacy integer id' })
   .transform((v) => (UUID.test(v) ? v.toLowerCase() : v));
 
-export const MemberRefreshBody = z.strictObject({ challengeId: ChallengeRef.optional() });
+/** The body is optional: no body (or null) is no challenge named. */
+export const MemberRefreshBody = z.preprocess((v) => v ?? {}, z.strictObject({ challengeId: ChallengeRef.optional() }));
 export type MemberRefreshBody = z.infer<typeof MemberRefreshBody>;
 
 /** The API enum names of the two rating streams (member-api-v6's rerate takes trackId/typeId by these names). */
@@ -114,4 +115,28 @@ export interface SequencerInput {
   stream: Stream;
   /** requests carried over a continue-as-new */
   pending?: RatingRequest[];
+}
+
+/** One refresh per challenge: a duplicate trigger joins the running one (workflowIdConflictPolicy USE_EXISTING). */
+export const refreshChallengeWorkflowId = (challengeId: string) => `refresh/challenge/${challengeId}`;
+
+/** The reconciler: a Temporal Schedule sweeping completed challenges no trigger refreshed. */
+export const RECONCILE = {
+  workflowType: 'refreshReconcile',
+  scheduleId: 'cutover-refresh-reconciler',
+  everyMinutes: 5,
+  /** challenges looked at per chunk, and chunks per run: a long outage is caught up over several runs */
+  chunk: 50,
+  maxChunks: 20,
+  /** refreshes in flight at once while catching up */
+  parallel: 4,
+} as const;
+
+export interface ReconcileResult {
+  chunks: number;
+  looked: number;
+  refreshed: string[];
+  caughtUp: boolean;
+  /** the mark was set for the first time (to the latest completed challenge): nothing before it is the reconciler's */
+  initialized: boolean;
 }

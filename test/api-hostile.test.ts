@@ -3,6 +3,10 @@ import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fas
 import { sql, type Kysely } from 'kysely';
 import { METHODS } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createVerifier } from '../api/auth';
 import { ApiError, ERROR_CODES } from '../api/schemas';
 import { buildApi } from '../api/server';
 import { bringUp, type Stack } from '../lib/stack';
@@ -266,6 +270,7 @@ describe('hostile requests against every route', () => {
   let reader: ReadSourceReader;
   let app: FastifyInstance;
   let handles: string[];
+  let dataDir: string | undefined;
   let before: Map<string, string>;
   let legacyBefore: LegacyReadCount;
   const accepted = new Map<string, number>(); // 2xx answers per route path
@@ -276,7 +281,10 @@ describe('hostile requests against every route', () => {
     stack = await bringUp({ config: testConfig(tdb.url), temporal: false, log: () => {} });
     await runSeed(stack.dbs, { size: 'tiny', seed: 1 });
     reader = await watchReadSource(stack.dbs.members);
-    app = await buildApi({ dbs: stack.dbs, readSource: reader });
+    // the write routes refuse what carries no valid token (hostile requests never do) before touching anything
+    dataDir = mkdtempSync(join(tmpdir(), 'cutover-hostile-'));
+    const auth = await createVerifier(testConfig(tdb.url).auth, { dataDir });
+    app = await buildApi({ dbs: stack.dbs, readSource: reader, auth });
     app.addHook('onResponse', async (req, reply) => {
       const url = req.routeOptions.url;
       if (reply.statusCode < 300 && url) accepted.set(url, (accepted.get(url) ?? 0) + 1);
@@ -291,6 +299,7 @@ describe('hostile requests against every route', () => {
     await app?.close();
     reader?.close();
     if (stack && tdb) await closeAndDrop(stack.dbs, tdb);
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
   it(`${RUNS_PER_ROUTE} requests per registered route: no 5xx, the documented error body, nothing leaked`, async () => {

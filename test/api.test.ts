@@ -155,7 +155,18 @@ describe('member stats read API', () => {
     const r = await get('/members/openapi.json');
     expect(r.status).toBe(200);
     expect(r.body.openapi).toMatch(/^3\./);
-    expect(Object.keys(r.body.paths).sort()).toEqual(['/members/health', '/members/{handle}/stats', '/members/{handle}/stats/history']);
+    expect(Object.keys(r.body.paths).sort()).toEqual([
+      '/members/health',
+      '/members/stats/challenges/{challengeId}/ended',
+      '/members/stats/rerate-challenge',
+      '/members/{handle}/stats',
+      '/members/{handle}/stats/history',
+      '/members/{handle}/stats/refresh',
+      '/members/{handle}/stats/rerate',
+    ]);
+    // the write routes say they take a bearer JWT
+    expect(r.body.components.securitySchemes.bearerAuth).toEqual({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
+    expect(r.body.paths['/members/stats/challenges/{challengeId}/ended'].post.security).toEqual([{ bearerAuth: [] }]);
     const stats = r.body.paths['/members/{handle}/stats'].get;
     expect(stats.parameters.map((p: { name: string; in: string }) => `${p.in}:${p.name}`).sort()).toEqual(['path:handle', 'query:track']);
     const ok = stats.responses['200'].content['application/json'].schema;

@@ -37,6 +37,7 @@ export async function startApiForStack(stack: Stack, opts: { port?: number; host
       logLevel: level === 'silent' ? false : level,
       // the issuer's JWKS (AUTH_JWKS_URL), else the local key pair under the data directory, made on first start
       auth: await createVerifier(stack.config.auth, { dataDir: stack.config.dataDir }),
+      temporal: stack.client && { client: stack.client, taskQueue: stack.config.temporal.taskQueue, waitMs: stack.config.refresh.waitMs },
     });
     return {
       ...api,
