@@ -1,7 +1,9 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { Failure } from '../domain/failures';
 import {
+  refreshChallengeWorkflowId,
   SEQUENCER,
+  type RefreshChallengeInput,
   type CallerRef,
   type ChallengeRefreshResult,
   type MemberRefreshResult,
@@ -14,6 +16,7 @@ import { orderEvents } from '../domain/rating/replay';
 import { existingMembers, findMember } from '../store/members/find';
 import { challengeByRef, challengeParticipants, resultsOfMember, streamOf } from '../store/refresh/challenge';
 import { ratedEvents, recordRated, recordRefresh } from '../store/refresh/log';
+import { completedAfter, latestCompleted, readMark, refreshedAmong, writeMark } from '../store/refresh/reconcile';
 import { refreshMembers } from '../store/refresh/members';
 import { loadStream } from '../store/rerate/stream';
 import { finalizeRerate, writeRerateRows } from '../store/rerate/write';
@@ -127,6 +130,48 @@ export function refreshActivities({ dbs, config, temporal }: ActivityDeps) {
         args,
         signal: SEQUENCER.requested,
         signalArgs: [input.request],
+      });
+    },
+
+    /** The reconciler's next chunk: completed challenges past the mark that no trigger refreshed (the mark is set on first use). */
+    async reconcileChunk(input: {
+      limit: number;
+    }): Promise<{ looked: Array<{ challengeId: string; endDate: string }>; unrefreshed: string[]; initialized: boolean }> {
+      const mark = await readMark(dbs.members);
+      if (!mark) {
+        const latest = await latestCompleted(dbs);
+        if (latest) await writeMark(dbs.members, latest);
+        return { looked: [], unrefreshed: [], initialized: true };
+      }
+      const after = await completedAfter(dbs, mark, input.limit);
+      const done = await refreshedAmong(
+        dbs.members,
+        after.map((c) => c.challengeId),
+      );
+      return {
+        looked: after,
+        unrefreshed: after.filter((c) => !done.has(c.challengeId)).map((c) => c.challengeId),
+        initialized: false,
+      };
+    },
+
+    async advanceMark(input: { challengeId: string; endDate: string }): Promise<void> {
+      await writeMark(dbs.members, input);
+    },
+
+    /** A refresh started, or joined when a trigger's is running, and waited for: the reconciler's catch-up of one end. */
+    async refreshThrough(input: { challengeId: string }): Promise<ChallengeRefreshResult> {
+      if (!temporal) throw new Error('this worker has no Temporal client for activities');
+      const client = await temporal();
+      return heartbeating(async () => {
+        const args: [RefreshChallengeInput] = [{ challengeId: input.challengeId, caller: { clientId: 'reconciler', via: 'reconciler' } }];
+        const h = await client.workflow.start('refreshChallenge', {
+          workflowId: refreshChallengeWorkflowId(input.challengeId),
+          taskQueue: Context.current().info.taskQueue,
+          workflowIdConflictPolicy: 'USE_EXISTING',
+          args,
+        });
+        return (await h.result()) as ChallengeRefreshResult;
       });
     },
 

@@ -16,7 +16,7 @@ import { runSeed } from './seed/index';
 import { Parity } from '../workflows/parity/messages';
 import { Dedupe } from '../workflows/dedupe/messages';
 import { Preflight } from '../workflows/preflight/messages';
-import { RefreshChallenge, RefreshMember } from '../workflows/refresh/messages';
+import { RefreshChallenge, RefreshMember, RefreshReconcile } from '../workflows/refresh/messages';
 import { SEQUENCER } from '../domain/refresh';
 import { eventsFrom } from '../domain/rerate';
 import { loadCatalog } from '../store/catalog';
@@ -263,6 +263,17 @@ async function main() {
     const member = await client.workflow.start(RefreshMember, { taskQueue, workflowId: id('refresh-member'), args: [{ handle }] });
     await member.result();
     await save(client, 'refresh-member', member);
+    // the reconciler: its first run sets the mark; a challenge ending with no trigger is refreshed by the next
+    const initial = await client.workflow.start(RefreshReconcile, { taskQueue, workflowId: id('reconcile-initial'), args: [{}] });
+    await initial.result();
+    await save(client, 'refresh-reconcile-initial', initial);
+    await sql`
+      INSERT INTO challenges."Challenge" (id, name, "typeId", "trackId", status, "legacyId", "startDate", "endDate", "createdAt", "updatedAt")
+      SELECT gen_random_uuid(), 'Recorded reconcile', "typeId", "trackId", 'COMPLETED', NULL, now(), now(), now(), now()
+      FROM challenges."Challenge" LIMIT 1`.execute(stack.dbs.challenges);
+    const sweep = await client.workflow.start(RefreshReconcile, { taskQueue, workflowId: id('reconcile-sweep'), args: [{}] });
+    await sweep.result();
+    await save(client, 'refresh-reconcile-sweep', sweep);
   } finally {
     await worker.stop();
     await stack.close();

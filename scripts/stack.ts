@@ -2,6 +2,7 @@
 import { bringUp, stderrLog } from '../lib/stack';
 import { runWorker } from '../workers/run';
 import { fail } from './cli-support';
+import { ensureReconcileSchedule } from './commands/reconcile';
 import { startApiForStack } from './commands/serve';
 
 async function main() {
@@ -12,10 +13,13 @@ async function main() {
     await stack.close();
     throw e;
   });
+  // phase E's safety net: the reconciler's schedule (a failure to set it up is said, and the stack stays up)
+  const schedule = await ensureReconcileSchedule(stack).catch((e: Error) => `not set up: ${e.message}`);
   const { temporal, postgres, config } = stack;
   stderrLog(`Postgres: ${postgres.mode} (${new URL(config.databaseUrl).host}${new URL(config.databaseUrl).pathname})`);
   stderrLog(`Temporal: ${temporal?.mode} at ${temporal?.address}, namespace ${config.temporal.namespace}`);
   stderrLog(`Worker polling task queue "${worker.taskQueue}"`);
+  stderrLog(`Refresh reconciler schedule (every ${config.refresh.reconcileEveryMinutes} min): ${schedule}`);
   process.stdout.write(`Temporal Web UI: ${temporal?.uiUrl ?? '(external cluster: use its own UI)'}\n`);
   process.stdout.write(`Member stats API: ${api.url}/members/health (OpenAPI: ${api.url}/members/openapi.json)\n`);
   stderrLog('Up. Ctrl-C to stop.');

@@ -4,7 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCatalog } from '../store/catalog';
 import { loadStream } from '../store/rerate/stream';
 import { eventsFrom } from '../domain/rerate';
-import { RefreshChallenge, RefreshMember, refreshChallengeWorkflowId } from '../workflows/refresh/messages';
+import { RefreshChallenge, RefreshMember, RefreshReconcile, refreshChallengeWorkflowId } from '../workflows/refresh/messages';
+import { ensureReconcileSchedule } from '../scripts/commands/reconcile';
+import { RECONCILE } from '../domain/refresh';
 import { runTestBackfill, unifiedChecksum } from './support/backfill';
 import { failureText } from './support/failure';
 import { seededStack } from './support/stack';
@@ -81,5 +83,52 @@ describe('refresh workflows', () => {
       args: [{ handle: m.rows[0]!.handle.toUpperCase() }],
     });
     expect(one).toMatchObject({ handle: m.rows[0]!.handle, refreshed: true, challengeId: null });
+  });
+
+  const reconcile = (input: { chunk?: number } = {}) =>
+    env.stack.client!.workflow.execute(RefreshReconcile, {
+      taskQueue: env.taskQueue,
+      workflowId: `test/reconcile/${Date.now()}/${Math.random()}`,
+      args: [input],
+    });
+
+  it('the reconciler starts at the latest completed challenge, then refreshes exactly the ends no trigger refreshed, in bounded chunks', async () => {
+    const first = await reconcile();
+    expect(first).toMatchObject({ initialized: true, refreshed: [] });
+    // four challenges end after the mark; a trigger reaches only one of them
+    const ended = await sql<{ id: string }>`
+      INSERT INTO challenges."Challenge" (id, name, "typeId", "trackId", status, "legacyId", "startDate", "endDate", "createdAt", "updatedAt")
+      SELECT gen_random_uuid(), 'Reconciler test ' || n, c."typeId", c."trackId", 'COMPLETED', NULL, now(), now() + n * interval '1 millisecond', now(), now()
+      FROM (SELECT * FROM challenges."Challenge" LIMIT 1) c CROSS JOIN generate_series(1, 4) n
+      RETURNING id::text AS id`.execute(env.stack.dbs.challenges);
+    expect(ended.rows.length).toBe(4);
+    const ids = ended.rows.map((r) => r.id);
+    await (await refresh(ids[0]!)).result();
+    const r = await reconcile({ chunk: 2 });
+    expect(r.looked).toBe(4);
+    expect(r.chunks).toBeGreaterThanOrEqual(2);
+    expect([...r.refreshed].sort()).toEqual(ids.slice(1).sort());
+    expect(r.caughtUp).toBe(true);
+    const logged = await sql<{ challengeId: string; via: string }>`
+      SELECT "challengeId"::text AS "challengeId", via FROM platform."refreshLog" WHERE "challengeId" = ANY(${ids}::uuid[]) ORDER BY 1`.execute(
+      env.stack.dbs.members,
+    );
+    expect(logged.rows.map((x) => x.via).sort()).toEqual(['api', 'reconciler', 'reconciler', 'reconciler']);
+    expect(await reconcile()).toMatchObject({ looked: 0, refreshed: [], caughtUp: true });
+  });
+
+  it('the reconciler’s schedule is created once, left alone when it matches, and follows a changed interval', async () => {
+    const stack = { ...env.stack, config: { ...env.stack.config, temporal: { ...env.stack.config.temporal, taskQueue: env.taskQueue } } };
+    const handle = env.stack.client!.schedule.getHandle(RECONCILE.scheduleId);
+    await handle.delete().catch(() => undefined);
+    try {
+      expect(await ensureReconcileSchedule(stack)).toBe('created');
+      expect(await ensureReconcileSchedule(stack)).toBe('unchanged');
+      const every7 = { ...stack, config: { ...stack.config, refresh: { ...stack.config.refresh, reconcileEveryMinutes: 7 } } };
+      expect(await ensureReconcileSchedule(every7)).toBe('updated');
+      expect((await handle.describe()).spec.intervals?.[0]?.every).toBe(7 * 60_000);
+    } finally {
+      await handle.delete().catch(() => undefined);
+    }
   });
 });

@@ -28,6 +28,7 @@ describe('workflow replay compatibility', () => {
       'ratingSequencer',
       'refreshChallenge',
       'refreshMember',
+      'refreshReconcile',
       'rerate',
       'rerateChallenge',
       'rerateDiscard',

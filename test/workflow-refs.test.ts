@@ -4,7 +4,7 @@ import { Backfill, BackfillMember } from '../workflows/backfill/messages';
 import { Dedupe } from '../workflows/dedupe/messages';
 import { Parity } from '../workflows/parity/messages';
 import { Preflight } from '../workflows/preflight/messages';
-import { RatingSequencer, RefreshChallenge, RefreshMember } from '../workflows/refresh/messages';
+import { RatingSequencer, RefreshChallenge, RefreshMember, RefreshReconcile } from '../workflows/refresh/messages';
 import { Rerate, RerateChallenge, RerateDiscard, RerateMember, ReratePromote } from '../workflows/rerate/messages';
 
 /** Clients start workflows through the references in the messages files: each must name a workflow the worker serves. */
@@ -23,6 +23,7 @@ describe('workflow references', () => {
     RefreshChallenge,
     RefreshMember,
     RatingSequencer,
+    RefreshReconcile,
   };
 
   it.each(Object.entries(refs))('%s names an exported workflow function', (_label, ref) => {

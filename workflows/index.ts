@@ -9,3 +9,4 @@ export { reratePromote, rerateDiscard } from './rerate/preview';
 export { dedupe } from './dedupe/workflow';
 export { refreshChallenge, refreshMember } from './refresh/challenge';
 export { ratingSequencer } from './refresh/sequencer';
+export { refreshReconcile } from './refresh/reconcile';

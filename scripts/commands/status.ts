@@ -11,6 +11,7 @@ import type { QueryDefinition } from '@temporalio/common';
 import { STREAMS, type RerateProgress } from '../../domain/rerate';
 import type { PreviewDiff } from '../../domain/rerate-preview';
 import { openPreviews } from '../../store/rerate/preview';
+import { reconcileLag } from '../../store/refresh/reconcile';
 import { rerateProgress, rerateWorkflowId } from '../../workflows/rerate/messages';
 
 export interface StatusReport {
@@ -26,6 +27,8 @@ export interface StatusReport {
   rerates: RerateProgress[];
   /** previews computed and neither promoted nor discarded: `rerate promote <run>` or `rerate discard <run>` */
   previews: Array<{ runKey: string; stream: string; startedAt: string; diff: PreviewDiff | null }>;
+  /** phase E's reconciler: how far behind completed challenges it is */
+  reconciler: { mark: string | null; behind: number; oldestBehind: string | null };
   /** the parity gate on the current data (evidence from before the data last changed does not count) */
   parityGate: ParityGate;
 }
@@ -66,6 +69,11 @@ export async function collectStatus(stack: Stack): Promise<StatusReport> {
       (p): p is RerateProgress => p !== undefined,
     ),
     previews: (await openPreviews(stack.dbs.members)).map((p) => ({ ...p, startedAt: p.startedAt.toISOString() })),
+    reconciler: await reconcileLag(stack.dbs).then((l) => ({
+      mark: l.mark ? `${l.mark.endDate} ${l.mark.challengeId}` : null,
+      behind: l.behind,
+      oldestBehind: l.oldestBehind?.toISOString() ?? null,
+    })),
     parityGate: await currentParityGate(stack.dbs.members),
     evidence: await latestEvidence(stack.dbs.members),
     workflows,
@@ -100,6 +108,12 @@ export function formatStatus(s: StatusReport): string {
       `Preview ${p.runKey} (${p.stream}, ${p.startedAt}): ${p.diff ? `${p.diff.rowsChanged} rows, ${p.diff.membersChanged} members would change` : ''} — ` +
         `rerate promote ${p.runKey} | rerate discard ${p.runKey}`,
     );
+  const rc = s.reconciler;
+  out.push(
+    rc.mark === null
+      ? 'Refresh reconciler: not started (its first run sets the mark at the latest completed challenge)'
+      : `Refresh reconciler: ${rc.behind} completed challenge(s) behind${rc.oldestBehind ? `, oldest ended ${rc.oldestBehind}` : ''} (mark ${rc.mark})`,
+  );
   out.push(`Parity gate: ${s.parityGate.passed ? 'holds' : 'does not hold'} (${s.parityGate.reason})`);
   out.push('Latest evidence (a parity run taken before the data last changed no longer counts towards the gate):');
   if (s.evidence.length === 0) out.push('  (none yet)');

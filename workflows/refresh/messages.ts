@@ -1,14 +1,16 @@
 import { defineQuery, defineSignal } from '@temporalio/workflow';
-import { SEQUENCER, type RatingDone, type RatingRequest } from '../../domain/refresh';
+import { RECONCILE, SEQUENCER, type RatingDone, type RatingRequest } from '../../domain/refresh';
 import { workflowRef } from '../support/define';
 import type { refreshChallenge, refreshMember } from './challenge';
 import type { ratingSequencer } from './sequencer';
+import type { refreshReconcile } from './reconcile';
 
 /** Phase E's messages: what the API, the reconciler and tests use to start, join and watch a refresh. */
 
 export const RefreshChallenge = workflowRef<typeof refreshChallenge>('refreshChallenge');
 export const RefreshMember = workflowRef<typeof refreshMember>('refreshMember');
 export const RatingSequencer = workflowRef<typeof ratingSequencer>(SEQUENCER.workflowType);
+export const RefreshReconcile = workflowRef<typeof refreshReconcile>(RECONCILE.workflowType);
 
 export const ratingRequested = defineSignal<[RatingRequest]>(SEQUENCER.requested);
 export const ratingDone = defineSignal<[RatingDone]>(SEQUENCER.done);
@@ -22,6 +24,5 @@ export interface SequencerProgress {
 }
 export const sequencerProgress = defineQuery<SequencerProgress>('progress');
 
-/** One refresh per challenge: a duplicate trigger joins the running one (workflowIdConflictPolicy USE_EXISTING). */
-export const refreshChallengeWorkflowId = (challengeId: string) => `refresh/challenge/${challengeId}`;
+export { refreshChallengeWorkflowId } from '../../domain/refresh';
 export const refreshMemberWorkflowId = (handle: string) => `refresh/member/${handle.toLowerCase()}`;
