@@ -125,7 +125,7 @@ export function refreshActivities({ dbs, config, temporal }: ActivityDeps) {
       const client = await temporal();
       const args: [SequencerInput] = [{ stream: input.stream }];
       await client.workflow.signalWithStart(SEQUENCER.workflowType, {
-        workflowId: SEQUENCER.workflowId(input.stream),
+        workflowId: SEQUENCER.workflowId(Context.current().info.taskQueue, input.stream),
         taskQueue: Context.current().info.taskQueue,
         args,
         signal: SEQUENCER.requested,

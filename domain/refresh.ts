@@ -108,7 +108,8 @@ export const SEQUENCER = {
   workflowType: 'ratingSequencer',
   requested: 'ratingRequested',
   done: 'ratingDone',
-  workflowId: (stream: Stream) => `ratings/${stream}`,
+  /** one per task queue (a deployment) and stream */
+  workflowId: (taskQueue: string, stream: Stream) => `ratings/${taskQueue}/${stream}`,
 } as const;
 
 export interface SequencerInput {

@@ -257,7 +257,7 @@ async function main() {
     });
     await late.result();
     await save(client, 'refresh-challenge-late-rerate', late);
-    await save(client, 'rating-sequencer', client.workflow.getHandle(SEQUENCER.workflowId('develop')));
+    await save(client, 'rating-sequencer', client.workflow.getHandle(SEQUENCER.workflowId(taskQueue, 'develop')));
     const handle = (await sql<{ handle: string }>`SELECT handle FROM members.member ORDER BY "userId" LIMIT 1`.execute(stack.dbs.members))
       .rows[0]!.handle;
     const member = await client.workflow.start(RefreshMember, { taskQueue, workflowId: id('refresh-member'), args: [{ handle }] });
