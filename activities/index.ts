@@ -1,12 +1,15 @@
 import type { ActivityDeps } from './deps';
 import { backfillActivities } from './backfill';
+import { cutoverActivities } from './cutover';
 import { dedupeActivities } from './dedupe';
 import { evidenceActivities } from './evidence';
 import { healthActivities } from './health';
 import { preflightActivities } from './preflight';
 import { parityActivities } from './parity';
 import { refreshActivities } from './refresh';
+import { reportsActivities } from './reports';
 import { rerateActivities } from './rerate';
+import { switchActivities } from './switch';
 
 export type { ActivityDeps } from './deps';
 
@@ -20,6 +23,9 @@ export function createActivities(deps: ActivityDeps) {
     ...rerateActivities(deps),
     ...dedupeActivities(deps),
     ...refreshActivities(deps),
+    ...reportsActivities(deps),
+    ...cutoverActivities(deps),
+    ...switchActivities(deps),
   };
 }
 

@@ -10,6 +10,7 @@ import {
   type RatingDone,
   type RatingRequest,
   type SequencerInput,
+  type StreamRerateRequest,
 } from '../domain/refresh';
 import { eventsFrom, rerateStream, type Stream } from '../domain/rerate';
 import { orderEvents } from '../domain/rating/replay';
@@ -102,17 +103,34 @@ export function refreshActivities({ dbs, config, temporal }: ActivityDeps) {
         if (todo.length === 0) return { done: [], skipped };
         const first = orderEvents(loaded.events.filter((e) => todo.includes(e.challengeId)))[0]!;
         const tail = eventsFrom(loaded.events, first.challengeId)!;
-        if (tail.some((e) => !todo.includes(e.challengeId))) return { done: [], rerateFrom: first.challengeId, skipped };
-        const r = rerateStream(tail, loaded.stored, loaded.rowless);
-        await dbs.members.transaction().execute(async (tx) => {
-          await writeRerateRows(tx, cat, input.stream, r.rows, loaded.challenges);
-          await recordRated(
-            tx,
-            input.stream,
-            tail.map((e) => ({ challengeId: e.challengeId, endDate: e.endDate })),
+        const later = tail.filter((e) => !todo.includes(e.challengeId));
+        if (later.length > 0) {
+          // The rerate also rates the later ends; a participant without a row of one yet (no refresh reached it: its
+          // trigger still to come, or lost) is refreshed first, so the rerate rewrites the row a refresh writes (a
+          // Development row carries the legacy id) rather than adding its own beside it, which that refresh would
+          // then duplicate.
+          const stored = new Set(loaded.stored.map((r) => `${r.userId} ${r.challengeId}`));
+          const underived = new Set(
+            later.flatMap((e) => e.participants.filter((p) => !stored.has(`${p.userId} ${e.challengeId}`)).map((p) => Number(p.userId))),
           );
-        });
+          const present = await existingMembers(
+            dbs.members,
+            [...underived].sort((a, b) => a - b),
+          );
+          await refreshMembers(dbs, cat, present, `refresh:rerate-from:${first.challengeId}`);
+          return { done: [], rerateFrom: first.challengeId, skipped };
+        }
+        const r = rerateStream(tail, loaded.stored, loaded.rowless);
+        await dbs.members.transaction().execute((tx) => writeRerateRows(tx, cat, input.stream, r.rows, loaded.challenges));
         await finalizeRerate(dbs.members, cat, input.stream, [...r.states.keys()].map(Number));
+        // on record as rated only once finalized: an attempt that fails after the write (a deadlock in the
+        // finalize, a lost worker) is retried from the start — the replay is seeded from rows before the tail, so
+        // it writes the same rows again — instead of finding its events rated and skipping the stats rows
+        await recordRated(
+          dbs.members,
+          input.stream,
+          tail.map((e) => ({ challengeId: e.challengeId, endDate: e.endDate })),
+        );
         const rows = new Map<string, number>();
         for (const h of r.rows) rows.set(h.challengeId, (rows.get(h.challengeId) ?? 0) + 1);
         return { done: tail.map((e) => ({ challengeId: e.challengeId, rows: rows.get(e.challengeId) ?? 0 })), skipped };
@@ -129,6 +147,20 @@ export function refreshActivities({ dbs, config, temporal }: ActivityDeps) {
         taskQueue: Context.current().info.taskQueue,
         args,
         signal: SEQUENCER.requested,
+        signalArgs: [input.request],
+      });
+    },
+
+    /** Hands an operator's stream rerate to the stream's sequencer (signal-with-start): one writer per stream. */
+    async requestStreamRerate(input: { stream: Stream; request: StreamRerateRequest }): Promise<void> {
+      if (!temporal) throw new Error('this worker has no Temporal client for activities');
+      const client = await temporal();
+      const args: [SequencerInput] = [{ stream: input.stream }];
+      await client.workflow.signalWithStart(SEQUENCER.workflowType, {
+        workflowId: SEQUENCER.workflowId(Context.current().info.taskQueue, input.stream),
+        taskQueue: Context.current().info.taskQueue,
+        args,
+        signal: SEQUENCER.rerateRequested,
         signalArgs: [input.request],
       });
     },

@@ -15,6 +15,10 @@ export const Failure = {
   StalePreview: 'StalePreview',
   /** one batch kept failing with an error that is not an outage: retrying will not help, an operator must look */
   BatchFailed: 'BatchFailed',
+  /** phase C: the parity gate does not hold and the switch was not forced (nothing was flipped) */
+  GateClosed: 'GateClosed',
+  /** phase C: unified reads failed verification after the flip; reads were rolled back to legacy at once */
+  SwitchVerificationFailed: 'SwitchVerificationFailed',
 } as const;
 export type FailureType = (typeof Failure)[keyof typeof Failure];
 
@@ -24,6 +28,8 @@ export const NON_RETRYABLE: readonly FailureType[] = [
   Failure.ReviewSchemaMissing,
   Failure.BatchFailed,
   Failure.StalePreview,
+  Failure.GateClosed,
+  Failure.SwitchVerificationFailed,
 ];
 
 /** The operator's to fix (exit 2), as opposed to a failed operation (exit 1). */

@@ -108,6 +108,8 @@ export const SEQUENCER = {
   workflowType: 'ratingSequencer',
   requested: 'ratingRequested',
   done: 'ratingDone',
+  rerateRequested: 'rerateRequested',
+  rerateDone: 'rerateDone',
   /** one per task queue (a deployment) and stream */
   workflowId: (taskQueue: string, stream: Stream) => `ratings/${taskQueue}/${stream}`,
 } as const;
@@ -116,6 +118,28 @@ export interface SequencerInput {
   stream: Stream;
   /** requests carried over a continue-as-new */
   pending?: RatingRequest[];
+  rerates?: StreamRerateRequest[];
+}
+
+/**
+ * An operator's (or the cutover's) rerate of a whole stream from a challenge, run by the stream's sequencer between
+ * its own ratings: one writer per stream, so a challenge ending during phase D cannot interleave with it.
+ */
+export interface StreamRerateRequest {
+  requestId: string;
+  from?: string;
+  concurrency?: number;
+  /** the workflow told when it is done (signal rerateDone) */
+  replyTo: string;
+}
+
+export interface StreamRerateDone {
+  requestId: string;
+  /** the rerate's child workflow */
+  workflowId: string;
+  evidenceId?: number;
+  rows?: number;
+  error?: string;
 }
 
 /** One refresh per challenge: a duplicate trigger joins the running one (workflowIdConflictPolicy USE_EXISTING). */

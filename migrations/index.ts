@@ -9,6 +9,7 @@ import { reratePreview } from './0007-rerate-preview';
 import { dedupe } from './0008-dedupe';
 import { rerankedPartitions } from './0009-reranked-partitions';
 import { refresh } from './0010-refresh';
+import { cutoverRun } from './0011-cutover-run';
 
 /** Our schema, in order. Names sort lexically; never rename or edit an applied migration — add one. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -22,6 +23,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0008-dedupe': dedupe,
   '0009-reranked-partitions': rerankedPartitions,
   '0010-refresh': refresh,
+  '0011-cutover-run': cutoverRun,
 };
 
 /** Applies what is pending on the members database; a no-op when up to date. */

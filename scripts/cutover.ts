@@ -4,10 +4,14 @@ import { stderrLog } from '../lib/stack';
 import { fail, withStack } from './cli-support';
 import { formatPreflight, runPreflight } from './commands/preflight';
 import { registerBackfill } from './commands/backfill';
+import { registerCutoverStart } from './commands/cutover-run';
+import { registerCutoverSteer } from './commands/cutover-steer';
 import { registerDedupe } from './commands/dedupe';
+import { registerEvidence, registerGates } from './commands/gates';
 import { registerParity } from './commands/parity';
 import { registerRate } from './commands/rate';
 import { registerReconcile } from './commands/reconcile';
+import { registerReports } from './commands/reports';
 import { registerRerate } from './commands/rerate';
 import { registerServe } from './commands/serve';
 import { registerSwitch } from './commands/switch';
@@ -45,15 +49,20 @@ program
     });
   });
 
+registerCutoverStart(program);
+registerCutoverSteer(program);
 registerBackfill(program);
 registerParity(program);
 registerRerate(program);
 registerDedupe(program);
 registerReconcile(program);
+registerReports(program);
 registerRate(program);
 registerSwitch(program);
 registerServe(program);
 registerToken(program);
+registerGates(program);
+registerEvidence(program);
 
 program.parseAsync(process.argv).catch((e) => {
   if (e instanceof CommanderError) process.exit(e.exitCode === 0 ? 0 : 2);

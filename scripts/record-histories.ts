@@ -15,6 +15,10 @@ import { fail } from './cli-support';
 import { runSeed } from './seed/index';
 import { Parity } from '../workflows/parity/messages';
 import { Dedupe } from '../workflows/dedupe/messages';
+import { SwitchReads } from '../workflows/switch/messages';
+import { switchReadSource } from '../store/read-source';
+import { knownRatedMembers } from '../store/switch';
+import { Reports } from '../workflows/reports/messages';
 import { Preflight } from '../workflows/preflight/messages';
 import { RefreshChallenge, RefreshMember, RefreshReconcile } from '../workflows/refresh/messages';
 import { SEQUENCER } from '../domain/refresh';
@@ -274,6 +278,53 @@ async function main() {
     const sweep = await client.workflow.start(RefreshReconcile, { taskQueue, workflowId: id('reconcile-sweep'), args: [{}] });
     await sweep.result();
     await save(client, 'refresh-reconcile-sweep', sweep);
+    // phase C: refused at a closed gate (the data moved since parity); forced and verified; a failed verification
+    // (a mostRecent flag moved to an older row) rolled back to legacy
+    const switchRefused = await client.workflow.start(SwitchReads, {
+      taskQueue,
+      workflowId: id('switch-refused'),
+      args: [{ actor: 'record', reason: 'gate closed' }],
+    });
+    await switchRefused.result().catch(() => {});
+    await save(client, 'switch-refused-gate-closed', switchRefused);
+    const switchForced = await client.workflow.start(SwitchReads, {
+      taskQueue,
+      workflowId: id('switch-forced'),
+      args: [{ actor: 'record', reason: 'forced', force: true, members: 3 }],
+    });
+    await switchForced.result();
+    await save(client, 'switch-forced-verified', switchForced);
+    await switchReadSource(stack.dbs.members, { to: 'legacy', actor: 'record', reason: 'recorded switch undone' });
+    const [faulty] = await knownRatedMembers(stack.dbs.members, 1);
+    const moved = await sql<{ latest: number; older: number }>`
+      SELECT max(id) FILTER (WHERE "mostRecent") AS latest, (array_agg(id ORDER BY "eventDate", id))[1] AS older
+      FROM members."memberStatsHistory" WHERE "userId" = ${faulty!.userId}
+      GROUP BY "trackId", "typeId" HAVING bool_or("mostRecent") AND min("eventDate") < max("eventDate") LIMIT 1`.execute(stack.dbs.members);
+    const { latest: flagged, older } = moved.rows[0]!;
+    const flag = async (clear: number, set: number) => {
+      // two statements: the partial unique index allows one flag per group at any moment
+      await sql`UPDATE members."memberStatsHistory" SET "mostRecent" = false WHERE id = ${clear}`.execute(stack.dbs.members);
+      await sql`UPDATE members."memberStatsHistory" SET "mostRecent" = true WHERE id = ${set}`.execute(stack.dbs.members);
+    };
+    await flag(flagged, older);
+    try {
+      const switchRolledBack = await client.workflow.start(SwitchReads, {
+        taskQueue,
+        workflowId: id('switch-rolled-back'),
+        args: [{ actor: 'record', reason: 'forced', force: true, members: 3 }],
+      });
+      await switchRolledBack.result().catch(() => {});
+      await save(client, 'switch-failed-rolled-back', switchRolledBack);
+    } finally {
+      await flag(older, flagged);
+    }
+    // phase F: the reports over what the phases above left (a seed drawn by the workflow), and refused input
+    const reports = await client.workflow.start(Reports, { taskQueue, workflowId: id('reports'), args: [{}] });
+    await reports.result();
+    await save(client, 'reports', reports);
+    const reportsBad = await client.workflow.start(Reports, { taskQueue, workflowId: id('reports-bad-input'), args: [{ samples: 0 }] });
+    await reportsBad.result().catch(() => {});
+    await save(client, 'reports-failed-bad-input', reportsBad);
   } finally {
     await worker.stop();
     await stack.close();

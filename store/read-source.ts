@@ -33,25 +33,61 @@ export async function getReadSource(db: Kysely<any>): Promise<ReadSource> {
  * changed: false) without touching the readSource row. Invalid input throws InvalidSwitchError.
  */
 export async function switchReadSource(db: Kysely<any>, input: SwitchInput, opts: { note?: string } = {}): Promise<SwitchResult> {
+  const { to, actor, reason } = parseSwitch(input, opts);
+  return db.transaction().execute(async (tx) => {
+    const from = await lockReadSource(tx);
+    return switchLocked(tx, from, to, actor, reason);
+  });
+}
+
+/**
+ * switchReadSource once per `key` (a workflow run's step): the switch and a checkpoint row under `key` commit in one
+ * transaction, so a retried step returns what the first attempt did instead of switching (and auditing) again.
+ */
+export async function switchReadSourceOnce(
+  db: Kysely<any>,
+  key: string,
+  input: SwitchInput,
+  opts: { note?: string } = {},
+): Promise<SwitchResult> {
+  const { to, actor, reason } = parseSwitch(input, opts);
+  return db.transaction().execute(async (tx) => {
+    // the row lock first: two attempts of one step cannot both miss the checkpoint
+    const from = await lockReadSource(tx);
+    const done = await sql<{ value: SwitchResult }>`SELECT value FROM platform.checkpoint WHERE key = ${key}`.execute(tx);
+    if (done.rows[0]) return done.rows[0].value;
+    const r = await switchLocked(tx, from, to, actor, reason);
+    await sql`INSERT INTO platform.checkpoint (key, value) VALUES (${key}, ${JSON.stringify(r)}::jsonb)`.execute(tx);
+    return r;
+  });
+}
+
+function parseSwitch(input: SwitchInput, opts: { note?: string }): { to: ReadSource; actor: string; reason: string } {
   const parsed = SwitchInput.safeParse(input);
   if (!parsed.success) throw new InvalidSwitchError(parsed.error.issues.map((i) => i.message).join('; '));
   const { to, actor } = parsed.data;
   // our own note (a forced switch) comes on top of the operator's reason: its limit is the operator's alone
   const reason = opts.note ? `${opts.note} ${parsed.data.reason}` : parsed.data.reason;
-  return db.transaction().execute(async (tx) => {
-    const cur = await sql<{ source: ReadSource }>`SELECT source FROM platform."readSource" WHERE id = 1 FOR UPDATE`.execute(tx);
-    const from = cur.rows[0]?.source;
-    if (!from) throw new Error('read source is not initialised: run `npm run stack` (or any command that migrates) first');
-    const changed = from !== to;
-    if (changed) {
-      await sql`UPDATE platform."readSource" SET source = ${to}, "updatedBy" = ${actor}, "updatedAt" = now() WHERE id = 1`.execute(tx);
-    }
-    const audit = await sql<{ id: number; at: Date }>`
-      INSERT INTO platform."readSourceAudit" ("fromSource", "toSource", actor, reason)
-      VALUES (${from}, ${to}, ${actor}, ${reason}) RETURNING id, at`.execute(tx);
-    const row = audit.rows[0]!;
-    return { from, to, changed, actor, reason, at: row.at.toISOString(), auditId: Number(row.id) };
-  });
+  return { to, actor, reason };
+}
+
+async function lockReadSource(tx: Kysely<any>): Promise<ReadSource> {
+  const cur = await sql<{ source: ReadSource }>`SELECT source FROM platform."readSource" WHERE id = 1 FOR UPDATE`.execute(tx);
+  const from = cur.rows[0]?.source;
+  if (!from) throw new Error('read source is not initialised: run `npm run stack` (or any command that migrates) first');
+  return from;
+}
+
+async function switchLocked(tx: Kysely<any>, from: ReadSource, to: ReadSource, actor: string, reason: string): Promise<SwitchResult> {
+  const changed = from !== to;
+  if (changed) {
+    await sql`UPDATE platform."readSource" SET source = ${to}, "updatedBy" = ${actor}, "updatedAt" = now() WHERE id = 1`.execute(tx);
+  }
+  const audit = await sql<{ id: number; at: Date }>`
+    INSERT INTO platform."readSourceAudit" ("fromSource", "toSource", actor, reason)
+    VALUES (${from}, ${to}, ${actor}, ${reason}) RETURNING id, at`.execute(tx);
+  const row = audit.rows[0]!;
+  return { from, to, changed, actor, reason, at: row.at.toISOString(), auditId: Number(row.id) };
 }
 
 /** The audit trail, newest first. */

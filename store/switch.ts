@@ -1,10 +1,12 @@
 import { sql, type Kysely } from 'kysely';
 import { z } from 'zod';
 import type { CatalogNames } from '../domain/catalog';
-import { HistoryEntry, TrackStats } from '../domain/member-stats';
+import { HistoryEntry, maxRatingOf, TrackStats, type MemberHistory, type MemberStats } from '../domain/member-stats';
 import type { ParityGate } from '../domain/parity';
-import type { SwitchInput, SwitchResult } from '../domain/read-source';
-import { legacyHistory } from './members/legacy';
+import type { ReadSource, SwitchInput, SwitchResult } from '../domain/read-source';
+import { forcedNote, gateClosedMessage, rollbackReason, type MostRecentProblem } from '../domain/switch';
+import { findMember } from './members/find';
+import { legacyHistory, legacyTracks } from './members/legacy';
 import { unifiedHistory, unifiedTracks } from './members/unified';
 import { currentParityGate } from './parity/gate';
 import { switchReadSource } from './read-source';
@@ -12,7 +14,79 @@ import { switchReadSource } from './read-source';
 /**
  * Phase C: reads go to unified only behind the parity gate, and are verified right after the flip for known
  * members; a failed verification rolls back to legacy at once. Rollback to legacy is never gated.
+ *
+ * `npm run cutover -- switch --to unified` runs the switchReads workflow (workflows/switch), whose activities use the
+ * pieces below (known members, the store read path, mostRecent); switchWithGate is the same phase in one call
+ * without Temporal.
  */
+
+/** The best-covered rated members with unified stats (most unified rows first), with their handles. */
+export async function knownRatedMembers(db: Kysely<any>, n: number): Promise<Array<{ userId: number; handle: string }>> {
+  const limit = z.number().int().min(1).max(100).parse(n);
+  const r = await sql<{ userId: string | number; handle: string }>`
+    SELECT s."userId", min(m.handle) AS handle
+    FROM members."memberStats" s JOIN members."member" m ON m."userId" = s."userId"
+    WHERE s.rating IS NOT NULL GROUP BY s."userId" ORDER BY count(*) DESC, s."userId" LIMIT ${limit}`.execute(db);
+  return r.rows.map((x) => ({ userId: Number(x.userId), handle: x.handle }));
+}
+
+/**
+ * A member's two read responses as the API's routes build them (api/routes/member-stats.ts, same store
+ * functions), from the given source; undefined when no member has the handle (the API's 404).
+ */
+export async function memberReads(
+  db: Kysely<any>,
+  names: CatalogNames,
+  handle: string,
+  source: ReadSource,
+): Promise<{ stats: MemberStats; history: MemberHistory } | undefined> {
+  const m = await findMember(db, handle);
+  if (!m) return undefined;
+  if (source === 'legacy') {
+    const [tracks, history] = await Promise.all([legacyTracks(db, m.userId), legacyHistory(db, m.userId)]);
+    return {
+      stats: { ...m, readSource: source, tracks, maxRating: maxRatingOf(tracks, names) },
+      history: { userId: m.userId, handle: m.handle, readSource: source, history },
+    };
+  }
+  const [u, history] = await Promise.all([unifiedTracks(db, names, m.userId), unifiedHistory(db, names, m.userId)]);
+  return {
+    stats: { ...m, readSource: source, ...u },
+    history: { userId: m.userId, handle: m.handle, readSource: source, history },
+  };
+}
+
+/**
+ * The unified history groups of these members that break the mostRecent rule: exactly one mostRecent row per
+ * (user, track, type), carrying the group's latest eventDate.
+ */
+export async function mostRecentProblems(db: Kysely<any>, names: CatalogNames, userIds: number[]): Promise<MostRecentProblem[]> {
+  if (userIds.length === 0) return [];
+  const r = await sql<{
+    userId: string | number;
+    trackId: string;
+    typeId: string;
+    flagged: number;
+    latest: Date | null;
+    flaggedDate: Date | null;
+  }>`
+    SELECT "userId", "trackId"::text AS "trackId", "typeId"::text AS "typeId",
+           (count(*) FILTER (WHERE "mostRecent"))::int AS flagged, max("eventDate") AS latest,
+           max("eventDate") FILTER (WHERE "mostRecent") AS "flaggedDate"
+    FROM members."memberStatsHistory" WHERE "userId" = ANY(${userIds}::bigint[])
+    GROUP BY 1, 2, 3
+    HAVING count(*) FILTER (WHERE "mostRecent") <> 1
+        OR max("eventDate") FILTER (WHERE "mostRecent") IS DISTINCT FROM max("eventDate")
+    ORDER BY 1, 2, 3`.execute(db);
+  return r.rows.map((x) => ({
+    userId: Number(x.userId),
+    track: names.trackName(x.trackId),
+    type: names.typeName(x.typeId),
+    flagged: x.flagged,
+    latest: x.latest?.toISOString() ?? null,
+    flaggedDate: x.flagged === 1 ? (x.flaggedDate?.toISOString() ?? null) : null,
+  }));
+}
 
 export interface ReadVerification {
   ok: boolean;
@@ -25,10 +99,7 @@ export interface ReadVerification {
  * and no fewer history entries than the legacy path serves them.
  */
 export async function verifyUnifiedReads(db: Kysely<any>, names: CatalogNames, n = 5): Promise<ReadVerification> {
-  const known = await sql<{ userId: number }>`
-    SELECT s."userId" FROM members."memberStats" s JOIN members."member" m ON m."userId" = s."userId"
-    WHERE s.rating IS NOT NULL GROUP BY s."userId" ORDER BY count(*) DESC, s."userId" LIMIT ${n}`.execute(db);
-  const userIds = known.rows.map((r) => r.userId);
+  const userIds = (await knownRatedMembers(db, n)).map((m) => m.userId);
   const problems: string[] = [];
   if (userIds.length === 0) problems.push('no rated member has unified stats: backfill first');
   for (const userId of userIds) {
@@ -63,17 +134,15 @@ export async function switchWithGate(
   if (input.to === 'legacy') return { switched: await switchReadSource(db, input) };
   const gate = await currentParityGate(db);
   if (!gate.passed && !input.force) {
-    throw new GateClosedError(
-      `the parity gate does not hold (${gate.reason}): run \`npm run cutover -- parity --full\` (or two sampled runs on different seeds) on the current data, or pass --force to switch anyway (recorded in the audit)`,
-    );
+    throw new GateClosedError(gateClosedMessage(gate.reason));
   }
-  const switched = await switchReadSource(db, input, gate.passed ? {} : { note: `[forced past the parity gate: ${gate.reason}]` });
+  const switched = await switchReadSource(db, input, gate.passed ? {} : { note: forcedNote(gate.reason) });
   const verification = await verifyUnifiedReads(db, names);
   if (verification.ok) return { switched, gate, verification };
   const rolledBack = await switchReadSource(db, {
     to: 'legacy',
     actor: input.actor,
-    reason: `automatic rollback: unified reads failed verification (${verification.problems.slice(0, 3).join('; ')})`,
+    reason: rollbackReason(verification.problems),
   });
   return { switched, gate, verification, rolledBack };
 }

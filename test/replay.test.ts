@@ -22,6 +22,7 @@ describe('workflow replay compatibility', () => {
     expect([...types].sort()).toEqual([
       'backfill',
       'backfillMember',
+      'cutover',
       'dedupe',
       'parity',
       'preflight',
@@ -29,11 +30,13 @@ describe('workflow replay compatibility', () => {
       'refreshChallenge',
       'refreshMember',
       'refreshReconcile',
+      'reports',
       'rerate',
       'rerateChallenge',
       'rerateDiscard',
       'rerateMember',
       'reratePromote',
+      'switchReads',
     ]);
   });
 

@@ -1,11 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import * as workflows from '../workflows';
 import { Backfill, BackfillMember } from '../workflows/backfill/messages';
+import { Cutover } from '../workflows/cutover/messages';
 import { Dedupe } from '../workflows/dedupe/messages';
 import { Parity } from '../workflows/parity/messages';
 import { Preflight } from '../workflows/preflight/messages';
 import { RatingSequencer, RefreshChallenge, RefreshMember, RefreshReconcile } from '../workflows/refresh/messages';
+import { Reports } from '../workflows/reports/messages';
 import { Rerate, RerateChallenge, RerateDiscard, RerateMember, ReratePromote } from '../workflows/rerate/messages';
+import { SwitchReads } from '../workflows/switch/messages';
 
 /** Clients start workflows through the references in the messages files: each must name a workflow the worker serves. */
 describe('workflow references', () => {
@@ -24,6 +27,9 @@ describe('workflow references', () => {
     RefreshMember,
     RatingSequencer,
     RefreshReconcile,
+    SwitchReads,
+    Reports,
+    Cutover,
   };
 
   it.each(Object.entries(refs))('%s names an exported workflow function', (_label, ref) => {

@@ -10,3 +10,6 @@ export { dedupe } from './dedupe/workflow';
 export { refreshChallenge, refreshMember } from './refresh/challenge';
 export { ratingSequencer } from './refresh/sequencer';
 export { refreshReconcile } from './refresh/reconcile';
+export { reports } from './reports/workflow';
+export { cutover } from './cutover/workflow';
+export { switchReads } from './switch/workflow';

@@ -155,12 +155,14 @@ export const refreshRoutes: FastifyPluginAsync<RefreshRouteOptions> = async (app
       const body = req.body as unknown as MemberRerateBody;
       const m = await member(req.params.handle);
       const c = await challenge(body.challengeId);
+      const caller = callerOf(req);
       const r = await run(reply, (t) =>
         t.client.workflow.start(RerateMember, {
           taskQueue: t.taskQueue,
           workflowId: memberRerateWorkflowId(body.stream, m.userId, c.id),
           ...startOrJoin,
-          args: [{ stream: body.stream, userId: m.userId, from: c.id }],
+          // the caller's client id goes on record with the evidence (never the token)
+          args: [{ stream: body.stream, userId: m.userId, from: c.id, caller: { clientId: caller.clientId, via: 'api' } }],
         }),
       );
       return 'challengesRerated' in r ? { handle: m.handle, challengeId: c.id, ...r } : r;

@@ -16,6 +16,8 @@ import {
 import { CutoverPhase, CutoverState } from '../../domain/search-attributes';
 import { resultThroughOutages, steer, UsageError, wholeNumber, withStack, withWorker } from '../cli-support';
 import { checkBackfillTargets } from './targets';
+import { runningCutover } from './cutover-run';
+import { cutoverConcurrency, cutoverPause, cutoverResume } from '../../workflows/cutover/messages';
 
 interface RawFlags {
   userId?: string[];
@@ -213,25 +215,51 @@ export function registerBackfill(program: Command): void {
     });
 
   const target = (stack: Stack) => stack.client!.workflow.getHandle(BACKFILL_WORKFLOW_ID);
+  const operator = { actor: process.env.USER?.trim() || 'operator' };
   program
     .command('pause')
-    .description('pause the running backfill between batches')
-    .action(() =>
-      withStack({}, (s) => steer('backfill', async () => void (await target(s).signal(pauseSignal), stderrLog('pause requested')))),
+    .description('pause the running cutover (passed on to its phase), else the running backfill between batches')
+    .option('--reason <text>', 'why (on the cutover’s record)')
+    .action((f: { reason?: string }) =>
+      withStack({}, async (s) => {
+        const cutover = await runningCutover(s);
+        if (cutover)
+          return void (
+            await cutover.signal(cutoverPause, { ...operator, ...(f.reason ? { reason: f.reason } : {}) }),
+            stderrLog(`pause requested (${cutover.workflowId})`)
+          );
+        await steer('backfill or cutover', async () => void (await target(s).signal(pauseSignal), stderrLog('pause requested')));
+      }),
     );
   program
     .command('resume')
-    .description('resume a paused backfill')
-    .action(() => withStack({}, (s) => steer('backfill', async () => void (await target(s).signal(resumeSignal), stderrLog('resumed')))));
+    .description('resume the paused cutover, else a paused backfill')
+    .option('--reason <text>', 'why (on the cutover’s record)')
+    .action((f: { reason?: string }) =>
+      withStack({}, async (s) => {
+        const cutover = await runningCutover(s);
+        if (cutover)
+          return void (
+            await cutover.signal(cutoverResume, { ...operator, ...(f.reason ? { reason: f.reason } : {}) }),
+            stderrLog(`resumed (${cutover.workflowId})`)
+          );
+        await steer('backfill or cutover', async () => void (await target(s).signal(resumeSignal), stderrLog('resumed')));
+      }),
+    );
   program
     .command('retune')
-    .description('change the running backfill’s concurrency')
+    .description('change the running backfill’s concurrency (and, in a cutover, that of the steps to come)')
     .requiredOption('--concurrency <n>', 'batches in flight, 1-32')
     .action((f: { concurrency: string }) =>
       withStack({}, async (s) => {
         const n = int('--concurrency', f.concurrency)!;
         if (!isConcurrency(n)) throw new UsageError(`${concurrencyMessage()}, got ${n}`);
-        const now = await steer('backfill', () => target(s).executeUpdate(setConcurrency, { args: [n] }));
+        const cutover = await runningCutover(s);
+        if (cutover) await cutover.executeUpdate(cutoverConcurrency, { args: [{ concurrency: n, ...operator }] });
+        const now = await steer('backfill', () => target(s).executeUpdate(setConcurrency, { args: [n] })).catch((e: unknown) => {
+          if (cutover) return n;
+          throw e;
+        });
         stderrLog(`concurrency is now ${now}`);
       }),
     );

@@ -1,17 +1,22 @@
+import { ApplicationFailure, WorkflowExecutionAlreadyStartedError, WorkflowFailedError } from '@temporalio/client';
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { GateClosedError, switchWithGate, type GuardedSwitch } from '../../store/switch';
+import { Failure } from '../../domain/failures';
 import { READ_SOURCES, type SwitchResult } from '../../domain/read-source';
-import { BUILTIN_CATALOG, catalogNames, type CatalogNames } from '../../domain/catalog';
-import type { Stack } from '../../lib/stack';
-import { loadCatalogNames } from '../../store/catalog';
-import { UsageError, withStack } from '../cli-support';
+import { CutoverPhase, CutoverState } from '../../domain/search-attributes';
+import type { ReadsVerification, SwitchGate, SwitchReadsFailureDetails, SwitchReadsResult } from '../../domain/switch';
+import { stderrLog, type Stack } from '../../lib/stack';
+import { switchReadSource } from '../../store/read-source';
+import { SwitchReads, switchWorkflowId } from '../../workflows/switch/messages';
+import { resultThroughOutages, UsageError, withStack, withWorker } from '../cli-support';
 
 /**
  * `switch --to unified|legacy --reason "…" [--actor name] [--force] [--json]`: flips the read source the API
- * serves from, with an audit row (who, when, why). To unified only when the parity gate holds (or --force,
- * recorded in the audit), then unified reads are verified for known members and a failure rolls back at once.
- * To legacy (rollback) always, at once. Running APIs follow within a second. Bad flags → exit 2.
+ * serves from, with an audit row (who, when, why). To unified runs the switchReads workflow (phase C: only when the
+ * parity gate holds, or --force, recorded in the audit; then unified reads are verified for known members through
+ * the API and a failure rolls back at once). To legacy (rollback) always, at once, directly — it never waits on
+ * Temporal or the challenge catalogue. Running APIs follow within a second. Bad flags → exit 2; refused or rolled
+ * back → exit 1.
  */
 
 const SwitchFlags = z.object({
@@ -41,26 +46,71 @@ export function formatSwitch(r: SwitchResult): string {
   return `${what}\n  by ${r.actor} at ${r.at} (audit #${r.auditId}): ${r.reason}`;
 }
 
-function formatGuarded(g: GuardedSwitch): string {
-  const out = [formatSwitch(g.switched)];
-  if (g.gate) out.push(`  parity gate: ${g.gate.passed ? 'holds' : 'does NOT hold'} (${g.gate.reason})`);
-  if (g.verification) {
+function formatGate(g: SwitchGate, forced: boolean): string {
+  const ids = g.evidenceIds.length > 0 ? ` [evidence ${g.evidenceIds.map((i) => `#${i}`).join(', ')}]` : '';
+  return `  parity gate: ${g.passed ? 'holds' : forced ? 'does NOT hold — forced past it, on record' : 'does NOT hold'} (${g.reason})${ids}`;
+}
+
+function formatVerification(v: ReadsVerification): string[] {
+  const how = v.via === 'api' ? `${v.detail} (the API answered from unified after ${v.waitedMs} ms)` : v.detail;
+  const out = [`  unified reads ${v.ok ? 'verified' : 'FAILED verification'} ${how}`];
+  for (const m of v.members)
     out.push(
-      `  unified reads ${g.verification.ok ? 'verified' : 'FAILED verification'} for members ${g.verification.userIds.join(', ') || '(none)'}`,
+      `    member ${m.userId} (${m.handle}): ${m.ok ? 'ok' : 'FAILED'} — ${m.unified.tracks} tracks, ${m.unified.history} history entries (legacy ${m.legacy.tracks}, ${m.legacy.history})`,
     );
-    for (const p of g.verification.problems) out.push(`    - ${p}`);
-  }
-  if (g.rolledBack) out.push(formatSwitch(g.rolledBack));
+  for (const p of v.problems) out.push(`    - ${p}`);
+  return out;
+}
+
+type Outcome = { ok: true; result: SwitchReadsResult } | { ok: false; message: string; details?: SwitchReadsFailureDetails };
+
+function formatOutcome(o: Outcome): string {
+  const r: Partial<SwitchReadsFailureDetails> = o.ok ? o.result : (o.details ?? {});
+  const out: string[] = [];
+  if (r.switched) out.push(formatSwitch(r.switched));
+  else out.push(`read source NOT switched: ${o.ok ? '' : o.message}`);
+  if (r.gate) out.push(formatGate(r.gate, r.forced ?? false));
+  if (r.verification) out.push(...formatVerification(r.verification));
+  if (r.rolledBack) out.push(formatSwitch(r.rolledBack));
+  if (r.evidenceId !== undefined) out.push(`  evidence #${r.evidenceId}`);
   return out.join('\n');
 }
 
-/**
- * The catalogue's names verify unified reads. A rollback needs none of it: it must work with the challenges
- * database down, so it never waits on the catalogue.
- */
-async function namesFor(stack: Stack, to: string): Promise<CatalogNames> {
-  if (to === 'legacy') return catalogNames(BUILTIN_CATALOG);
-  return loadCatalogNames(stack.dbs.challenges);
+/** The switch workflow's failure that is an outcome to report (refused, not verified), not a crash. */
+function switchFailure(e: unknown): { type: string; message: string; details?: SwitchReadsFailureDetails } | undefined {
+  if (!(e instanceof WorkflowFailedError) || !(e.cause instanceof ApplicationFailure)) return undefined;
+  const c = e.cause;
+  if (c.type !== Failure.GateClosed && c.type !== Failure.SwitchVerificationFailed) return undefined;
+  return { type: c.type, message: c.message, details: c.details?.[0] as SwitchReadsFailureDetails | undefined };
+}
+
+/** Phase C as a workflow: one at a time (cutover/switch), on the running stack's worker or one in this process. */
+async function switchToUnified(stack: Stack, flags: SwitchFlags): Promise<Outcome> {
+  return withWorker(stack, stderrLog, async () => {
+    let handle;
+    try {
+      handle = await stack.client!.workflow.start(SwitchReads, {
+        taskQueue: stack.config.temporal.taskQueue,
+        workflowId: switchWorkflowId,
+        args: [{ actor: flags.actor, reason: flags.reason, force: flags.force }],
+        typedSearchAttributes: [
+          { key: CutoverPhase, value: 'switch' },
+          { key: CutoverState, value: 'running' },
+        ],
+      });
+    } catch (e) {
+      if (e instanceof WorkflowExecutionAlreadyStartedError)
+        throw new UsageError(`a switch is already running (${switchWorkflowId}): wait for it (see \`status\`), then run again`);
+      throw e;
+    }
+    try {
+      return { ok: true, result: await resultThroughOutages(handle) };
+    } catch (e) {
+      const f = switchFailure(e);
+      if (!f) throw e;
+      return { ok: false, message: f.message, details: f.details };
+    }
+  });
 }
 
 export function registerSwitch(program: Command): void {
@@ -74,15 +124,23 @@ export function registerSwitch(program: Command): void {
     .option('--json', 'print the result as JSON on stdout')
     .action(async (opts: Record<string, unknown>) => {
       const flags = parseSwitchFlags(opts);
-      try {
-        const r = await withStack({ temporal: false }, async (stack) =>
-          switchWithGate(stack.dbs.members, await namesFor(stack, flags.to), flags),
-        );
-        process.stdout.write(flags.json ? `${JSON.stringify(r, null, 2)}\n` : `${formatGuarded(r)}\n`);
-        if (r.rolledBack) process.exitCode = 1;
-      } catch (e) {
-        if (!(e instanceof GateClosedError)) throw e;
-        process.stderr.write(`[cutover] refused: ${e.message}\n`);
+      if (flags.to === 'legacy') {
+        // a rollback: no Temporal, no catalogue — only the members database
+        const switched = await withStack({ temporal: false }, (stack) => switchReadSource(stack.dbs.members, flags));
+        process.stdout.write(flags.json ? `${JSON.stringify({ switched }, null, 2)}\n` : `${formatSwitch(switched)}\n`);
+        return;
+      }
+      const o = await withStack({}, (stack) => switchToUnified(stack, flags));
+      if (!o.ok && o.details?.stage === 'gate') {
+        // refused: nothing happened, so nothing on stdout (as before the switch was a workflow)
+        process.stderr.write(`[cutover] refused: ${o.message}\n`);
+        process.exitCode = 1;
+        return;
+      }
+      if (flags.json) process.stdout.write(`${JSON.stringify(o.ok ? o.result : { error: o.message, ...o.details }, null, 2)}\n`);
+      else process.stdout.write(`${formatOutcome(o)}\n`);
+      if (!o.ok) {
+        process.stderr.write(`[cutover] ${o.message}\n`);
         process.exitCode = 1;
       }
     });

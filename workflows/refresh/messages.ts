@@ -1,5 +1,12 @@
 import { defineQuery, defineSignal } from '@temporalio/workflow';
-import { RECONCILE, SEQUENCER, type RatingDone, type RatingRequest } from '../../domain/refresh';
+import {
+  RECONCILE,
+  SEQUENCER,
+  type RatingDone,
+  type RatingRequest,
+  type StreamRerateDone,
+  type StreamRerateRequest,
+} from '../../domain/refresh';
 import { workflowRef } from '../support/define';
 import type { refreshChallenge, refreshMember } from './challenge';
 import type { ratingSequencer } from './sequencer';
@@ -14,6 +21,9 @@ export const RefreshReconcile = workflowRef<typeof refreshReconcile>(RECONCILE.w
 
 export const ratingRequested = defineSignal<[RatingRequest]>(SEQUENCER.requested);
 export const ratingDone = defineSignal<[RatingDone]>(SEQUENCER.done);
+/** an operator's (the cutover's) stream rerate, run by the sequencer between its ratings, and its answer */
+export const rerateRequested = defineSignal<[StreamRerateRequest]>(SEQUENCER.rerateRequested);
+export const rerateDone = defineSignal<[StreamRerateDone]>(SEQUENCER.rerateDone);
 
 export interface SequencerProgress {
   stream: string;

@@ -39,6 +39,8 @@ export async function refreshReconcile(input: { chunk?: number; maxChunks?: numb
       const last = c.looked.at(-1);
       if (last) await acts.advanceMark(last);
       if (c.looked.length < chunk) {
+        // the loop counts the chunks it goes on from; a last, short chunk was looked at all the same
+        if (c.looked.length > 0) out.chunks++;
         out.caughtUp = true;
         break;
       }

@@ -10,11 +10,19 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
-import { ratingOrder, type RatingDone, type RatingRequest, type SequencerInput } from '../../domain/refresh';
+import {
+  ratingOrder,
+  type RatingDone,
+  type RatingRequest,
+  type SequencerInput,
+  type StreamRerateDone,
+  type StreamRerateRequest,
+} from '../../domain/refresh';
 import { CutoverPhase, CutoverState } from '../../domain/search-attributes';
 import { batchActivity } from '../support/policies';
 import { rerate } from '../rerate/workflow';
-import { ratingDone, ratingRequested, sequencerProgress, type SequencerProgress } from './messages';
+import { rerateWorkflowId } from '../rerate/messages';
+import { ratingDone, ratingRequested, rerateDone, rerateRequested, sequencerProgress, type SequencerProgress } from './messages';
 
 const acts = proxyActivities<Activities>(batchActivity(30));
 
@@ -30,8 +38,10 @@ const HANDOVER_AFTER = 500;
  */
 export async function ratingSequencer(input: SequencerInput): Promise<{ handled: number }> {
   const pending: RatingRequest[] = [...(input.pending ?? [])];
+  const rerates: StreamRerateRequest[] = [...(input.rerates ?? [])];
   const progress: SequencerProgress = { stream: input.stream, pending: 0, rated: 0, rerates: 0 };
   setHandler(ratingRequested, (r) => void pending.push(r));
+  setHandler(rerateRequested, (r) => void rerates.push(r));
   setHandler(sequencerProgress, () => ({ ...progress, pending: pending.length }));
   upsertSearchAttributes([
     { key: CutoverPhase, value: 'refresh' },
@@ -39,7 +49,14 @@ export async function ratingSequencer(input: SequencerInput): Promise<{ handled:
   ]);
   let handled = 0;
   for (;;) {
-    if (!(await condition(() => pending.length > 0, '10 minutes'))) break;
+    if (!(await condition(() => pending.length > 0 || rerates.length > 0, '10 minutes'))) break;
+    const operator = rerates.shift();
+    if (operator) {
+      await runStreamRerate(input.stream, operator);
+      progress.rerates++;
+      handled++;
+      continue;
+    }
     const batch = pending.splice(0, pending.length).sort(ratingOrder);
     const ids = [...new Set(batch.map((r) => r.challengeId))];
     const r = await acts.rateEnded({ stream: input.stream, challengeIds: ids });
@@ -64,8 +81,33 @@ export async function ratingSequencer(input: SequencerInput): Promise<{ handled:
     }
     handled += batch.length;
     if (handled >= HANDOVER_AFTER || workflowInfo().continueAsNewSuggested)
-      await continueAsNew<typeof ratingSequencer>({ stream: input.stream, pending });
+      await continueAsNew<typeof ratingSequencer>({ stream: input.stream, pending, rerates });
   }
   upsertSearchAttributes([{ key: CutoverState, value: 'done' }]);
   return { handled };
+}
+
+/**
+ * An operator's stream rerate, as the child an operator would start (same workflow id, so `rerate pause|resume
+ * --stream` steer it); its outcome, failure included, goes back to whoever asked.
+ */
+async function runStreamRerate(stream: SequencerInput['stream'], req: StreamRerateRequest): Promise<void> {
+  const workflowId = rerateWorkflowId(stream);
+  let answer: StreamRerateDone;
+  try {
+    const r = await executeChild(rerate, {
+      workflowId,
+      args: [
+        { options: { stream, ...(req.from ? { from: req.from } : {}), ...(req.concurrency ? { concurrency: req.concurrency } : {}) } },
+      ],
+    });
+    answer = { requestId: req.requestId, workflowId, evidenceId: r.evidenceId, rows: r.chunks.rows };
+  } catch (e) {
+    let c: unknown = e;
+    while (c instanceof Error && c.cause instanceof Error) c = c.cause;
+    answer = { requestId: req.requestId, workflowId, error: c instanceof Error ? c.message : String(c) };
+  }
+  await getExternalWorkflowHandle(req.replyTo)
+    .signal(rerateDone, answer)
+    .catch(() => undefined);
 }

@@ -1,5 +1,6 @@
 import { executeChild, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
+import type { CallerRef } from '../../domain/refresh';
 import type { MemberRerateResult, Stream } from '../../domain/rerate';
 import { CutoverPhase, CutoverState } from '../../domain/search-attributes';
 import { markFailure } from '../support/failure';
@@ -14,6 +15,8 @@ export interface RerateMemberInput {
   userId: number;
   /** the first challenge rerated (id or legacy id); the member's first event of the stream when omitted */
   from?: string;
+  /** who asked (the API's caller), stored with the evidence */
+  caller?: CallerRef;
 }
 
 /**
