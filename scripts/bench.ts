@@ -5,6 +5,7 @@ import { benchBackfill } from './bench/backfill';
 import { benchLiveReads } from './bench/live-reads';
 import { benchParity } from './bench/parity';
 import { benchRatings } from './bench/ratings';
+import { benchRefresh } from './bench/refresh';
 import { benchRerate } from './bench/rerate';
 import { fail, UsageError } from './cli-support';
 
@@ -108,6 +109,55 @@ program
     const parsed = RerateBench.safeParse(raw);
     if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => i.message).join('\n'));
     await benchRerate({ ...parsed.data, json: raw.json === true });
+  });
+
+const RefreshBench = z.object({
+  size: z.enum(['tiny', 'small'], { error: '--size must be tiny or small' }),
+  rates: z
+    .string()
+    .regex(/^\s*\d+(\.\d+)?(\s*,\s*\d+(\.\d+)?)*\s*$/, {
+      error: '--rates must be challenges per second separated by commas, e.g. 5,10,20,40',
+    })
+    .transform((v) => v.split(',').map(Number))
+    .pipe(z.array(z.number().gt(0, { error: '--rates must each be more than 0' }).max(200, { error: '--rates must each be at most 200' }))),
+  seconds: z.coerce
+    .number({ error: '--seconds must be a number' })
+    .min(1, { error: '--seconds must be 1-120' })
+    .max(120, { error: '--seconds must be 1-120' }),
+  maxCount: z.coerce
+    .number({ error: '--max-count must be a number' })
+    .int({ error: '--max-count must be a whole number' })
+    .min(10, { error: '--max-count must be 10-5000' })
+    .max(5000, { error: '--max-count must be 10-5000' }),
+  concurrency: z.coerce
+    .number({ error: '--concurrency must be a number' })
+    .int({ error: '--concurrency must be a whole number' })
+    .min(1, { error: '--concurrency must be 1-64' })
+    .max(64, { error: '--concurrency must be 1-64' }),
+  seed: z.coerce
+    .number({ error: '--seed must be a number' })
+    .int({ error: '--seed must be a whole number' })
+    .min(0, { error: '--seed must be 0-2147483647' })
+    .max(2 ** 31 - 1, { error: '--seed must be 0-2147483647' }),
+});
+
+program
+  .command('refresh')
+  .description(
+    'phase E: autopilot at increasing rates against the API (Temporal) vs the same refresh in process without Temporal, in one run (database cutover_bench)',
+  )
+  .option('--size <size>', 'dataset size (tiny or small)', 'small')
+  .option('--rates <list>', 'challenges ended per second, one step each, then one step as fast as the callers go', '5,10,20,40')
+  .option('--seconds <s>', 'seconds each rate step lasts (challenges = rate × seconds)', '6')
+  .option('--max-count <n>', 'challenges of the as-fast-as-possible step', '120')
+  .option('--concurrency <n>', 'concurrent callers', '10')
+  .option('--seed <n>', 'seed of the endings', '1')
+  .option('--json', 'print one JSON object')
+  .action(async (raw: Record<string, unknown>) => {
+    const parsed = RefreshBench.safeParse(raw);
+    if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => i.message).join('\n'));
+    const { seconds, ...rest } = parsed.data;
+    await benchRefresh({ ...rest, stepSeconds: seconds, json: raw.json === true });
   });
 
 program.parseAsync(process.argv).catch((e) => {
