@@ -40,12 +40,19 @@ program
 
 program
   .command('status')
-  .description('read source, latest evidence per gate, recent workflows')
+  .description('the cutover (phase, step, gates, operator log), read source, latest evidence per gate, recent workflows')
+  .option('--watch', 'redraw every 2 s until Ctrl-C')
   .option('--json', 'print the status as JSON on stdout')
-  .action(async (opts: { json?: boolean }) => {
+  .action(async (opts: { json?: boolean; watch?: boolean }) => {
     await withStack({}, async (stack) => {
-      const s = await collectStatus(stack);
-      process.stdout.write(opts.json ? `${JSON.stringify(s, null, 2)}\n` : `${formatStatus(s)}\n`);
+      for (;;) {
+        const s = await collectStatus(stack);
+        const text = opts.json ? JSON.stringify(s, null, 2) : formatStatus(s);
+        // a live view: clear the terminal and draw again (each frame whole, so a pipe gets complete reports)
+        process.stdout.write(opts.watch && process.stdout.isTTY ? `\x1b[2J\x1b[H${text}\n` : `${text}\n`);
+        if (!opts.watch) return;
+        await new Promise((r) => setTimeout(r, 2000));
+      }
     });
   });
 

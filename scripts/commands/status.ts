@@ -1,5 +1,9 @@
 import { latestEvidence, type EvidenceSummary } from '../../store/evidence';
 import { getReadSource } from '../../store/read-source';
+import type { CutoverStatus } from '../../domain/cutover';
+import { readCutover } from '../../store/cutover';
+import { cutoverStatus } from '../../workflows/cutover/messages';
+import { formatCutover } from './cutover-view';
 import type { Stack } from '../../lib/stack';
 import { currentParityGate } from '../../store/parity/gate';
 import type { BackfillProgress } from '../../domain/backfill';
@@ -16,6 +20,8 @@ import { rerateProgress, rerateWorkflowId } from '../../workflows/rerate/message
 
 export interface StatusReport {
   readSource: string;
+  /** the latest cutover: live from the workflow when it answers, else its mirror in platform."cutoverRun" */
+  cutover?: CutoverStatus & { live: boolean };
   /** STATS_READ_SOURCE set to something other than the stored read source (which wins) */
   readSourceWarning?: string;
   evidence: EvidenceSummary[];
@@ -63,6 +69,7 @@ export async function collectStatus(stack: Stack): Promise<StatusReport> {
   }
   return {
     readSource,
+    ...(await latestCutover(stack)),
     readSourceWarning: readSourceEnvWarning(stack.config.statsReadSource, readSource),
     backfill: await running(stack, BACKFILL_WORKFLOW_ID, backfillProgress),
     rerates: (await Promise.all(STREAMS.map((st) => running(stack, rerateWorkflowId(st), rerateProgress)))).filter(
@@ -81,12 +88,23 @@ export async function collectStatus(stack: Stack): Promise<StatusReport> {
   };
 }
 
+async function latestCutover(stack: Stack): Promise<Pick<StatusReport, 'cutover'>> {
+  const m = await readCutover(stack.dbs.members);
+  if (!m) return {};
+  const live = await stack.client?.workflow
+    .getHandle(m.workflowId)
+    .query(cutoverStatus)
+    .catch(() => undefined);
+  return { cutover: { ...(live ?? m.status), live: live !== undefined } };
+}
+
 export function formatStatus(s: StatusReport): string {
   const out = [
     `Read source: ${s.readSource}`,
     ...(s.readSourceWarning ? [`  WARNING: ${s.readSourceWarning}`] : []),
     `Temporal: ${s.temporal.address ?? '-'}${s.temporal.uiUrl ? ` (Web UI ${s.temporal.uiUrl})` : ''}`,
   ];
+  if (s.cutover) out.push(`${formatCutover(s.cutover)}${s.cutover.live ? '' : '\n  (as last mirrored: the workflow did not answer)'}`);
   if (s.backfill) {
     const b = s.backfill;
     out.push(
