@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { RerateOptionsInput } from './rerate';
 import type { Stream } from './rerate';
 
 /**
@@ -129,8 +130,10 @@ export interface StreamRerateRequest {
   requestId: string;
   from?: string;
   concurrency?: number;
-  /** the workflow told when it is done (signal rerateDone) */
-  replyTo: string;
+  /** the rest of an operator's options (chunk size, throttle); `from` and `concurrency` above win */
+  options?: Omit<RerateOptionsInput, 'stream' | 'preview'>;
+  /** the workflow told when it is done (signal rerateDone); a CLI follows the rerate itself instead */
+  replyTo?: string;
 }
 
 export interface StreamRerateDone {

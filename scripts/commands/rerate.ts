@@ -1,9 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, type WorkflowHandle } from '@temporalio/client';
 import type { Command } from 'commander';
 import { RerateOptions } from '../../domain/rerate';
 import { CutoverPhase, CutoverState } from '../../domain/search-attributes';
 import { stderrLog, type Stack } from '../../lib/stack';
 import { findChallenge } from '../../store/rerate/challenge';
+import { SEQUENCER, type StreamRerateRequest } from '../../domain/refresh';
 import { Rerate, RerateChallenge, RerateMember, rerateProgress, rerateWorkflowId } from '../../workflows/rerate/messages';
 import { memberExists } from '../../store/parity/scope';
 import type { RerateResult } from '../../workflows/rerate/workflow';
@@ -111,6 +113,47 @@ export async function startRerate(stack: Stack, options: RerateOptions) {
   }
 }
 
+/**
+ * A stream rerate that writes goes through the stream's rating sequencer (signal-with-start), as the cutover's does:
+ * one writer per stream, so a challenge ending meanwhile is rated after it, never from half-rewritten ratings. The
+ * sequencer starts it under the usual id (pause/resume/retune --stream find it); this follows that run.
+ */
+export async function requestStreamRerate(
+  stack: Stack,
+  options: RerateOptions,
+  log: (m: string) => void,
+): Promise<WorkflowHandle<typeof Rerate>> {
+  const client = stack.client!;
+  const taskQueue = stack.config.temporal.taskQueue;
+  const id = rerateWorkflowId(options.stream);
+  const previous = await client.workflow
+    .getHandle(id)
+    .describe()
+    .catch(() => undefined);
+  if (previous?.status.name === 'RUNNING')
+    throw new UsageError(`a rerate of the ${options.stream} stream is already running (${id}): follow it with \`status\``);
+  const { stream, preview: _preview, ...rest } = options;
+  const request: StreamRerateRequest = { requestId: randomUUID(), options: rest };
+  await client.workflow.signalWithStart(SEQUENCER.workflowType, {
+    workflowId: SEQUENCER.workflowId(taskQueue, stream),
+    taskQueue,
+    args: [{ stream }],
+    signal: SEQUENCER.rerateRequested,
+    signalArgs: [request],
+  });
+  log(
+    `queued with the ${stream} stream's rating sequencer (${SEQUENCER.workflowId(taskQueue, stream)}): it starts once the ratings in hand are done`,
+  );
+  for (;;) {
+    const d = await client.workflow
+      .getHandle(id)
+      .describe()
+      .catch(() => undefined);
+    if (d && d.runId !== previous?.runId) return client.workflow.getHandle(id, d.runId);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
 export function registerRerate(program: Command): void {
   const rerate = program
     .command('rerate')
@@ -172,7 +215,7 @@ export function registerRerate(program: Command): void {
                 ...(r.missing.length ? [`  not in member (rated against, no rows of their own): ${r.missing.join(', ')}`] : []),
               ].join('\n');
             } else {
-              const handle = await startRerate(stack, options);
+              const handle = options.preview ? await startRerate(stack, options) : await requestStreamRerate(stack, options, stderrLog);
               if (!flags.json) stderrLog(`started ${handle.workflowId}`);
               const r = await follow(handle, flags.json === true);
               out = r;

@@ -98,7 +98,14 @@ async function runStreamRerate(stream: SequencerInput['stream'], req: StreamRera
     const r = await executeChild(rerate, {
       workflowId,
       args: [
-        { options: { stream, ...(req.from ? { from: req.from } : {}), ...(req.concurrency ? { concurrency: req.concurrency } : {}) } },
+        {
+          options: {
+            ...req.options,
+            stream,
+            ...(req.from ? { from: req.from } : {}),
+            ...(req.concurrency ? { concurrency: req.concurrency } : {}),
+          },
+        },
       ],
     });
     answer = { requestId: req.requestId, workflowId, evidenceId: r.evidenceId, rows: r.chunks.rows };
@@ -107,7 +114,8 @@ async function runStreamRerate(stream: SequencerInput['stream'], req: StreamRera
     while (c instanceof Error && c.cause instanceof Error) c = c.cause;
     answer = { requestId: req.requestId, workflowId, error: c instanceof Error ? c.message : String(c) };
   }
-  await getExternalWorkflowHandle(req.replyTo)
-    .signal(rerateDone, answer)
-    .catch(() => undefined);
+  if (req.replyTo)
+    await getExternalWorkflowHandle(req.replyTo)
+      .signal(rerateDone, answer)
+      .catch(() => undefined);
 }
