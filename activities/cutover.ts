@@ -4,6 +4,7 @@ import { legacyUnused } from '../domain/gates';
 import { mirrorCutover } from '../store/cutover';
 import { currentGates, legacyReadsBetween } from '../store/gates';
 import { countFindings, mostRecentViolations } from '../store/parity/categories';
+import { enableChangeCapture } from '../store/parity/changes';
 import { currentParityGate } from '../store/parity/gate';
 import { switchReadSource } from '../store/read-source';
 import { verifyUnifiedReads } from '../store/switch';
@@ -21,7 +22,13 @@ export function cutoverActivities({ dbs }: ActivityDeps) {
 
     async cutoverParityGate(): Promise<GateView> {
       const g = await currentParityGate(db);
-      return { gate: 'parity', holds: g.passed, reason: g.reason, evidenceIds: g.evidenceIds };
+      return {
+        gate: 'parity',
+        holds: g.passed,
+        reason: g.reason,
+        evidenceIds: g.evidenceIds,
+        ...(g.recheckSince === undefined ? {} : { recheckSince: g.recheckSince }),
+      };
     },
 
     /** Every go/no-go gate, from evidence stored since the cutover started. */
@@ -44,6 +51,15 @@ export function cutoverActivities({ dbs }: ActivityDeps) {
     async cutoverLegacyUnused(window: { from: string; to: string }): Promise<GateView> {
       const g = legacyUnused(await legacyReadsBetween(db, window.from, window.to), { start: window.from, end: window.to });
       return { gate: g.gate, holds: g.holds, reason: g.reason, evidenceIds: g.evidenceIds };
+    },
+
+    /**
+     * Change capture on before the backfill: from then on every write to the compared tables marks its members, so
+     * parity under live traffic can tell lag from drift (store/parity/changes.ts). Idempotent.
+     */
+    async cutoverEnableCapture(): Promise<string> {
+      const r = await enableChangeCapture(db);
+      return 'off' in r ? r.off : `change capture on (epoch ${r.epoch}, since ${r.enabledAt})`;
     },
 
     /** Reads to legacy at once (audited); a no-op when they already are. */

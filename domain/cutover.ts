@@ -126,6 +126,8 @@ export interface GateView {
   holds: boolean;
   reason: string;
   evidenceIds: number[];
+  /** parity under live traffic: the base a re-check of the members changed since would start from */
+  recheckSince?: number;
 }
 
 export interface OperatorAction {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { evaluateParityGate, GATE_MIN_SAMPLES, type GateEvidence, type ParityCategory, type ParityGate } from './parity';
+import { evaluateParityGate, GATE_MIN_SAMPLES, gateEvidenceOf, type GateEvidence, type ParityCategory, type ParityGate } from './parity';
 import { STREAMS, type Stream } from './rerate';
 
 /**
@@ -111,7 +111,7 @@ const ids = (rows: readonly StoredEvidence[]) => rows.map((r) => `#${r.id}`).joi
 // reading evidence tolerantly: older rows may lack fields, and a row that does not parse never counts
 
 const ParityStoredInput = z.object({
-  mode: z.enum(['sample', 'full', 'user']),
+  mode: z.enum(['sample', 'full', 'user', 'changed']),
   seed: z.string().optional(),
   samples: z.number().int().optional(),
   sampleHash: z.string().optional(),
@@ -164,10 +164,9 @@ const whyStopped = (e: StoredEvidence): string => {
 
 /** A parity row as the parity gate reads it; undefined when its input does not parse. */
 export function parityGateEvidence(e: StoredEvidence): GateEvidence | undefined {
-  const i = ParityStoredInput.safeParse(e.input);
-  if (!i.success) return undefined;
-  const { membersInScope: _m, shapeSamples: _s, ...input } = i.data;
-  return { id: e.id, passed: e.passed, ...input, dataWatermark: e.dataWatermark, createdAt: e.createdAt };
+  // the parity domain reads its own evidence (re-checks, snapshots and deferred members included)
+  const deferred = (e.result as { deferred?: { members?: unknown } } | undefined)?.deferred?.members;
+  return gateEvidenceOf({ ...e, ...(deferred === undefined ? {} : { deferredMembers: deferred }) });
 }
 
 /** The parity gate over the parity rows among `evidence` (other kinds are ignored). */

@@ -10,6 +10,7 @@ import { dedupe } from './0008-dedupe';
 import { rerankedPartitions } from './0009-reranked-partitions';
 import { refresh } from './0010-refresh';
 import { cutoverRun } from './0011-cutover-run';
+import { changedMembers } from './0012-changed-members';
 
 /** Our schema, in order. Names sort lexically; never rename or edit an applied migration — add one. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -24,6 +25,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0009-reranked-partitions': rerankedPartitions,
   '0010-refresh': refresh,
   '0011-cutover-run': cutoverRun,
+  '0012-changed-members': changedMembers,
 };
 
 /** Applies what is pending on the members database; a no-op when up to date. */

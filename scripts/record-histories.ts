@@ -157,8 +157,19 @@ async function main() {
       workflowId: id('parity-sample'),
       args: [{ mode: 'sample', samples: 20, seed: 'record', examples: 5 }],
     });
-    await paritySample.result();
+    const sampled = await paritySample.result();
     await save(client, 'parity-sample', paritySample);
+    // live traffic: a re-check of the members changed since the sample's snapshot (one member's row touched meanwhile)
+    await sql`UPDATE members."memberStats" SET "updatedAt" = now() WHERE id = (SELECT min(id) FROM members."memberStats")`.execute(
+      stack.dbs.members,
+    );
+    const parityChanged = await client.workflow.start(Parity, {
+      taskQueue,
+      workflowId: id('parity-changed'),
+      args: [{ mode: 'changed', since: sampled.evidenceId, examples: 5 }],
+    });
+    await parityChanged.result();
+    await save(client, 'parity-changed', parityChanged);
 
     // phase D: a stream rerate in chunks, and one refused for a challenge outside its stream
     const rerate = await client.workflow.start(Rerate, {

@@ -116,6 +116,9 @@ describe.concurrent('cutover workflow: operator signals (stubbed phases)', () =>
         async cutoverGate({ gate: g }: { gate: string }) {
           return gate(g);
         },
+        async cutoverEnableCapture() {
+          return 'change capture on (stub)';
+        },
         async cutoverLegacyUnused() {
           return gate('legacy-unused');
         },

@@ -28,6 +28,8 @@ describe('migrations', () => {
       '0008-dedupe',
       '0009-reranked-partitions',
       '0010-refresh',
+      '0011-cutover-run',
+      '0012-changed-members',
     ]);
     expect(await migrateToLatest(dbs.members)).toEqual([]);
     const tables = await sql<{ t: string }>`

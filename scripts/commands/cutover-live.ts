@@ -24,13 +24,19 @@ export async function runLiveCutover(
   opts: { plan: CutoverPlanInput; autopilotRate: number; seed?: number; taskQueue?: string; log: Log },
 ): Promise<LiveCutover> {
   // its request log would bury the cutover's own lines: warnings only, unless LOG_LEVEL asks for more
-  const quiet = { ...stack, config: { ...stack.config, logLevel: process.env.LOG_LEVEL ? stack.config.logLevel : ('warn' as const) } };
+  // and its write routes start refresh workflows on the task queue this run's worker polls
+  const taskQueue = opts.taskQueue ?? stack.config.temporal.taskQueue;
+  const quiet = {
+    ...stack,
+    config: {
+      ...stack.config,
+      temporal: { ...stack.config.temporal, taskQueue },
+      logLevel: process.env.LOG_LEVEL ? stack.config.logLevel : ('warn' as const),
+    },
+  };
   const api = await startApiForStack(quiet, { port: await freePort(), host: '127.0.0.1', log: opts.log });
   // the switch verifies reads through this API, and the cutover's refresh step waits for autopilot's calls to it
-  const worker = await runWorker(
-    { ...stack, config: { ...stack.config, apiUrl: api.url } },
-    { ...(opts.taskQueue ? { taskQueue: opts.taskQueue } : {}) },
-  ).catch(async (e) => {
+  const worker = await runWorker({ ...stack, config: { ...stack.config, apiUrl: api.url } }, { taskQueue }).catch(async (e) => {
     await api.close();
     throw e;
   });

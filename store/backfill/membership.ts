@@ -10,8 +10,13 @@ export async function loadBatchMembers(db: Kysely<any>, scope: Scope, sameDb = t
     'range' in scope
       ? sql`${col} BETWEEN ${scope.range[0]}::bigint AND ${scope.range[1]}::bigint`
       : sql`${col} = ANY(${scope.userIds}::bigint[])`;
+  // one writer per member at a time: a refresh of members a running batch holds waits for it and then derives from
+  // sources that include what it waited for, and a batch never writes what it read before a refresh committed (a
+  // lost update under live traffic). Row locks, taken in id order (no deadlock between batches and refreshes), held
+  // to commit; FOR NO KEY UPDATE leaves foreign-key checks and readers alone.
   const inserted = await sql`
-    INSERT INTO batch_members SELECT "userId" FROM members."member" WHERE ${inScope(sql`"userId"`)}`.execute(db);
+    INSERT INTO batch_members
+    SELECT "userId" FROM members."member" WHERE ${inScope(sql`"userId"`)} ORDER BY "userId" FOR NO KEY UPDATE`.execute(db);
   // ids asked for, or referenced by legacy stats or ChallengeWinner, without a member row: skipped, reported
   // (challengeResult's TEXT ids cannot be range-scanned by number; its members show up through the others)
   const requested = 'userIds' in scope ? scope.userIds : [];

@@ -1,11 +1,21 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
-import { merge, type CategoryResult, type Findings, type ParityExample, type ParityScope } from '../../domain/parity';
+import {
+  MAX_DEFERRED_IDS,
+  merge,
+  type CategoryResult,
+  type Deferred,
+  type Findings,
+  type ParityExample,
+  type ParityScope,
+} from '../../domain/parity';
 import { readOnly } from '../sql';
 import { explicitlyUnratedSql } from '../metadata';
 import { unmappedRows } from '../unmapped';
 import type { Catalog } from '../../domain/catalog';
 import { dedupedHistory } from '../dedupe/runs';
+import { reratedRow } from '../backfill/keep-rerated';
 import { legacyHistory, legacyStats, scopeMembers, trackId } from './legacy';
+import { changedSince } from './changes';
 
 /**
  * Each parity category as one set-based statement producing findings — rows of ("userId", track, type, field,
@@ -14,7 +24,11 @@ import { legacyHistory, legacyStats, scopeMembers, trackId } from './legacy';
  * named in TS.
  */
 
-export type FindingsQuery = (catalog: Catalog, scope: ParityScope) => RawBuilder<unknown>;
+/**
+ * `snapshot` (the run's): only the aggregate category (non-null-rows, whose findings name no member) uses it, to
+ * leave out the members changed since; the others' findings are deferred per member by countFindings.
+ */
+export type FindingsQuery = (catalog: Catalog, scope: ParityScope, snapshot?: string) => RawBuilder<unknown>;
 
 const unifiedOf = (alias: string, legacyAlias: string) =>
   sql`${sql.id(alias)}."userId" = ${sql.id(legacyAlias)}."userId" AND ${sql.id(alias)}."trackId" = ${sql.id(legacyAlias)}.track_id AND ${sql.id(alias)}."typeId" = ${sql.id(legacyAlias)}.type_id`;
@@ -76,23 +90,36 @@ const DATA_SCIENCE_FIELDS = [
  * moved on legitimately). SRM and Marathon Match: every rating/rank field legacy has a value for must be equal in
  * unified (rank → globalRank, maximumRating → maxRating, minimumRating → minRating; MM also avgRank,
  * avgNumSubmissions, bestRank, topFiveFinishes, topTenFinishes): those are preserved as legacy has them. A legacy
- * null is not compared: unified may fill it from later rated results.
+ * null is not compared: unified may fill it from later rated results. Computed values are not held to legacy's: the
+ * ratings of a key a rerate rewrote (phase D, or a live rating: its history rows are rerate-signed) or that carries
+ * later events, and the ranks of a partition we re-ranked (platform."rerankedPartition").
  */
 export const ratingMismatch: FindingsQuery = (c, scope) => {
   const dev = trackId(c, 'DEVELOPMENT');
   const ds = trackId(c, 'DATA_SCIENCE');
+  // preserved versus computed: keys a rerate (phase D, or a live rating) rewrote carry our ratings, and partitions we
+  // re-ranked carry our ranks — decisions, not drift, so they are not held to legacy's numbers
   return sql`
-    WITH l AS MATERIALIZED (${legacyStats(c, scope)})
+    WITH l AS MATERIALIZED (${legacyStats(c, scope)}),
+    rerated AS MATERIALIZED (
+      SELECT DISTINCT x."userId", x."trackId", x."typeId" FROM members."memberStatsHistory" x
+      WHERE x."userId" IN (SELECT "userId" FROM l) AND ${reratedRow('x')})
     SELECT l."userId", l.track_id::text AS track, l.type_id::text AS type, 'rating' AS field, to_jsonb(l.rating) AS legacy, to_jsonb(u.rating) AS unified
     FROM l LEFT JOIN members."memberStats" u ON ${unifiedOf('u', 'l')}
     WHERE l.track_id = ${dev}::uuid AND l.rating IS NOT NULL AND u.rating IS DISTINCT FROM l.rating
       AND NOT COALESCE(u."mostRecentEventDate" > l."mostRecentEventDate", false)
+      AND NOT EXISTS (SELECT 1 FROM rerated r WHERE r."userId" = l."userId" AND r."trackId" = l.track_id AND r."typeId" = l.type_id)
     UNION ALL
     SELECT l."userId", l.track_id::text, l.type_id::text, f.field, f.legacy, f.unified
     FROM l LEFT JOIN members."memberStats" u ON ${unifiedOf('u', 'l')}
     CROSS JOIN LATERAL (VALUES ${sql.join(DATA_SCIENCE_FIELDS.map((name) => sql`(${name}, to_jsonb(l.${sql.id(name)}), to_jsonb(u.${sql.id(name)}))`))})
       AS f(field, legacy, unified)
-    WHERE l.track_id = ${ds}::uuid AND f.legacy IS NOT NULL AND f.unified IS DISTINCT FROM f.legacy`;
+    WHERE l.track_id = ${ds}::uuid AND f.legacy IS NOT NULL AND f.unified IS DISTINCT FROM f.legacy
+      AND NOT (f.field IN ('rating', 'volatility', 'maxRating', 'minRating')
+               AND (COALESCE(u."mostRecentEventDate" > l."mostRecentEventDate", false)
+                    OR EXISTS (SELECT 1 FROM rerated r WHERE r."userId" = l."userId" AND r."trackId" = l.track_id AND r."typeId" = l.type_id)))
+      AND NOT (f.field IN ('globalRank', 'countryRank')
+               AND EXISTS (SELECT 1 FROM platform."rerankedPartition" p WHERE p."trackId" = l.track_id AND p."typeId" = l.type_id))`;
 };
 
 /** History keys as history-count sees them: the unified rows, and the duplicates dedupe runs removed (see below). */
@@ -164,16 +191,18 @@ export const rankCompleteness: FindingsQuery = (_c, scope) => sql`
 
 /**
  * non-null-rows, per unified key over the members in scope: rows with a non-null rating / globalRank /
- * countryRank, unified ≥ legacy. Aggregate counts, so findings carry no member.
+ * countryRank, unified ≥ legacy. Aggregate counts, so findings carry no member and cannot be deferred: with the
+ * run's snapshot the members changed since are left out of both sides (the inequality still adds up over disjoint
+ * sets of members, and a re-check compares them).
  */
-export const nonNullRows: FindingsQuery = (c, scope) => sql`
+export const nonNullRows: FindingsQuery = (c, scope, snapshot) => sql`
   WITH lc AS (
     SELECT track_id, type_id, count(rating)::int AS rating, count("globalRank")::int AS "globalRank", count("countryRank")::int AS "countryRank"
-    FROM (${legacyStats(c, scope)}) l GROUP BY 1, 2
+    FROM (${legacyStats(c, scope, snapshot)}) l GROUP BY 1, 2
   ),
   uc AS (
     SELECT u."trackId", u."typeId", count(u.rating)::int AS rating, count(u."globalRank")::int AS "globalRank", count(u."countryRank")::int AS "countryRank"
-    FROM members."memberStats" u JOIN (${scopeMembers(scope)}) p ON p."userId" = u."userId"
+    FROM members."memberStats" u JOIN (${scopeMembers(scope, snapshot)}) p ON p."userId" = u."userId"
     GROUP BY 1, 2
   )
   SELECT NULL::bigint AS "userId", lc.track_id::text AS track, lc.type_id::text AS type, f.field || ' rows' AS field,
@@ -224,30 +253,48 @@ export async function explicitlyUnrated(challenges: Kysely<any>, ids: string[]):
 
 type Row = Omit<ParityExample, 'track' | 'type'> & { track: string | null; type: string | null };
 
-/** Count and first `examples` findings (ordered by member, track, type, field) in one statement. */
+/**
+ * Count and first `examples` findings (ordered by member, track, type, field) in one statement. With the run's
+ * `snapshot`, findings of members changed since it are deferred — counted apart, never in `count` — by one
+ * anti-join of the (usually empty) findings against the (small) set of changed members, read in the same
+ * statement as the findings, so a change the findings saw is a change the deferral sees.
+ */
 export async function countFindings(
   db: Kysely<any>,
   findings: RawBuilder<unknown>,
   examples: number,
   where: RawBuilder<unknown> = sql`true`,
-): Promise<{ count: number; examples: Row[] }> {
-  const r = await sql<{ n: number; examples: Row[] }>`
-    WITH f AS MATERIALIZED (SELECT * FROM (${findings}) x WHERE ${where})
-    SELECT (SELECT count(*)::int FROM f) AS n,
+  snapshot?: string,
+): Promise<{ count: number; examples: Row[]; deferred?: Deferred }> {
+  const changed = snapshot === undefined ? sql`SELECT NULL::bigint AS "userId" WHERE false` : changedSince(snapshot);
+  const r = await sql<{ n: number; examples: Row[]; deferred: number; deferredIds: number[] }>`
+    WITH changed AS MATERIALIZED (${changed}),
+    a AS MATERIALIZED (SELECT * FROM (${findings}) x WHERE ${where}),
+    f AS MATERIALIZED (SELECT a.*, COALESCE(a."userId" IN (SELECT "userId" FROM changed), false) AS deferred FROM a)
+    SELECT (SELECT count(*)::int FROM f WHERE NOT deferred) AS n,
            (SELECT COALESCE(json_agg(json_build_object('userId', "userId", 'track', track, 'type', type, 'field', field, 'legacy', legacy, 'unified', unified)), '[]')
-            FROM (SELECT * FROM f ORDER BY "userId" NULLS FIRST, track, type, field, legacy::text LIMIT ${examples}) e) AS examples`.execute(
-    db,
-  );
+            FROM (SELECT * FROM f WHERE NOT deferred ORDER BY "userId" NULLS FIRST, track, type, field, legacy::text LIMIT ${examples}) e) AS examples,
+           (SELECT count(*)::int FROM f WHERE deferred) AS deferred,
+           (SELECT COALESCE(json_agg(u ORDER BY u), '[]') FROM (SELECT DISTINCT "userId" AS u FROM f WHERE deferred ORDER BY 1 LIMIT ${MAX_DEFERRED_IDS}) d)
+             AS "deferredIds"`.execute(db);
   const row = r.rows[0]!;
-  return { count: row.n, examples: row.examples };
+  return {
+    count: row.n,
+    examples: row.examples,
+    ...(snapshot === undefined ? {} : { deferred: { count: row.deferred, userIds: row.deferredIds } }),
+  };
 }
 
 /** Catalogue ids in findings → names (a legacy family name passes through). */
-export function nameExamples(catalog: Catalog, f: { count: number; examples: Row[] }): Findings {
+export function nameExamples(
+  catalog: Catalog,
+  f: { count: number; examples: Row[]; deferred?: Deferred },
+): Findings & { deferred?: Deferred } {
   const tracks = new Map(catalog.tracks.map((t) => [t.id, t.track as string]));
   const types = new Map(catalog.types.map((t) => [t.id, t.name as string]));
   return {
     count: f.count,
+    ...(f.deferred ? { deferred: f.deferred } : {}),
     examples: f.examples.map((e) => ({
       ...e,
       track: e.track === null ? null : (tracks.get(e.track) ?? e.track),
@@ -263,12 +310,22 @@ export async function historyOrderFindings(
   cat: Catalog,
   scope: ParityScope,
   examples: number,
+  snapshot?: string,
 ): Promise<Omit<CategoryResult, 'ms'>> {
-  const order = nameExamples(cat, await readOnly(db, (tx) => countFindings(tx, historyOrder(cat, scope), examples)));
+  const order = nameExamples(cat, await readOnly(db, (tx) => countFindings(tx, historyOrder(cat, scope), examples, sql`true`, snapshot)));
   const ids = await nullRatingChallengeIds(db, scope);
   const unrated = ids.length > 0 ? await explicitlyUnrated(challenges, ids) : [];
   const nulls = nullRatingRows(scope, unrated);
-  const errors = nameExamples(cat, await countFindings(db, nulls, examples, sql`NOT unrated`));
-  const warnings = nameExamples(cat, await countFindings(db, nulls, examples, sql`unrated`));
-  return { ...merge(order, errors, examples), warnings };
+  const errors = nameExamples(cat, await countFindings(db, nulls, examples, sql`NOT unrated`, snapshot));
+  // warnings are reported, never counted: nothing to defer
+  const { deferred: _w, ...warnings } = nameExamples(cat, await countFindings(db, nulls, examples, sql`unrated`));
+  const deferred = mergeDeferred(order.deferred, errors.deferred);
+  return { ...merge(order, errors, examples), warnings, ...(deferred ? { deferred } : {}) };
+}
+
+/** Two categories' deferrals as one (counts added, ids united). */
+export function mergeDeferred(a: Deferred | undefined, b: Deferred | undefined): Deferred | undefined {
+  if (!a || !b) return a ?? b;
+  const userIds = [...new Set([...a.userIds, ...b.userIds])].sort((x, y) => x - y).slice(0, MAX_DEFERRED_IDS);
+  return { count: a.count + b.count, userIds };
 }

@@ -1,9 +1,11 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { z } from 'zod';
 import type { CatalogNames } from '../../domain/catalog';
 import { maxRatingOf, MemberHistory, MemberStats, type HistoryEntry, type TrackStats } from '../../domain/member-stats';
 import { RERANKED_KEYS } from '../../domain/mapping';
 import type { ParityExample } from '../../domain/parity';
+import { reratedRow } from '../backfill/keep-rerated';
+import { rerankedPartitions } from '../derived';
 import { membersById } from '../members/find';
 import { legacyHistory, legacyTracks } from '../members/legacy';
 import { unifiedHistory, unifiedTracks } from '../members/unified';
@@ -68,9 +70,35 @@ function schemaIssues(
 
 /** Rating fields a key's later events move on (the backfill rates what follows legacy, from legacy's state). */
 const MOVES_WITH_EVENTS = new Set<string>(['rating', 'volatility', 'maxRating', 'minRating']);
-/** Rank fields of the partitions we re-rank ourselves (RERANKED_KEYS): ours by rule, not legacy's. */
+/** Rank fields of the partitions we re-rank ourselves: ours by rule, not legacy's. */
 const RERANKED_FIELDS = new Set<string>(['globalRank', 'countryRank']);
-const reranked = new Set(RERANKED_KEYS.map((k) => `${k.track}/${k.type}`));
+/** History fields a rerate recomputes (placement comes from the results and stays). */
+const RERATED_HISTORY_FIELDS = new Set<string>(['rating', 'percentile']);
+
+/**
+ * Preserved versus computed: what is ours by decision is not compared with legacy. Keys a phase D rerate (or a live
+ * rating) rewrote carry computed ratings; partitions we re-ranked (the Development stream always, others once a
+ * rating of ours moved them) carry computed ranks.
+ */
+interface Computed {
+  /** "track/type" names */
+  reranked: Set<string>;
+  rerated: Set<string>;
+}
+
+async function computedFor(db: Kysely<any>, names: CatalogNames, userId: number): Promise<Computed> {
+  const [partitions, keys] = await Promise.all([
+    rerankedPartitions(db),
+    sql<{ trackId: string; typeId: string }>`
+      SELECT DISTINCT x."trackId"::text AS "trackId", x."typeId"::text AS "typeId" FROM members."memberStatsHistory" x
+      WHERE x."userId" = ${userId} AND ${reratedRow('x')}`.execute(db),
+  ]);
+  const name = (k: { trackId: string; typeId: string }) => `${names.trackName(k.trackId)}/${names.typeName(k.typeId)}`;
+  return {
+    reranked: new Set([...RERANKED_KEYS.map((k) => `${k.track}/${k.type}`), ...partitions.map(name)]),
+    rerated: new Set(keys.rows.map(name)),
+  };
+}
 
 /** Keys on which unified carries events after legacy's last one. */
 function grownKeys(legacy: TrackStats[], unified: TrackStats[]): Set<string> {
@@ -84,7 +112,7 @@ function grownKeys(legacy: TrackStats[], unified: TrackStats[]): Set<string> {
   return out;
 }
 
-function compareTracks(userId: number, legacy: TrackStats[], unified: TrackStats[]): Finding[] {
+function compareTracks(userId: number, legacy: TrackStats[], unified: TrackStats[], computed: Computed): Finding[] {
   const out: Finding[] = [];
   const byKey = new Map(unified.map((t) => [`${t.track}/${t.type}`, t]));
   for (const l of legacy) {
@@ -106,7 +134,8 @@ function compareTracks(userId: number, legacy: TrackStats[], unified: TrackStats
       out.push({ ...at, field: 'tracks.mostRecentSubmission', legacy: l.mostRecentSubmission, unified: u.mostRecentSubmission });
     const key = `${l.track}/${l.type}`;
     for (const f of RATING_FIELDS) {
-      if ((grew && MOVES_WITH_EVENTS.has(f)) || (reranked.has(key) && RERANKED_FIELDS.has(f))) continue;
+      if (((grew || computed.rerated.has(key)) && MOVES_WITH_EVENTS.has(f)) || (computed.reranked.has(key) && RERANKED_FIELDS.has(f)))
+        continue;
       if (l[f] !== null && u[f] !== l[f]) out.push({ ...at, field: `tracks.${f}`, legacy: l[f], unified: u[f] });
     }
   }
@@ -132,7 +161,7 @@ function compareMaxRating(
   return [];
 }
 
-function compareHistory(userId: number, legacy: HistoryEntry[], unified: HistoryEntry[]): Finding[] {
+function compareHistory(userId: number, legacy: HistoryEntry[], unified: HistoryEntry[], computed: Computed): Finding[] {
   const out: Finding[] = [];
   const byKey = new Map(unified.map((h) => [`${h.track}/${h.type}/${h.challengeId}`, h]));
   for (const l of legacy) {
@@ -143,7 +172,9 @@ function compareHistory(userId: number, legacy: HistoryEntry[], unified: History
       continue;
     }
     out.push(...compareShape(at, 'history[].', l, u));
+    const rerated = computed.rerated.has(`${l.track}/${l.type}`);
     for (const f of HISTORY_FIELDS) {
+      if (rerated && RERATED_HISTORY_FIELDS.has(f)) continue;
       if (l[f] !== null && u[f] !== l[f]) out.push({ ...at, field: `history[${l.challengeId}].${f}`, legacy: l[f], unified: u[f] });
     }
   }
@@ -155,11 +186,12 @@ async function compareMember(
   names: CatalogNames,
   m: { userId: number; handle: string; handleLower: string },
 ): Promise<Finding[]> {
-  const [lTracks, u, lHistory, uHistory] = await Promise.all([
+  const [lTracks, u, lHistory, uHistory, computed] = await Promise.all([
     legacyTracks(db, m.userId),
     unifiedTracks(db, names, m.userId),
     legacyHistory(db, m.userId),
     unifiedHistory(db, names, m.userId),
+    computedFor(db, names, m.userId),
   ]);
   const legacy: MemberStats = { ...m, readSource: 'legacy', tracks: lTracks, maxRating: maxRatingOf(lTracks, names) };
   const unified: MemberStats = { ...m, readSource: 'unified', tracks: u.tracks, maxRating: u.maxRating };
@@ -170,9 +202,9 @@ async function compareMember(
     ...schemaIssues(at, MemberHistory, 'legacy', { userId: m.userId, handle: m.handle, readSource: 'legacy', history: lHistory }),
     ...schemaIssues(at, MemberHistory, 'unified', { userId: m.userId, handle: m.handle, readSource: 'unified', history: uHistory }),
     ...compareShape(at, '', legacy, unified),
-    ...compareTracks(m.userId, lTracks, u.tracks),
-    ...compareMaxRating(m.userId, legacy.maxRating, unified.maxRating, grownKeys(lTracks, u.tracks)),
-    ...compareHistory(m.userId, lHistory, uHistory),
+    ...compareTracks(m.userId, lTracks, u.tracks, computed),
+    ...compareMaxRating(m.userId, legacy.maxRating, unified.maxRating, new Set([...grownKeys(lTracks, u.tracks), ...computed.rerated])),
+    ...compareHistory(m.userId, lHistory, uHistory, computed),
   ];
 }
 

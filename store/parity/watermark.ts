@@ -10,8 +10,9 @@ import type { DataWatermark } from '../../domain/parity';
  * sequential scan per table, the tables in parallel.
  */
 
-const UNIFIED = ['memberStats', 'memberStatsHistory', 'memberMaxRating'] as const;
-const LEGACY = [
+/** Change capture marks writes to exactly these tables (migrations/0012-changed-members.ts CAPTURED_TABLES). */
+export const UNIFIED = ['memberStats', 'memberStatsHistory', 'memberMaxRating'] as const;
+export const LEGACY = [
   'member',
   'memberDevelopStats',
   'memberDevelopStatsItem',

@@ -1,6 +1,7 @@
 import { condition, executeChild, proxyActivities, sleep, uuid4, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import { stepWorkflowId, type Approval, type GateView, type Step, type StepRecord } from '../../domain/cutover';
+import { LIVE_LAG_GRACE_SECONDS } from '../../domain/parity';
 import type { StreamRerateDone } from '../../domain/refresh';
 import { backfill } from '../backfill/workflow';
 import { dedupe } from '../dedupe/workflow';
@@ -39,8 +40,24 @@ const child = (c: StepContext, part?: string) => {
 };
 
 const evidenceOf = (c: StepContext, ...ids: Array<number | undefined>) => {
-  for (const id of ids) if (id !== undefined) c.rec.evidenceIds.push(id);
+  for (const id of ids) if (id !== undefined && !c.rec.evidenceIds.includes(id)) c.rec.evidenceIds.push(id);
 };
+
+/**
+ * The parity gate as of now. The platform is live: runs on "the current data" stop counting as soon as a challenge
+ * ends, so when the gate has a clean base it asks for a re-check of the members changed since (parity mode
+ * `changed`) and is evaluated again. A re-check that finds differences is on record and the gate says why.
+ */
+async function freshParityGate(c: StepContext): Promise<GateView & { recheckFailed?: boolean }> {
+  const gate = await cutoverActs.cutoverParityGate();
+  if (gate.holds || gate.recheckSince === undefined) return gate;
+  const r = await executeChild(parity, {
+    workflowId: stepWorkflowId(c.run.plan.name, c.rec.step, c.rec.attempts, `recheck-${uuid4().slice(0, 8)}`),
+    args: [{ mode: 'changed', since: gate.recheckSince, lagGraceSeconds: LIVE_LAG_GRACE_SECONDS }],
+  });
+  evidenceOf(c, r.evidenceId);
+  return { ...(await cutoverActs.cutoverParityGate()), ...(r.passed ? {} : { recheckFailed: true }) };
+}
 
 /** The runbook, one function per step: each runs the phase's own workflow as a child and says what it did. */
 export const STEP_RUNNERS: Record<Step, (c: StepContext) => Promise<void>> = {
@@ -59,35 +76,47 @@ export const STEP_RUNNERS: Record<Step, (c: StepContext) => Promise<void>> = {
 
   async backfill(c) {
     const { plan } = c.run;
+    const capture = await cutoverActs.cutoverEnableCapture();
     const r = await executeChild(backfill, {
       workflowId: child(c),
       args: [{ options: { concurrency: plan.concurrency, skipRerate: plan.skipRerateInBackfill } }],
     });
     evidenceOf(c, r.evidenceId);
-    c.rec.summary = `${r.totals.members} members, ${r.totals.statsRows} stats and ${r.totals.historyRows} history rows written in ${r.seconds.toFixed(0)} s`;
+    c.rec.summary = `${r.totals.members} members, ${r.totals.statsRows} stats and ${r.totals.historyRows} history rows written in ${r.seconds.toFixed(0)} s; ${capture}`;
   },
 
   async parity(c) {
     const { plan } = c.run;
     const runs = plan.parity.full
-      ? [{ mode: 'full' as const, seed: `${plan.name}-${c.rec.attempts}` }]
-      : ['a', 'b'].map((s) => ({ mode: 'sample' as const, samples: plan.parity.samples, seed: `${plan.name}-${c.rec.attempts}${s}` }));
+      ? [{ mode: 'full' as const, seed: `${plan.name}-${c.rec.attempts}`, lagGraceSeconds: LIVE_LAG_GRACE_SECONDS }]
+      : ['a', 'b'].map((s) => ({
+          mode: 'sample' as const,
+          samples: plan.parity.samples,
+          seed: `${plan.name}-${c.rec.attempts}${s}`,
+          lagGraceSeconds: LIVE_LAG_GRACE_SECONDS,
+        }));
     const found: string[] = [];
     for (const [i, options] of runs.entries()) {
       const r = await executeChild(parity, { workflowId: child(c, `run${i + 1}`), args: [options] });
       evidenceOf(c, r.evidenceId);
       if (!r.passed) {
-        const n = Object.values(r.categories).reduce((a, x) => a + x.count, 0);
-        found.push(`run #${r.evidenceId}: ${n} difference(s)`);
+        // what an operator needs to start looking: the categories, and one example each
+        const cats = Object.entries(r.categories)
+          .filter(([, x]) => x.count > 0)
+          .map(([name, x]) => {
+            const e = x.examples[0];
+            return `${name} ${x.count}${e ? ` (e.g. member ${e.userId} ${e.type ?? e.track ?? ''} ${e.field}: legacy ${JSON.stringify(e.legacy)}, unified ${JSON.stringify(e.unified)})` : ''}`;
+          });
+        found.push(`run #${r.evidenceId}: ${cats.join('; ')}`);
       }
     }
-    const gate = await cutoverActs.cutoverParityGate();
+    const gate = await freshParityGate(c);
     if (!gate.holds) throw new StepBlocked(`the parity gate does not hold: ${gate.reason}${found.length ? ` (${found.join('; ')})` : ''}`);
     c.rec.summary = gate.reason;
   },
 
   async switch(c) {
-    await c.approval('switch', () => cutoverActs.cutoverParityGate());
+    await c.approval('switch', () => freshParityGate(c));
     const r = await executeChild(switchReads, {
       workflowId: child(c),
       args: [
@@ -173,6 +202,7 @@ export const STEP_RUNNERS: Record<Step, (c: StepContext) => Promise<void>> = {
 
   async 'go-no-go'(c) {
     await c.approval('go-no-go', async () => {
+      await freshParityGate(c);
       const gates = await cutoverActs.cutoverGates({ since: c.run.status.startedAt });
       c.run.setGates(gates);
       const failing = gates.filter((g) => !g.holds);
@@ -196,10 +226,15 @@ export const STEP_RUNNERS: Record<Step, (c: StepContext) => Promise<void>> = {
     // bounded history: at most ~500 checks however long the window
     const every = Math.max(plan.checkEverySeconds * 1000, (plan.rollbackWindowSeconds * 1000) / 500);
     let checks = 0;
+    let failedRechecks = 0;
     while (Date.now() < end) {
       const check = await cutoverActs.cutoverWindowCheck();
       checks++;
       if (!check.ok) throw new RegressionFound(check.problems.join('; '));
+      // unified data drifting from legacy's under live traffic; twice in a row, so a refresh in flight is not one
+      const gate = await freshParityGate(c);
+      failedRechecks = gate.recheckFailed ? failedRechecks + 1 : 0;
+      if (failedRechecks >= 2) throw new RegressionFound(`parity re-checks found differences twice in a row: ${gate.reason}`);
       await sleep(Math.min(every, end - Date.now()));
     }
     c.rec.summary = `${plan.rollbackWindowSeconds} s on unified reads, ${checks} checks clean`;
@@ -209,6 +244,7 @@ export const STEP_RUNNERS: Record<Step, (c: StepContext) => Promise<void>> = {
     const windowRec = c.run.stepRecord('rollback-window');
     const window = { from: windowRec.startedAt ?? c.run.status.startedAt, to: windowRec.endedAt ?? new Date().toISOString() };
     await c.approval('flag-removal', async () => {
+      await freshParityGate(c);
       const gates = await cutoverActs.cutoverGates({ since: c.run.status.startedAt });
       const unused = await cutoverActs.cutoverLegacyUnused(window);
       c.run.setGates([...gates, unused]);

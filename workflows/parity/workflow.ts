@@ -7,6 +7,7 @@ import {
   runWatermark,
   summarizeParity,
   type CategoryResult,
+  type RecheckScope,
   type ParityCategory,
   type ParityGate,
   type ParityReport,
@@ -30,15 +31,25 @@ export interface ParityResult extends ParityReport {
   membersTotal: number;
   sampleHash: string;
   dataWatermark: string;
+  /** the snapshot the run started from (findings of members changed since are deferred); absent without change capture */
+  snapshot?: string;
+  snapshotAt?: string;
+  /** why change capture was unavailable */
+  captureOff?: string;
+  /** mode 'changed': the base, how many members changed since, and whether it compared every member instead */
+  recheck?: RecheckScope;
   /** the gate after this run's evidence */
   gate: ParityGate;
   seconds: number;
 }
 
 /**
- * Phase B. prepare (members in scope, data watermark) → every category in parallel → watermark again (a change
- * during the run voids the evidence) → evidence → the gate. The run reports differences; it fails only when it
- * cannot run.
+ * Phase B. prepare (members in scope, change capture on, data watermark, the snapshot the run starts from) → every
+ * category in parallel (findings of members changed since the snapshot deferred, not counted) → watermark again (a
+ * change during the run voids the evidence for the current-data rule) → evidence → the gate. Mode 'changed'
+ * re-checks every member changed since a base run's snapshot. The run reports differences; it fails only when it
+ * cannot run. (The command sequence is the same for every mode and as before change capture: what changed travels
+ * in activity inputs and results, so recorded histories replay without a patch.)
  */
 export async function parity(input: ParityInput): Promise<ParityResult> {
   return markFailure(() => runParity(input));
@@ -48,7 +59,9 @@ async function runParity(input: ParityInput): Promise<ParityResult> {
   const parsed = ParityOptions.parse(input);
   // a seed is always recorded so the sample can be repeated (Math.random is deterministic in workflows)
   const options: ParityOptions =
-    parsed.mode === 'user' || parsed.seed ? parsed : { ...parsed, seed: Math.random().toString(36).slice(2, 10) };
+    parsed.mode === 'user' || parsed.mode === 'changed' || parsed.seed
+      ? parsed
+      : { ...parsed, seed: Math.random().toString(36).slice(2, 10) };
   const started = Date.now();
   const status: ParityStatus = { state: 'preparing', counts: {} };
   setHandler(parityStatus, () => status);
@@ -61,7 +74,13 @@ async function runParity(input: ParityInput): Promise<ParityResult> {
   status.state = 'checking';
   const results = await Promise.all(
     PARITY_CATEGORIES.map(async (category): Promise<[ParityCategory, CategoryResult]> => {
-      const r = await acts.parityCategory({ category, scope: plan.scope, shapeUserIds: plan.shapeUserIds, examples: options.examples });
+      const r = await acts.parityCategory({
+        category,
+        scope: plan.scope,
+        shapeUserIds: plan.shapeUserIds,
+        examples: options.examples,
+        ...(plan.start ? { snapshot: plan.start.snapshot } : {}),
+      });
       status.counts[category] = r.count;
       return [category, r];
     }),
@@ -84,6 +103,10 @@ async function runParity(input: ParityInput): Promise<ParityResult> {
     examples: options.examples,
     shapeSamples: plan.shapeUserIds.length,
     watermark: { start: plan.watermark, end: end.value },
+    // the start point (the gate's live-traffic rule reads it) and, for a re-check, its base
+    ...(plan.start ?? {}),
+    ...(plan.captureOff ? { captureOff: plan.captureOff } : {}),
+    ...(plan.recheck ?? {}),
   };
   const evidenceId = await acts.storeEvidence({
     kind: 'parity',
@@ -110,6 +133,9 @@ async function runParity(input: ParityInput): Promise<ParityResult> {
     membersTotal: plan.membersTotal,
     sampleHash: plan.sampleHash,
     dataWatermark,
+    ...(plan.start ? { snapshot: plan.start.snapshot, snapshotAt: plan.start.snapshotAt } : {}),
+    ...(plan.captureOff ? { captureOff: plan.captureOff } : {}),
+    ...(plan.recheck ? { recheck: plan.recheck } : {}),
     gate,
     seconds: (Date.now() - started) / 1000,
   };

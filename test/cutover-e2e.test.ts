@@ -1,0 +1,70 @@
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { STEPS } from '../domain/cutover';
+import { runLiveCutover } from '../scripts/commands/cutover-live';
+import { runSeed } from '../scripts/seed/index';
+import { createTestDatabase } from './support/db';
+import { testStack, uniqueTaskQueue } from './support/stack';
+
+/**
+ * One whole cutover against the real stack — Postgres, the Temporal dev server, the member stats API — with the
+ * autopilot ending challenges and calling the API during the whole run, as `npm start` does on the small seed.
+ * What it must leave is checked in the tables, not in the workflow's own account.
+ */
+describe('a whole cutover under autopilot traffic', () => {
+  let db: Awaited<ReturnType<typeof createTestDatabase>>;
+  let stack: Awaited<ReturnType<typeof testStack>>;
+  beforeAll(async () => {
+    db = await createTestDatabase('cutover_e2e');
+    stack = await testStack(db.url);
+    await runSeed(stack.dbs, { size: 'tiny', seed: 77 });
+  });
+  afterAll(async () => {
+    await stack?.close();
+    await db?.drop();
+  });
+
+  it(
+    'runs every phase with --auto-approve, every gate holds, reads end unified and the traffic was served',
+    { timeout: 300_000 },
+    async () => {
+      const lines: string[] = [];
+      const { status, autopilot } = await runLiveCutover(stack, {
+        plan: {
+          name: `e2e-${process.pid}-${Date.now()}`,
+          autoApprove: true,
+          rollbackWindowSeconds: 5,
+          checkEverySeconds: 2,
+          refreshWaitSeconds: 60,
+        },
+        autopilotRate: 1,
+        // challenge ids are the seed's: refresh workflow ids (refresh/challenge/<id>) must not meet another file's
+        seed: 77,
+        taskQueue: uniqueTaskQueue('cutover-e2e'),
+        log: (m) => lines.push(m),
+      });
+      // on failure, what an operator would look at first: the evidence on record and the autopilot's own account
+      const onRecord = await sql<{ kind: string; n: number; passed: number; last: Date }>`
+      SELECT kind, count(*)::int AS n, count(*) FILTER (WHERE passed)::int AS passed, max("createdAt") AS last
+      FROM platform.evidence GROUP BY kind ORDER BY kind`.execute(stack.dbs.members);
+      const context = [status.blockedReason ?? '', ...lines, JSON.stringify(autopilot), JSON.stringify(onRecord.rows)].join('\n');
+      expect(status.state, context).toBe('done');
+      expect(status.steps.map((s) => s.status)).toEqual(STEPS.map(() => 'done'));
+      expect(status.gates.filter((g) => !g.holds)).toEqual([]);
+      expect(autopilot.ended).toBeGreaterThan(0);
+
+      const m = stack.dbs.members;
+      const source = await sql<{ source: string }>`SELECT source FROM platform."readSource"`.execute(m);
+      expect(source.rows[0]?.source).toBe('unified');
+      // every challenge the autopilot ended was refreshed, through the API with its client id
+      const refreshed = await sql<{ n: number }>`
+      SELECT count(*)::int AS n FROM autopilot."endedChallenge" e
+      WHERE NOT EXISTS (SELECT 1 FROM platform."refreshLog" r WHERE r."challengeId" = e."challengeId"::uuid)`.execute(m);
+      expect(refreshed.rows[0]?.n).toBe(0);
+      const kinds = await sql<{ kind: string }>`SELECT DISTINCT kind FROM platform.evidence WHERE passed ORDER BY kind`.execute(m);
+      expect(kinds.rows.map((r) => r.kind)).toEqual(
+        expect.arrayContaining(['backfill', 'dedupe', 'flag-removal', 'parity', 'preflight', 'refresh', 'reports', 'rerate', 'switch']),
+      );
+    },
+  );
+});
