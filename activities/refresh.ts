@@ -39,6 +39,21 @@ export function refreshActivities({ dbs, config, temporal }: ActivityDeps) {
     return { ...c, endDate: c.endDate };
   }
 
+  /** Signal-with-start of the stream's sequencer on this worker's task queue (one per deployment and stream). */
+  const toSequencer = async (stream: Stream, signal: string, arg: RatingRequest | StreamRerateRequest): Promise<void> => {
+    if (!temporal) throw new Error('this worker has no Temporal client for activities');
+    const client = await temporal();
+    const { taskQueue } = Context.current().info;
+    const args: [SequencerInput] = [{ stream }];
+    await client.workflow.signalWithStart(SEQUENCER.workflowType, {
+      workflowId: SEQUENCER.workflowId(taskQueue, stream),
+      taskQueue,
+      args,
+      signal,
+      signalArgs: [arg],
+    });
+  };
+
   return {
     /** Every participant of an ended challenge refreshed in one transaction; the refresh is on record. */
     async refreshChallengeMembers(input: { challengeId: string; caller: CallerRef }): Promise<Omit<ChallengeRefreshResult, 'rated'>> {
@@ -139,30 +154,12 @@ export function refreshActivities({ dbs, config, temporal }: ActivityDeps) {
 
     /** Hands a challenge end to its stream's sequencer, starting it when none runs (signal-with-start). */
     async requestRating(input: { stream: Stream; request: RatingRequest }): Promise<void> {
-      if (!temporal) throw new Error('this worker has no Temporal client for activities');
-      const client = await temporal();
-      const args: [SequencerInput] = [{ stream: input.stream }];
-      await client.workflow.signalWithStart(SEQUENCER.workflowType, {
-        workflowId: SEQUENCER.workflowId(Context.current().info.taskQueue, input.stream),
-        taskQueue: Context.current().info.taskQueue,
-        args,
-        signal: SEQUENCER.requested,
-        signalArgs: [input.request],
-      });
+      await toSequencer(input.stream, SEQUENCER.requested, input.request);
     },
 
     /** Hands an operator's stream rerate to the stream's sequencer (signal-with-start): one writer per stream. */
     async requestStreamRerate(input: { stream: Stream; request: StreamRerateRequest }): Promise<void> {
-      if (!temporal) throw new Error('this worker has no Temporal client for activities');
-      const client = await temporal();
-      const args: [SequencerInput] = [{ stream: input.stream }];
-      await client.workflow.signalWithStart(SEQUENCER.workflowType, {
-        workflowId: SEQUENCER.workflowId(Context.current().info.taskQueue, input.stream),
-        taskQueue: Context.current().info.taskQueue,
-        args,
-        signal: SEQUENCER.rerateRequested,
-        signalArgs: [input.request],
-      });
+      await toSequencer(input.stream, SEQUENCER.rerateRequested, input.request);
     },
 
     /** The reconciler's next chunk: completed challenges past the mark that no trigger refreshed (the mark is set on first use). */

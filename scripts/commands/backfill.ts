@@ -216,36 +216,31 @@ export function registerBackfill(program: Command): void {
 
   const target = (stack: Stack) => stack.client!.workflow.getHandle(BACKFILL_WORKFLOW_ID);
   const operator = { actor: process.env.USER?.trim() || 'operator' };
-  program
-    .command('pause')
-    .description('pause the running cutover (passed on to its phase), else the running backfill between batches')
-    .option('--reason <text>', 'why (on the cutover’s record)')
-    .action((f: { reason?: string }) =>
-      withStack({}, async (s) => {
-        const cutover = await runningCutover(s);
-        if (cutover)
-          return void (
-            await cutover.signal(cutoverPause, { ...operator, ...(f.reason ? { reason: f.reason } : {}) }),
-            stderrLog(`pause requested (${cutover.workflowId})`)
-          );
-        await steer('backfill or cutover', async () => void (await target(s).signal(pauseSignal), stderrLog('pause requested')));
-      }),
-    );
-  program
-    .command('resume')
-    .description('resume the paused cutover, else a paused backfill')
-    .option('--reason <text>', 'why (on the cutover’s record)')
-    .action((f: { reason?: string }) =>
-      withStack({}, async (s) => {
-        const cutover = await runningCutover(s);
-        if (cutover)
-          return void (
-            await cutover.signal(cutoverResume, { ...operator, ...(f.reason ? { reason: f.reason } : {}) }),
-            stderrLog(`resumed (${cutover.workflowId})`)
-          );
-        await steer('backfill or cutover', async () => void (await target(s).signal(resumeSignal), stderrLog('resumed')));
-      }),
-    );
+  const steering = [
+    [
+      'pause',
+      'pause the running cutover (passed on to its phase), else the running backfill between batches',
+      cutoverPause,
+      pauseSignal,
+      'pause requested',
+    ],
+    ['resume', 'resume the paused cutover, else a paused backfill', cutoverResume, resumeSignal, 'resumed'],
+  ] as const;
+  for (const [name, description, toCutover, toBackfill, said] of steering)
+    program
+      .command(name)
+      .description(description)
+      .option('--reason <text>', 'why (on the cutover’s record)')
+      .action((f: { reason?: string }) =>
+        withStack({}, async (s) => {
+          const cutover = await runningCutover(s);
+          if (cutover) {
+            await cutover.signal(toCutover, { ...operator, ...(f.reason ? { reason: f.reason } : {}) });
+            return stderrLog(`${said} (${cutover.workflowId})`);
+          }
+          await steer('backfill or cutover', async () => void (await target(s).signal(toBackfill), stderrLog(said)));
+        }),
+      );
   program
     .command('retune')
     .description('change the running backfill’s concurrency (and, in a cutover, that of the steps to come)')
