@@ -7,7 +7,7 @@ import { stderrLog, type Stack } from '../../lib/stack';
 import { readCutover } from '../../store/cutover';
 import { Cutover, cutoverStatus } from '../../workflows/cutover/messages';
 import { UsageError, wholeNumber, withStack, withWorker } from '../cli-support';
-import { formatCutover, formatGates, transitions } from './cutover-view';
+import { formatCutover, transitions } from './cutover-view';
 
 /**
  * `start [--name N] [--plan FILE|JSON] [--auto-approve] [--skip-rerate-in-backfill] [--skip STEP=REASON]…
@@ -133,7 +133,6 @@ export function registerCutoverStart(program: Command): void {
 
 export function printOutcome(s: CutoverStatus, json: boolean): void {
   process.stdout.write(json ? `${JSON.stringify(s, null, 2)}\n` : `${formatCutover(s)}\n`);
-  if (!json && s.state === 'done') process.stdout.write(`go/no-go:\n${formatGates(s.gates)}\n`);
   process.exitCode = s.state === 'done' && s.gates.every((g) => g.holds) ? 0 : 1;
 }
 

@@ -39,7 +39,7 @@ export function formatCutover(s: CutoverStatus, childProgress?: string): string 
   if (s.state === 'rolled-back') out.push('  reads are legacy; next: `retry` to run again from the backfill, or `abort`');
   out.push(...s.steps.map(formatStep));
   if (childProgress) out.push(`  running phase: ${childProgress}`);
-  if (s.gates.length) out.push(`gates${s.gatesAt ? ` (as of ${s.gatesAt})` : ''}:`, formatGates(s.gates));
+  if (s.gates.length) out.push(`go/no-go gates${s.gatesAt ? ` (as of ${s.gatesAt})` : ''}:`, formatGates(s.gates));
   const recent = s.actions.slice(-5);
   if (recent.length) {
     out.push('operator log (latest):');
