@@ -11,6 +11,9 @@ import { verifyUnifiedReads } from '../store/switch';
 import { catalogCache } from './catalog-cache';
 import type { ActivityDeps } from './deps';
 
+/** A gate as the workflow keeps it (the evaluations carry more: the workflow history needs only this). */
+const view = (g: GateView): GateView => ({ gate: g.gate, holds: g.holds, reason: g.reason, evidenceIds: g.evidenceIds });
+
 /** The cutover workflow's own reads and writes: its mirror, its gates, and the rollback of reads. Each idempotent. */
 export function cutoverActivities({ dbs }: ActivityDeps) {
   const db = dbs.members;
@@ -33,24 +36,18 @@ export function cutoverActivities({ dbs }: ActivityDeps) {
 
     /** Every go/no-go gate, from evidence stored since the cutover started. */
     async cutoverGates(input: { since: string }): Promise<GateView[]> {
-      return (await currentGates(db, { since: input.since })).gates.map((g) => ({
-        gate: g.gate,
-        holds: g.holds,
-        reason: g.reason,
-        evidenceIds: g.evidenceIds,
-      }));
+      return (await currentGates(db, { since: input.since })).gates.map(view);
     },
 
     async cutoverGate(input: { gate: string; since: string }): Promise<GateView> {
       const g = (await currentGates(db, { since: input.since })).gates.find((x) => x.gate === input.gate);
       if (!g) throw new Error(`no gate named ${input.gate}`);
-      return { gate: g.gate, holds: g.holds, reason: g.reason, evidenceIds: g.evidenceIds };
+      return view(g);
     },
 
     /** The flag may go only when nothing read the legacy tables through the API during the rollback window. */
     async cutoverLegacyUnused(window: { from: string; to: string }): Promise<GateView> {
-      const g = legacyUnused(await legacyReadsBetween(db, window.from, window.to), { start: window.from, end: window.to });
-      return { gate: g.gate, holds: g.holds, reason: g.reason, evidenceIds: g.evidenceIds };
+      return view(legacyUnused(await legacyReadsBetween(db, window.from, window.to), { start: window.from, end: window.to }));
     },
 
     /**

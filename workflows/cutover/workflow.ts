@@ -37,6 +37,7 @@ import {
   cutoverRollback,
   cutoverStatus,
 } from './messages';
+import { rootMessage } from '../support/failure';
 import { CutoverRun, type CutoverCarry } from './state';
 import { cutoverActs, mirrorActs, RegressionFound, STEP_RUNNERS, StepBlocked, type StepContext } from './steps';
 
@@ -246,7 +247,7 @@ export async function cutover(input: CutoverInput): Promise<CutoverStatus> {
       if (await interrupted(rec.step)) break;
       continue;
     }
-    const message = rootMessage(outcome);
+    const message = whyFailed(outcome);
     run.finish(rec, 'failed', message);
     run.retryRequested = false;
     run.setState('blocked', `${rec.step}: ${message}`);
@@ -274,11 +275,9 @@ async function toChild(run: CutoverRun, what: 'pause' | 'resume'): Promise<void>
     .catch(() => undefined);
 }
 
-/** The innermost message (a child failure wraps the activity's, which wraps the cause). */
-function rootMessage(e: unknown): string {
+/** Why a step failed, as the operator reads it. */
+function whyFailed(e: unknown): string {
   if (e instanceof StepBlocked) return e.message;
-  let c: unknown = e;
-  while (c instanceof Error && c.cause instanceof Error) c = c.cause;
   if (isCancellation(e)) return 'cancelled';
-  return c instanceof Error ? c.message : String(c);
+  return rootMessage(e);
 }

@@ -3,7 +3,7 @@ import type { Activities } from '../../activities';
 import { DedupeOptions, DedupeRunId, type DedupeInput, type DedupeReport, type DedupeUndoResult } from '../../domain/dedupe';
 import { Failure } from '../../domain/failures';
 import { CutoverPhase, CutoverState } from '../../domain/search-attributes';
-import { markFailure } from '../support/failure';
+import { markFailure, rootMessage } from '../support/failure';
 import { batchActivity, evidenceActivity } from '../support/policies';
 import { dedupeStatus, type DedupeStatus } from './messages';
 
@@ -21,13 +21,6 @@ export async function dedupe(input: DedupeInput): Promise<DedupeResult> {
 
 function invalid(messages: string[]): never {
   throw ApplicationFailure.nonRetryable(messages.join('\n'), Failure.InvalidInput);
-}
-
-/** The innermost message: an activity failure wraps the activity's own. */
-function rootMessage(e: unknown): string {
-  let c: unknown = e;
-  while (c instanceof Error && c.cause instanceof Error) c = c.cause;
-  return c instanceof Error ? c.message : String(c);
 }
 
 async function runDedupe(input: DedupeInput): Promise<DedupeResult> {

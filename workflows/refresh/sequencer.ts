@@ -19,6 +19,7 @@ import {
   type StreamRerateRequest,
 } from '../../domain/refresh';
 import { CutoverPhase, CutoverState } from '../../domain/search-attributes';
+import { rootMessage } from '../support/failure';
 import { batchActivity } from '../support/policies';
 import { rerate } from '../rerate/workflow';
 import { rerateWorkflowId } from '../rerate/messages';
@@ -110,9 +111,7 @@ async function runStreamRerate(stream: SequencerInput['stream'], req: StreamRera
     });
     answer = { requestId: req.requestId, workflowId, evidenceId: r.evidenceId, rows: r.chunks.rows };
   } catch (e) {
-    let c: unknown = e;
-    while (c instanceof Error && c.cause instanceof Error) c = c.cause;
-    answer = { requestId: req.requestId, workflowId, error: c instanceof Error ? c.message : String(c) };
+    answer = { requestId: req.requestId, workflowId, error: rootMessage(e) };
   }
   if (req.replyTo)
     await getExternalWorkflowHandle(req.replyTo)

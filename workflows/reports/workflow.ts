@@ -3,7 +3,7 @@ import type { Activities } from '../../activities';
 import { Failure } from '../../domain/failures';
 import { ReportsOptions, type ReportsEvidence, type ReportsInput } from '../../domain/reports';
 import { CutoverPhase, CutoverState } from '../../domain/search-attributes';
-import { markFailure } from '../support/failure';
+import { markFailure, rootMessage } from '../support/failure';
 import { evidenceActivity, parityActivity } from '../support/policies';
 import { reportsStatus, type ReportsStatus } from './messages';
 
@@ -26,12 +26,6 @@ export interface ReportsResult extends ReportsEvidence {
 export async function reports(input: ReportsInput = {}): Promise<ReportsResult> {
   return markFailure(() => runReports(input));
 }
-
-const rootMessage = (e: unknown): string => {
-  let c: unknown = e;
-  while (c instanceof Error && c.cause instanceof Error) c = c.cause;
-  return c instanceof Error ? c.message : String(c);
-};
 
 async function runReports(input: ReportsInput): Promise<ReportsResult> {
   const status: ReportsStatus = { state: 'starting' };

@@ -10,3 +10,10 @@ export async function markFailure<T>(body: () => Promise<T>): Promise<T> {
     throw e;
   }
 }
+
+/** The innermost message: a child or activity failure wraps the cause an operator needs to read. */
+export function rootMessage(e: unknown): string {
+  let c: unknown = e;
+  while (c instanceof Error && c.cause instanceof Error) c = c.cause;
+  return c instanceof Error ? c.message : String(c);
+}

@@ -25,7 +25,7 @@ import {
   type SwitchReadsOptions,
   type SwitchReadsResult,
 } from '../../domain/switch';
-import { markFailure } from '../support/failure';
+import { markFailure, rootMessage } from '../support/failure';
 import { evidenceActivity, RETRY_BRIEFLY, RETRY_UNTIL_UP } from '../support/policies';
 import { switchStatus, type SwitchStatus } from './messages';
 
@@ -44,13 +44,6 @@ const evidence = proxyActivities<Activities>(evidenceActivity);
  */
 export async function switchReads(input: SwitchReadsInput): Promise<SwitchReadsResult> {
   return markFailure(() => runSwitch(input));
-}
-
-/** The innermost message: an activity failure wraps the activity's own. */
-function rootMessage(e: unknown): string {
-  let c: unknown = e;
-  while (c instanceof Error && c.cause instanceof Error) c = c.cause;
-  return c instanceof Error ? c.message : String(c);
 }
 
 async function runSwitch(raw: SwitchReadsInput): Promise<SwitchReadsResult> {
