@@ -26,6 +26,7 @@ import { removeOrphans } from '../store/backfill/membership';
 import { hasChallengeResult, memberRanges } from '../store/backfill/plan';
 import { computedRankPartitions } from '../store/backfill/staging';
 import { refreshRanks } from '../store/derived';
+import { analyzeStale } from '../store/planner-stats';
 import type { ActivityDeps } from './deps';
 import { catalogCache } from './catalog-cache';
 import { heartbeating } from './heartbeat';
@@ -185,6 +186,8 @@ export function backfillActivities({ dbs, config }: ActivityDeps) {
       const { options, plan } = input;
       if (options.csvOnly) return { ranksChanged: 0, orphansRemoved: 0, csvFiles: await assembleCsv(options.csvPath!, plan.runKey) };
       const everyMember = plan.fullRun && options.userIds === undefined && options.limit === undefined;
+      // the phases after a backfill (ranks below, parity, rerate) join these tables: fresh statistics first
+      await analyzeStale(dbs.members);
       const orphansRemoved = everyMember ? await removeOrphans(dbs.members) : 0;
       // only the partitions whose ranks we compute are re-ranked; legacy ranks elsewhere are preserved
       const cat = await getCatalog();

@@ -19,6 +19,7 @@ import { beginRerate, committedChunk, finishRerate, recordChunk } from '../store
 import { loadStream, type LoadedStream } from '../store/rerate/stream';
 import { finalizeRerate, writeRerateRows } from '../store/rerate/write';
 import { fingerprintStream } from '../store/rerate/fingerprint';
+import { analyzeStale } from '../store/planner-stats';
 import { finishPreview, previewChanges, recordSource, rerateRun, writePreviewRows } from '../store/rerate/preview';
 import { describeSourceChanges, hasChanges, sourceChanges, summarizeDiff } from '../domain/rerate-preview';
 import { previewActivities } from './rerate-preview';
@@ -96,6 +97,8 @@ export function rerateActivities({ dbs, config }: ActivityDeps) {
     /** Resolves --from within the stream, replays the stream in memory and cuts the rerated events into chunks. */
     async reratePrepare(options: RerateOptions): Promise<ReratePlan> {
       return heartbeating(async () => {
+        // chunks join the history by member and key: planned on the history as it is, not as it was before a backfill
+        await analyzeStale(dbs.members);
         const cat = await getCatalog();
         const loaded = await loadStream(dbs, cat, options.stream, config.ratingMissingMetadata);
         const from = await resolveFrom(options.stream, options.from, loaded);
