@@ -10,15 +10,19 @@ import { switchReadSource } from '../store/read-source';
 import { verifyUnifiedReads } from '../store/switch';
 import { catalogCache } from './catalog-cache';
 import type { ActivityDeps } from './deps';
+import { withHeartbeats } from './heartbeat';
 
 /** A gate as the workflow keeps it (the evaluations carry more: the workflow history needs only this). */
 const view = (g: GateView): GateView => ({ gate: g.gate, holds: g.holds, reason: g.reason, evidenceIds: g.evidenceIds });
 
-/** The cutover workflow's own reads and writes: its mirror, its gates, and the rollback of reads. Each idempotent. */
+/**
+ * The cutover workflow's own reads and writes: its mirror, its gates, and the rollback of reads. Each idempotent;
+ * each heartbeats, so a worker killed mid-call is noticed in seconds rather than at the call's time limit.
+ */
 export function cutoverActivities({ dbs }: ActivityDeps) {
   const db = dbs.members;
   const getCatalog = catalogCache(dbs);
-  return {
+  return withHeartbeats({
     async mirrorCutover(input: { workflowId: string; status: CutoverStatus }): Promise<void> {
       await mirrorCutover(db, input.workflowId, input.status);
     },
@@ -80,5 +84,5 @@ export function cutoverActivities({ dbs }: ActivityDeps) {
         );
       return { ok: problems.length === 0, problems };
     },
-  };
+  });
 }

@@ -1,5 +1,7 @@
 // npm run chaos -- [--size small|tiny] [--kills N] [--seed N] [--json]: a backfill and a full parity run under
 // worker SIGKILLs, a Temporal restart and lost Postgres sessions must end exactly as an undisturbed run does.
+// npm run chaos -- --cutover [--size tiny|small] [--seed N] [--json]: a whole cutover with its worker killed in
+// every step must end as an undisturbed cutover does.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,9 +11,10 @@ import { stderrLog } from '../lib/stack';
 import { fail, UsageError } from './cli-support';
 import { killGroupsOnExit } from './chaos/children';
 import { openChaosStack } from './chaos/database';
+import { chaosCutover } from './chaos/cutover-command';
 import { ChaosTemporal } from './chaos/dev-server';
 import { runChaos } from './chaos/run';
-import { formatChaos } from './chaos/table';
+import { formatChaos, formatCutoverChaos } from './chaos/table';
 
 const whole = (flag: string, min: number, max: number) =>
   z.coerce
@@ -30,6 +33,7 @@ const Flags = z.object({
   batchSize: whole('--batch-size', 1, 5000).optional(),
   concurrency: whole('--concurrency', 1, 8),
   parityKill: z.boolean().default(true),
+  cutover: z.boolean().default(false),
   json: z.boolean().default(false),
 });
 
@@ -47,6 +51,10 @@ const program = new Command('chaos')
   .option('--batch-size <n>', 'members per batch (default: 20 small, 4 tiny)')
   .option('--concurrency <n>', 'batches in flight', '2')
   .option('--no-parity-kill', 'do not SIGKILL the worker while parity runs')
+  .option(
+    '--cutover',
+    'instead: a whole cutover with its worker SIGKILLed in every step, against an undisturbed one (databases cutover_chaos_ref, cutover_chaos_cutover)',
+  )
   .option('--json', 'print the report as JSON')
   .exitOverride()
   .action(async (raw: Record<string, unknown>) => {
@@ -54,6 +62,12 @@ const program = new Command('chaos')
     if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => i.message).join('\n'));
     const f = parsed.data;
     killGroupsOnExit();
+    if (f.cutover) {
+      const report = await chaosCutover({ size: f.size, seed: f.seed, cliPath: process.env.TEMPORAL_CLI_PATH });
+      process.stdout.write(f.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatCutoverChaos(report)}\n`);
+      process.exitCode = report.passed ? 0 : 1;
+      return;
+    }
     const stack = await openChaosStack(f.size, f.seed, stderrLog);
     const dir = mkdtempSync(join(tmpdir(), 'cutover-chaos-'));
     let temporal: ChaosTemporal | undefined;

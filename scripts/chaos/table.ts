@@ -1,3 +1,4 @@
+import type { CutoverChaosReport } from './cutover';
 import type { ChaosReport } from './run';
 
 /** The printed report: each fault injected, then each outcome check, expected against got. */
@@ -35,4 +36,24 @@ export function formatChaos(r: ChaosReport): string {
     `${r.passed ? 'PASSED' : 'FAILED'}: ${r.checks.filter((c) => c.pass).length} of ${r.checks.length} checks pass`,
   ];
   return out.join('\n');
+}
+
+export function formatCutoverChaos(r: CutoverChaosReport): string {
+  return [
+    `Cutover chaos: worker SIGKILLed in ${r.settings.killAt.join(', ')}; undisturbed cutover ${r.seconds.undisturbed.toFixed(1)} s, disturbed ${r.seconds.disturbed.toFixed(1)} s`,
+    '',
+    ...table(
+      ['#', 'meant for', 'landed in', 'at (s)'],
+      r.kills.map((k, i) => [String(i + 1), k.meant, k.landed, k.atSeconds.toFixed(1)]),
+      ['r', 'l', 'l', 'r'],
+    ),
+    '',
+    ...table(
+      ['check', 'expected', 'got', 'result'],
+      r.checks.map((c) => [c.name, c.expected, c.got, c.pass ? 'pass' : 'FAIL']),
+      ['l', 'l', 'l', 'l'],
+    ),
+    '',
+    `${r.passed ? 'PASSED' : 'FAILED'}: ${r.checks.filter((c) => c.pass).length} of ${r.checks.length} checks pass`,
+  ].join('\n');
 }

@@ -13,8 +13,12 @@ import { switchReads } from '../switch/workflow';
 import { evidenceActivity, RETRY_BRIEFLY, RETRY_UNTIL_UP } from '../support/policies';
 import type { CutoverRun } from './state';
 
-/** Small reads and writes of the cutover itself (gates, mirror, the read source): an outage waits. */
-export const cutoverActs = proxyActivities<Activities>({ startToCloseTimeout: '2 minutes', retry: RETRY_UNTIL_UP });
+/** Small reads and writes of the cutover itself (gates, the read source): an outage waits; a dead worker is noticed in 15 s. */
+export const cutoverActs = proxyActivities<Activities>({
+  startToCloseTimeout: '2 minutes',
+  heartbeatTimeout: '15 seconds',
+  retry: RETRY_UNTIL_UP,
+});
 /** The mirror is a convenience (the workflow is the truth): a broken one is retried briefly, then the run goes on. */
 export const mirrorActs = proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', retry: RETRY_BRIEFLY });
 const evidence = proxyActivities<Activities>(evidenceActivity);
