@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { z } from 'zod';
 import { benchBackfill } from './bench/backfill';
+import { benchCutover } from './bench/cutover';
 import { benchLiveReads } from './bench/live-reads';
 import { benchParity } from './bench/parity';
 import { benchRatings } from './bench/ratings';
@@ -158,6 +159,19 @@ program
     if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => i.message).join('\n'));
     const { seconds, ...rest } = parsed.data;
     await benchRefresh({ ...rest, stepSeconds: seconds, json: raw.json === true });
+  });
+
+program
+  .command('cutover')
+  .description(
+    'a whole cutover of a seeded platform under autopilot traffic, phase by phase; goal: large under 15 minutes (database cutover_bench_cutover)',
+  )
+  .option('--size <size>', 'dataset size', 'large')
+  .option('--json', 'print one JSON object')
+  .action(async (raw: { size: string; json?: boolean }) => {
+    const size = Size.safeParse(raw.size);
+    if (!size.success) throw new UsageError(size.error.issues.map((i) => i.message).join('\n'));
+    await benchCutover({ size: size.data, json: raw.json === true });
   });
 
 program.parseAsync(process.argv).catch((e) => {

@@ -1,0 +1,141 @@
+import { performance } from 'node:perf_hooks';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+import type { CutoverStatus } from '../../domain/cutover';
+import { bringUp, stderrLog, type Stack } from '../../lib/stack';
+import { runLiveCutover } from '../commands/cutover-live';
+import { runSeed, type SeedSize } from '../seed/index';
+import { ownDatabaseConfig } from './bench-db';
+
+/**
+ * A whole cutover of a seeded platform, phase by phase, under the same live traffic as `npm start` (autopilot at
+ * 0.5 endings/s): preflight to flag removal with --auto-approve. Goal: the large seed (500,000 members) under 15
+ * minutes on this 2-core machine. A cutover changes the database it runs on, so each run gets a fresh copy:
+ * the seed is made once into a template database (cutover_bench_<size>_seed) and copied (CREATE DATABASE …
+ * TEMPLATE, a file copy) into cutover_bench_cutover; the copy is not timed.
+ */
+
+const GOAL_SECONDS = 15 * 60;
+const SEED = 1;
+
+export interface CutoverBench {
+  size: SeedSize;
+  members: number;
+  state: string;
+  gatesHolding: number;
+  gates: number;
+  phases: Array<{ step: string; status: string; seconds: number; share: number; summary: string }>;
+  totalSeconds: number;
+  goalSeconds: number;
+  /** total / goal: ≤ 1 meets it */
+  ratioToGoal: number;
+  meetsGoal: boolean;
+  seedSeconds: number | null;
+  copySeconds: number;
+  autopilot: { ended: number; requests: number };
+}
+
+function admin(url: string): Kysely<any> {
+  const u = new URL(url);
+  u.pathname = '/postgres';
+  return new Kysely<any>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: u.toString(), max: 1 }) }) });
+}
+
+/** The seeded template for `size`, made once (its checkpoint says which seed it holds). */
+async function ensureTemplate(size: SeedSize): Promise<{ name: string; seedSeconds: number | null }> {
+  const name = `cutover_bench_${size}_seed`;
+  const stack = await bringUp({ config: ownDatabaseConfig(name), temporal: false, log: () => {} });
+  try {
+    const r = await sql<{ value: { size: string; seed: number } }>`SELECT value FROM platform.checkpoint WHERE key = 'bench:seed'`.execute(
+      stack.dbs.members,
+    );
+    if (r.rows[0]?.value.size === size && r.rows[0].value.seed === SEED) return { name, seedSeconds: null };
+    stderrLog(`seeding ${size} into ${name} (once; later runs copy it)`);
+    const t = performance.now();
+    await runSeed(stack.dbs, { size, seed: SEED, log: stderrLog });
+    await sql`VACUUM ANALYZE`.execute(stack.dbs.members);
+    await sql`INSERT INTO platform.checkpoint (key, value) VALUES ('bench:seed', ${JSON.stringify({ size, seed: SEED })}::jsonb)
+              ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, "updatedAt" = now()`.execute(stack.dbs.members);
+    return { name, seedSeconds: (performance.now() - t) / 1000 };
+  } finally {
+    await stack.close();
+  }
+}
+
+async function freshCopy(template: string): Promise<{ stack: Stack; copySeconds: number }> {
+  const config = ownDatabaseConfig('cutover_bench_cutover');
+  const a = admin(config.databaseUrl);
+  const t = performance.now();
+  try {
+    await sql`DROP DATABASE IF EXISTS cutover_bench_cutover WITH (FORCE)`.execute(a);
+    await sql`CREATE DATABASE cutover_bench_cutover TEMPLATE ${sql.id(template)}`.execute(a);
+  } finally {
+    await a.destroy();
+  }
+  const copySeconds = (performance.now() - t) / 1000;
+  return { stack: await bringUp({ config, log: () => {} }), copySeconds };
+}
+
+const seconds = (from?: string, to?: string) => (from && to ? (Date.parse(to) - Date.parse(from)) / 1000 : 0);
+
+export function phasesOf(status: CutoverStatus): CutoverBench['phases'] {
+  const total = Math.max(seconds(status.startedAt, status.endedAt), 1e-9);
+  return status.steps.map((s) => {
+    const secs = seconds(s.startedAt, s.endedAt);
+    return { step: s.step, status: s.status, seconds: secs, share: secs / total, summary: s.summary ?? s.skipReason ?? s.error ?? '' };
+  });
+}
+
+export async function benchCutover(opts: { size: SeedSize; json: boolean }): Promise<void> {
+  const template = await ensureTemplate(opts.size);
+  const { stack, copySeconds } = await freshCopy(template.name);
+  try {
+    const members = await sql<{ n: number }>`SELECT count(*)::int AS n FROM members."member"`.execute(stack.dbs.members);
+    stderrLog(`a whole cutover of ${opts.size} (${members.rows[0]!.n} members) under autopilot traffic`);
+    const { status, autopilot } = await runLiveCutover(stack, {
+      plan: {
+        name: `bench-${Date.now()}`,
+        autoApprove: true,
+        rollbackWindowSeconds: 20,
+        checkEverySeconds: 5,
+        refreshWaitSeconds: 300,
+      },
+      autopilotRate: 0.5,
+      log: opts.json ? () => {} : stderrLog,
+    });
+    const totalSeconds = seconds(status.startedAt, status.endedAt ?? new Date().toISOString());
+    const r: CutoverBench = {
+      size: opts.size,
+      members: members.rows[0]!.n,
+      state: status.state,
+      gatesHolding: status.gates.filter((g) => g.holds).length,
+      gates: status.gates.length,
+      phases: phasesOf(status),
+      totalSeconds,
+      goalSeconds: GOAL_SECONDS,
+      ratioToGoal: totalSeconds / GOAL_SECONDS,
+      meetsGoal: status.state === 'done' && totalSeconds <= GOAL_SECONDS,
+      seedSeconds: template.seedSeconds,
+      copySeconds,
+      autopilot: { ended: autopilot.ended, requests: autopilot.requests },
+    };
+    process.stdout.write(opts.json ? `${JSON.stringify(r, null, 2)}\n` : format(r));
+    if (status.state !== 'done') process.exitCode = 1;
+  } finally {
+    await stack.close();
+  }
+}
+
+function format(r: CutoverBench): string {
+  const w = Math.max(...r.phases.map((p) => p.step.length));
+  return [
+    `cutover bench: ${r.size} (${r.members} members), autopilot ${r.autopilot.ended} endings / ${r.autopilot.requests} calls during the run`,
+    ...r.phases.map(
+      (p) =>
+        `  ${p.step.padEnd(w)}  ${p.status.padEnd(8)} ${p.seconds.toFixed(1).padStart(7)} s  ${(p.share * 100).toFixed(0).padStart(3)} %  ${p.summary.slice(0, 110)}`,
+    ),
+    `  ${'total'.padEnd(w)}  ${r.state.padEnd(8)} ${r.totalSeconds.toFixed(1).padStart(7)} s  (goal ${r.goalSeconds} s: ratio ${r.ratioToGoal.toFixed(2)}, ${r.meetsGoal ? 'meets it' : 'DOES NOT meet it'})`,
+    `  gates holding ${r.gatesHolding}/${r.gates}; copy of the seeded template ${r.copySeconds.toFixed(1)} s${r.seedSeconds === null ? '' : `, seeding ${r.seedSeconds.toFixed(0)} s (once)`} (not timed)`,
+    '',
+  ].join('\n');
+}
