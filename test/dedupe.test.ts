@@ -3,7 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dedupeActivities } from '../activities/dedupe';
 import type { DedupeInput } from '../domain/dedupe';
 import { loadCatalog } from '../store/catalog';
+import { catalogNames } from '../domain/catalog';
 import { historyCount, countFindings } from '../store/parity/categories';
+import { responseShapeFindings } from '../store/parity/shape';
 import { Dedupe } from '../workflows/dedupe/messages';
 import { Rerate } from '../workflows/rerate/messages';
 import { runTestBackfill } from './support/backfill';
@@ -172,14 +174,19 @@ describe('dedupe (D5)', () => {
     expect(await historyRows(db())).toBe(exact);
   });
 
-  it('parity history-count: a deduplicated round is no missing row while the run stands', async () => {
+  it('parity history-count and response-shape: a deduplicated round is no missing row while the run stands', async () => {
     const cat = await loadCatalog(env.stack.dbs.challenges);
     const members = [...new Set(all.map((d) => d.userId))];
     const scope = { userIds: members };
     const count = () => countFindings(db(), historyCount(cat, scope), 5).then((f) => f.count);
+    // the API answer of a member whose legacy duplicate was removed: legacy lists it, unified has its canonical entry
+    const missingEntries = async () =>
+      (await responseShapeFindings(db(), catalogNames(cat), members)).filter((f) => /^history\[[^\]]+\]$/.test(f.field));
     expect(await count()).toBe(0);
+    expect(await missingEntries()).toEqual([]);
     const applied = await run({ options: { apply: true } });
     expect(await count()).toBe(0);
+    expect(await missingEntries()).toEqual([]);
     // without the run (marked undone in a transaction rolled back), the removed legacy challenges are missing
     const without = await db()
       .transaction()

@@ -5,6 +5,7 @@ import { maxRatingOf, MemberHistory, MemberStats, type HistoryEntry, type TrackS
 import { RERANKED_KEYS } from '../../domain/mapping';
 import type { ParityExample } from '../../domain/parity';
 import { reratedRow } from '../backfill/keep-rerated';
+import { dedupedHistory } from '../dedupe/runs';
 import { rerankedPartitions } from '../derived';
 import { membersById } from '../members/find';
 import { legacyHistory, legacyTracks } from '../members/legacy';
@@ -84,19 +85,25 @@ interface Computed {
   /** "track/type" names */
   reranked: Set<string>;
   rerated: Set<string>;
+  /** "track/type/challengeId" of legacy rows a standing dedupe (D5) removed for their round's canonical row */
+  deduped: Set<string>;
 }
 
 async function computedFor(db: Kysely<any>, names: CatalogNames, userId: number): Promise<Computed> {
-  const [partitions, keys] = await Promise.all([
+  const [partitions, keys, deduped] = await Promise.all([
     rerankedPartitions(db),
     sql<{ trackId: string; typeId: string }>`
       SELECT DISTINCT x."trackId"::text AS "trackId", x."typeId"::text AS "typeId" FROM members."memberStatsHistory" x
       WHERE x."userId" = ${userId} AND ${reratedRow('x')}`.execute(db),
+    sql<{ trackId: string; typeId: string; challengeId: string }>`
+      SELECT d."trackId"::text AS "trackId", d."typeId"::text AS "typeId", d."challengeId" FROM (${dedupedHistory()}) d
+      WHERE d."userId" = ${userId}`.execute(db),
   ]);
   const name = (k: { trackId: string; typeId: string }) => `${names.trackName(k.trackId)}/${names.typeName(k.typeId)}`;
   return {
     reranked: new Set([...RERANKED_KEYS.map((k) => `${k.track}/${k.type}`), ...partitions.map(name)]),
     rerated: new Set(keys.rows.map(name)),
+    deduped: new Set(deduped.rows.map((k) => `${name(k)}/${k.challengeId}`)),
   };
 }
 
@@ -168,7 +175,9 @@ function compareHistory(userId: number, legacy: HistoryEntry[], unified: History
     const at = { userId, track: l.track, type: l.type };
     const u = byKey.get(`${l.track}/${l.type}/${l.challengeId}`);
     if (!u) {
-      out.push({ ...at, field: `history[${l.challengeId}]`, legacy: 'present', unified: null });
+      // a duplicate D5 removed is answered by its round's canonical entry: computed, not a missing row
+      if (!computed.deduped.has(`${l.track}/${l.type}/${l.challengeId}`))
+        out.push({ ...at, field: `history[${l.challengeId}]`, legacy: 'present', unified: null });
       continue;
     }
     out.push(...compareShape(at, 'history[].', l, u));
