@@ -285,7 +285,10 @@ export interface ParityGate {
   /** parity runs taken on other data (before it last changed): they no longer count */
   stale: number;
   currentWatermark: string;
-  /** under live traffic: the base evidence a re-check should start from (`parity --changed-since <id>`) */
+  /**
+   * under live traffic: the base evidence a re-check should start from (`parity --changed-since <id>`); absent when
+   * a re-check cannot help (no base, or a run on the current data already found differences)
+   */
   recheckSince?: number;
   /** under live traffic: the time the evidence covers the data up to (the re-check's snapshot) */
   asOf?: string;
@@ -309,7 +312,14 @@ export function evaluateParityGate(
   if (onCurrent.passed) return onCurrent;
   const live = liveParityRule(evidence, typeof now === 'string' ? now : now.toISOString());
   if (!live) return onCurrent;
-  const base = { stale: onCurrent.stale, currentWatermark, recheckSince: live.recheckSince, ...(live.asOf ? { asOf: live.asOf } : {}) };
+  // a run on the current data found differences: a re-check of the same data would only find them again
+  const failedNow = evidence.some((e) => e.dataWatermark === currentWatermark && e.mode !== 'user' && !e.passed);
+  const base = {
+    stale: onCurrent.stale,
+    currentWatermark,
+    ...(failedNow ? {} : { recheckSince: live.recheckSince }),
+    ...(live.asOf ? { asOf: live.asOf } : {}),
+  };
   if (live.passed) return { ...base, passed: true, reason: live.reason, evidenceIds: live.evidenceIds };
   return {
     ...base,

@@ -140,6 +140,16 @@ describe('parity gate under live traffic (pure)', () => {
     );
   });
 
+  it('a re-check that failed on data that has not moved since asks for no other: it would find the same', () => {
+    const base = full(0);
+    const failed = recheck(base, 5, { passed: false, dataWatermark: 'current' });
+    const g = gate([base, failed], 6);
+    expect(g.passed).toBe(false);
+    expect(g.recheckSince).toBeUndefined();
+    // once the data moves on, a re-check may tell again
+    expect(gate([base, { ...failed, dataWatermark: 'moved-on' }], 6)).toMatchObject({ passed: false, recheckSince: base.id });
+  });
+
   it('two clean sampled runs (50+, different samples) are a base; the re-check must start from the earlier snapshot', () => {
     const a = run(0);
     const b = run(2);
