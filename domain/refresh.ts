@@ -111,6 +111,7 @@ export const SEQUENCER = {
   done: 'ratingDone',
   rerateRequested: 'rerateRequested',
   rerateDone: 'rerateDone',
+  rerateWithdrawn: 'rerateWithdrawn',
   /** one per task queue (a deployment) and stream */
   workflowId: (taskQueue: string, stream: Stream) => `ratings/${taskQueue}/${stream}`,
 } as const;

@@ -4,9 +4,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCatalog } from '../store/catalog';
 import { loadStream } from '../store/rerate/stream';
 import { eventsFrom } from '../domain/rerate';
-import { RefreshChallenge, RefreshMember, RefreshReconcile, refreshChallengeWorkflowId } from '../workflows/refresh/messages';
+import {
+  RatingSequencer,
+  RefreshChallenge,
+  RefreshMember,
+  RefreshReconcile,
+  refreshChallengeWorkflowId,
+  rerateRequested,
+  rerateWithdrawn,
+  sequencerProgress,
+} from '../workflows/refresh/messages';
+import { rerateWorkflowId } from '../workflows/rerate/messages';
 import { ensureReconcileSchedule } from '../scripts/commands/reconcile';
-import { RECONCILE } from '../domain/refresh';
+import { RECONCILE, SEQUENCER } from '../domain/refresh';
 import { runTestBackfill, unifiedChecksum } from './support/backfill';
 import { failureText } from './support/failure';
 import { seededStack } from './support/stack';
@@ -130,5 +140,49 @@ describe('refresh workflows', () => {
     } finally {
       await handle.delete().catch(() => undefined);
     }
+  });
+  it('a stream rerate withdrawn by its requester (a cutover rolled back mid-rerate): cancelled while it runs, dropped while queued; the sequencer goes on', async () => {
+    const client = env.stack.client!;
+    const request = (requestId: string, chunkEvents: number) =>
+      client.workflow.signalWithStart(RatingSequencer, {
+        workflowId: SEQUENCER.workflowId(env.taskQueue, 'develop'),
+        taskQueue: env.taskQueue,
+        args: [{ stream: 'develop' }],
+        signal: rerateRequested,
+        signalArgs: [{ requestId, concurrency: 1, options: { chunkEvents } }],
+      });
+    // one event per chunk: long enough to be caught running; the second waits behind it, and is withdrawn there
+    const seq = await request('first', 1);
+    await request('second', 1);
+    await seq.signal(rerateWithdrawn, { requestId: 'second' });
+    const rerate = client.workflow.getHandle(rerateWorkflowId('develop', env.taskQueue));
+    let runId = '';
+    for (let i = 0; ; i++) {
+      const d = await rerate.describe().catch(() => undefined);
+      if (d?.status.name === 'RUNNING' && d.taskQueue === env.taskQueue) {
+        runId = d.runId;
+        break;
+      }
+      if (i > 300) throw new Error('the rerate never started');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await seq.signal(rerateWithdrawn, { requestId: 'first' });
+    await expect(rerate.result()).rejects.toThrow();
+    expect((await rerate.describe()).status.name).toBe('CANCELLED');
+    // the withdrawn second never ran: the sequencer handled one rerate and waits with nothing queued
+    for (let i = 0; (await seq.query(sequencerProgress)).rerates < 1; i++) {
+      if (i > 100) throw new Error('the sequencer did not finish the cancelled rerate');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect((await client.workflow.getHandle(rerateWorkflowId('develop', env.taskQueue)).describe()).runId).toBe(runId);
+    // and the next request runs to the end
+    await request('third', 250);
+    for (let i = 0; (await seq.query(sequencerProgress)).rerates < 2; i++) {
+      if (i > 300) throw new Error('the sequencer did not run the next rerate');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const last = await client.workflow.getHandle(rerateWorkflowId('develop', env.taskQueue)).describe();
+    expect(last.runId).not.toBe(runId);
+    expect(last.status.name).toBe('COMPLETED');
   });
 });

@@ -93,7 +93,8 @@ function streamOf(value: string | undefined): Stream {
 
 /** `rerate pause|resume|retune --stream …`: the running stream rerate, between chunks. */
 export function registerRerateSteering(rerate: Command): void {
-  const target = (stack: Stack, stream: Stream) => stack.client!.workflow.getHandle(rerateWorkflowId(stream));
+  const target = (stack: Stack, stream: Stream) =>
+    stack.client!.workflow.getHandle(rerateWorkflowId(stream, stack.config.temporal.taskQueue));
   const what = (stream: Stream) => `rerate of the ${stream} stream`;
   rerate
     .command('pause')

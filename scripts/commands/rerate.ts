@@ -97,7 +97,7 @@ export async function startRerate(stack: Stack, options: RerateOptions) {
   try {
     return await stack.client!.workflow.start(Rerate, {
       taskQueue: stack.config.temporal.taskQueue,
-      workflowId: rerateWorkflowId(options.stream),
+      workflowId: rerateWorkflowId(options.stream, stack.config.temporal.taskQueue),
       args: [{ options }],
       typedSearchAttributes: [
         { key: CutoverPhase, value: 'rerate' },
@@ -107,7 +107,7 @@ export async function startRerate(stack: Stack, options: RerateOptions) {
   } catch (e) {
     if (e instanceof WorkflowExecutionAlreadyStartedError)
       throw new UsageError(
-        `a rerate of the ${options.stream} stream is already running (${rerateWorkflowId(options.stream)}): follow it with \`status\``,
+        `a rerate of the ${options.stream} stream is already running (${rerateWorkflowId(options.stream, stack.config.temporal.taskQueue)}): follow it with \`status\``,
       );
     throw e;
   }
@@ -125,7 +125,7 @@ export async function requestStreamRerate(
 ): Promise<WorkflowHandle<typeof Rerate>> {
   const client = stack.client!;
   const taskQueue = stack.config.temporal.taskQueue;
-  const id = rerateWorkflowId(options.stream);
+  const id = rerateWorkflowId(options.stream, stack.config.temporal.taskQueue);
   const previous = await client.workflow
     .getHandle(id)
     .describe()

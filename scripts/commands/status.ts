@@ -72,9 +72,9 @@ export async function collectStatus(stack: Stack): Promise<StatusReport> {
     ...(await latestCutover(stack)),
     readSourceWarning: readSourceEnvWarning(stack.config.statsReadSource, readSource),
     backfill: await running(stack, BACKFILL_WORKFLOW_ID, backfillProgress),
-    rerates: (await Promise.all(STREAMS.map((st) => running(stack, rerateWorkflowId(st), rerateProgress)))).filter(
-      (p): p is RerateProgress => p !== undefined,
-    ),
+    rerates: (
+      await Promise.all(STREAMS.map((st) => running(stack, rerateWorkflowId(st, stack.config.temporal.taskQueue), rerateProgress)))
+    ).filter((p): p is RerateProgress => p !== undefined),
     previews: (await openPreviews(stack.dbs.members)).map((p) => ({ ...p, startedAt: p.startedAt.toISOString() })),
     reconciler: await reconcileLag(stack.dbs).then((l) => ({
       mark: l.mark ? `${l.mark.endDate} ${l.mark.challengeId}` : null,

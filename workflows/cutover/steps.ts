@@ -1,13 +1,25 @@
-import { condition, executeChild, proxyActivities, sleep, uuid4, workflowInfo } from '@temporalio/workflow';
+import {
+  CancellationScope,
+  condition,
+  executeChild,
+  getExternalWorkflowHandle,
+  isCancellation,
+  patched,
+  proxyActivities,
+  sleep,
+  uuid4,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import { stepWorkflowId, type Approval, type GateView, type Step, type StepRecord } from '../../domain/cutover';
 import { LIVE_LAG_GRACE_SECONDS } from '../../domain/parity';
-import type { StreamRerateDone } from '../../domain/refresh';
+import { SEQUENCER, type StreamRerateDone } from '../../domain/refresh';
 import { backfill } from '../backfill/workflow';
 import { dedupe } from '../dedupe/workflow';
 import { parity } from '../parity/workflow';
 import { preflight } from '../preflight/workflow';
 import { rerateWorkflowId } from '../rerate/messages';
+import { rerateWithdrawn } from '../refresh/messages';
 import { reports } from '../reports/workflow';
 import { switchReads } from '../switch/workflow';
 import { evidenceActivity, RETRY_BRIEFLY, RETRY_UNTIL_UP } from '../support/policies';
@@ -153,8 +165,17 @@ export const STEP_RUNNERS: Record<Step, (c: StepContext) => Promise<void>> = {
         },
       });
       // pause and resume reach the sequencer's child under the id an operator's rerate has
-      c.rec.childWorkflowId = rerateWorkflowId(stream);
-      await condition(() => c.rerateAnswers.has(requestId));
+      c.rec.childWorkflowId = rerateWorkflowId(stream, workflowInfo().taskQueue);
+      await condition(() => c.rerateAnswers.has(requestId)).catch(async (e: unknown) => {
+        // rolled back or aborted meanwhile: the sequencer drops the request, or cancels the rerate it runs for us
+        if (isCancellation(e) && patched('withdraw-rerate-when-stopped'))
+          await CancellationScope.nonCancellable(() =>
+            getExternalWorkflowHandle(SEQUENCER.workflowId(workflowInfo().taskQueue, stream))
+              .signal(rerateWithdrawn, { requestId })
+              .catch(() => undefined),
+          );
+        throw e;
+      });
       const answer = c.rerateAnswers.get(requestId)!;
       c.rec.childWorkflowId = answer.workflowId;
       if (answer.error) throw new StepBlocked(`the ${stream} rerate failed: ${answer.error}`);

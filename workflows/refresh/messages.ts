@@ -24,6 +24,8 @@ export const ratingDone = defineSignal<[RatingDone]>(SEQUENCER.done);
 /** an operator's (the cutover's) stream rerate, run by the sequencer between its ratings, and its answer */
 export const rerateRequested = defineSignal<[StreamRerateRequest]>(SEQUENCER.rerateRequested);
 export const rerateDone = defineSignal<[StreamRerateDone]>(SEQUENCER.rerateDone);
+/** the requester no longer wants it (a cutover rolled back or aborted mid-rerate): dropped if queued, cancelled if running */
+export const rerateWithdrawn = defineSignal<[{ requestId: string }]>(SEQUENCER.rerateWithdrawn);
 
 export interface SequencerProgress {
   stream: string;

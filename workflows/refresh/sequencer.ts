@@ -1,8 +1,10 @@
 import {
+  CancellationScope,
   condition,
   continueAsNew,
   executeChild,
   getExternalWorkflowHandle,
+  isCancellation,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
@@ -23,7 +25,15 @@ import { rootMessage } from '../support/failure';
 import { batchActivity } from '../support/policies';
 import { rerate } from '../rerate/workflow';
 import { rerateWorkflowId } from '../rerate/messages';
-import { ratingDone, ratingRequested, rerateDone, rerateRequested, sequencerProgress, type SequencerProgress } from './messages';
+import {
+  ratingDone,
+  ratingRequested,
+  rerateDone,
+  rerateRequested,
+  rerateWithdrawn,
+  sequencerProgress,
+  type SequencerProgress,
+} from './messages';
 
 const acts = proxyActivities<Activities>(batchActivity(30));
 
@@ -43,6 +53,12 @@ export async function ratingSequencer(input: SequencerInput): Promise<{ handled:
   const progress: SequencerProgress = { stream: input.stream, pending: 0, rated: 0, rerates: 0 };
   setHandler(ratingRequested, (r) => void pending.push(r));
   setHandler(rerateRequested, (r) => void rerates.push(r));
+  let running: { requestId: string; scope: CancellationScope } | undefined;
+  setHandler(rerateWithdrawn, ({ requestId }) => {
+    const queued = rerates.findIndex((r) => r.requestId === requestId);
+    if (queued >= 0) rerates.splice(queued, 1);
+    else if (running?.requestId === requestId) running.scope.cancel();
+  });
   setHandler(sequencerProgress, () => ({ ...progress, pending: pending.length }));
   upsertSearchAttributes([
     { key: CutoverPhase, value: 'refresh' },
@@ -53,7 +69,10 @@ export async function ratingSequencer(input: SequencerInput): Promise<{ handled:
     if (!(await condition(() => pending.length > 0 || rerates.length > 0, '10 minutes'))) break;
     const operator = rerates.shift();
     if (operator) {
-      await runStreamRerate(input.stream, operator);
+      const scope = new CancellationScope();
+      running = { requestId: operator.requestId, scope };
+      await runStreamRerate(input.stream, operator, scope);
+      running = undefined;
       progress.rerates++;
       handled++;
       continue;
@@ -92,26 +111,29 @@ export async function ratingSequencer(input: SequencerInput): Promise<{ handled:
  * An operator's stream rerate, as the child an operator would start (same workflow id, so `rerate pause|resume
  * --stream` steer it); its outcome, failure included, goes back to whoever asked.
  */
-async function runStreamRerate(stream: SequencerInput['stream'], req: StreamRerateRequest): Promise<void> {
-  const workflowId = rerateWorkflowId(stream);
+async function runStreamRerate(stream: SequencerInput['stream'], req: StreamRerateRequest, scope: CancellationScope): Promise<void> {
+  const workflowId = rerateWorkflowId(stream, workflowInfo().taskQueue);
   let answer: StreamRerateDone;
   try {
-    const r = await executeChild(rerate, {
-      workflowId,
-      args: [
-        {
-          options: {
-            ...req.options,
-            stream,
-            ...(req.from ? { from: req.from } : {}),
-            ...(req.concurrency ? { concurrency: req.concurrency } : {}),
+    // in a scope of its own: a withdrawn request cancels the child (its chunks committed so far stay, checkpointed)
+    const r = await scope.run(() =>
+      executeChild(rerate, {
+        workflowId,
+        args: [
+          {
+            options: {
+              ...req.options,
+              stream,
+              ...(req.from ? { from: req.from } : {}),
+              ...(req.concurrency ? { concurrency: req.concurrency } : {}),
+            },
           },
-        },
-      ],
-    });
+        ],
+      }),
+    );
     answer = { requestId: req.requestId, workflowId, evidenceId: r.evidenceId, rows: r.chunks.rows };
   } catch (e) {
-    answer = { requestId: req.requestId, workflowId, error: rootMessage(e) };
+    answer = { requestId: req.requestId, workflowId, error: isCancellation(e) ? 'withdrawn by its requester' : rootMessage(e) };
   }
   if (req.replyTo)
     await getExternalWorkflowHandle(req.replyTo)

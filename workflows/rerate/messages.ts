@@ -19,7 +19,11 @@ export const rerateResume = defineSignal('resume');
 export const rerateConcurrency = defineUpdate<number, [number]>('setConcurrency');
 
 /** One stream rerate at a time per stream: two would write the same rows. */
-export const rerateWorkflowId = (stream: Stream) => `cutover/rerate/${stream}`;
+/**
+ * A stream's rerate: one per deployment (task queue) and stream — `cutover/rerate/develop` on the default queue.
+ * Per queue, like the stream's sequencer that runs it, so two deployments (or test runs) on one namespace never meet.
+ */
+export const rerateWorkflowId = (stream: Stream, taskQueue: string) => `${taskQueue}/rerate/${stream}`;
 /** A member's rerate under a challenge's: one per member and challenge (the same pair twice at once would be the same work). */
 export const memberRerateWorkflowId = (stream: Stream, userId: number, challengeId: string) =>
   `rerate/member/${stream}/${userId}/from/${challengeId}`;

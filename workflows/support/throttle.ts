@@ -1,4 +1,4 @@
-import { condition, proxyLocalActivities } from '@temporalio/workflow';
+import { condition, isCancellation, proxyLocalActivities } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import { throttleStep, type DbHealth, type ThrottleSettings, type ThrottleStep } from '../../domain/throttle';
 import { probeActivity } from './policies';
@@ -34,9 +34,15 @@ export interface ThrottleLoop {
  * while live reads suffer. A failed reading changes nothing: the phase neither stops nor speeds up on no data.
  */
 export async function throttleLoop(t: ThrottleLoop): Promise<void> {
-  while (!t.done()) {
-    const health = await readDbHealth().catch(() => undefined);
-    if (health) t.apply(throttleStep(t.allowed(), t.ceiling(), health, t.settings), health);
-    await condition(t.done, t.settings.probeSeconds * 1000);
+  try {
+    while (!t.done()) {
+      const health = await readDbHealth().catch(() => undefined);
+      if (health) t.apply(throttleStep(t.allowed(), t.ceiling(), health, t.settings), health);
+      await condition(t.done, t.settings.probeSeconds * 1000);
+    }
+  } catch (e) {
+    // the phase was cancelled (a cutover rolled back, a rerate withdrawn): the phase itself answers for it; a
+    // rejection here, awaited by nobody yet, would fail every workflow task instead
+    if (!isCancellation(e)) throw e;
   }
 }
