@@ -1,3 +1,4 @@
+import { drainYielding } from '../store/yielding';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { Failure } from '../domain/failures';
 import {
@@ -12,7 +13,7 @@ import {
   type SequencerInput,
   type StreamRerateRequest,
 } from '../domain/refresh';
-import { eventsFrom, rerateStream, type Stream } from '../domain/rerate';
+import { eventsFrom, rerateStreamSteps, type Stream } from '../domain/rerate';
 import { orderEvents } from '../domain/rating/replay';
 import { existingMembers, findMember } from '../store/members/find';
 import { challengeByRef, challengeParticipants, resultsOfMember, streamOf } from '../store/refresh/challenge';
@@ -135,7 +136,7 @@ export function refreshActivities({ dbs, config, temporal }: ActivityDeps) {
           await refreshMembers(dbs, cat, present, `refresh:rerate-from:${first.challengeId}`);
           return { done: [], rerateFrom: first.challengeId, skipped };
         }
-        const r = rerateStream(tail, loaded.stored, loaded.rowless);
+        const r = await drainYielding(rerateStreamSteps(tail, loaded.stored, loaded.rowless));
         await dbs.members.transaction().execute((tx) => writeRerateRows(tx, cat, input.stream, r.rows, loaded.challenges));
         await finalizeRerate(dbs.members, cat, input.stream, [...r.states.keys()].map(Number));
         // on record as rated only once finalized: an attempt that fails after the write (a deadlock in the

@@ -1,10 +1,11 @@
+import { drainYielding } from '../store/yielding';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { Failure } from '../domain/failures';
 import type { HistoryRow } from '../domain/rating/replay';
 import {
   eventsFrom,
   rerateMember,
-  rerateStream,
+  rerateStreamSteps,
   type ChunkResult,
   type MemberRerateResult,
   type RerateFinal,
@@ -45,7 +46,7 @@ export function rerateActivities({ dbs, config }: ActivityDeps) {
     const cat = await getCatalog();
     const loaded = preloaded ?? (await loadStream(dbs, cat, options.stream, config.ratingMissingMetadata));
     const tail = eventsFrom(loaded.events, fromId) ?? [];
-    const r = rerateStream(tail, loaded.stored, loaded.rowless);
+    const r = await drainYielding(rerateStreamSteps(tail, loaded.stored, loaded.rowless));
     const rowsByEvent = new Map<string, HistoryRow[]>();
     for (const row of r.rows) {
       const list = rowsByEvent.get(row.challengeId);

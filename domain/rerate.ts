@@ -5,6 +5,7 @@ import { MARATHON_KEY, DEVELOP_RATED_KEY, type UnifiedKey } from './mapping';
 import { CONCURRENCY, concurrencyMessage } from './limits';
 import { ThrottleSettings, type DbHealth } from './throttle';
 import type { PreviewDiff } from './rerate-preview';
+import { drain, type Steps } from './steps';
 
 /**
  * Phase D — an operator's rerate of a rating stream from a challenge forward. Unlike the backfill's continuation
@@ -143,6 +144,15 @@ export function rerateStream(
   stored: readonly StoredRow[],
   rowless: ReadonlySet<string> = new Set(),
 ): StreamRerate {
+  return drain(rerateStreamSteps(events, stored, rowless));
+}
+
+/** rerateStream, one event per step. */
+export function* rerateStreamSteps(
+  events: readonly RatedEvent[],
+  stored: readonly StoredRow[],
+  rowless: ReadonlySet<string> = new Set(),
+): Steps<StreamRerate> {
   const ordered = orderEvents(events);
   if (ordered.length === 0) return { rows: [], states: new Map() };
   const first = ordered[0]!;
@@ -167,6 +177,7 @@ export function rerateStream(
       if (rowless.has(row.userId)) states.delete(row.userId);
       else touched.add(row.userId);
     }
+    yield;
   }
   for (; f < fixed.length; f++) settle(fixed[f]!);
   return { rows, states: new Map([...touched].map((id) => [id, states.get(id)!])) };

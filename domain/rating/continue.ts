@@ -1,5 +1,6 @@
 import { isNewParticipant, rateEventWithPlacements, type RatingParticipant } from './engine';
 import { orderEvents, percentileOf, type HistoryRow, type MemberState, type RatedEvent } from './replay';
+import { drain, type Steps } from '../steps';
 
 /**
  * Preserved versus computed (DESIGN.md): a rating stream replayed the way the real migration's
@@ -38,6 +39,15 @@ export function continueFromLegacy(
   recorded: ReadonlyMap<string, ReadonlyMap<string, number>>,
   legacy: ReadonlyMap<string, LegacyStreamState>,
 ): ContinuationResult {
+  return drain(continueFromLegacySteps(events, recorded, legacy));
+}
+
+/** continueFromLegacy, one event per step. */
+export function* continueFromLegacySteps(
+  events: readonly RatedEvent[],
+  recorded: ReadonlyMap<string, ReadonlyMap<string, number>>,
+  legacy: ReadonlyMap<string, LegacyStreamState>,
+): Steps<ContinuationResult> {
   const ordered = orderEvents(events);
   // where each member's legacy data ends: the later of their legacy history and their recorded results
   const legacyEnd = new Map<string, number>();
@@ -113,6 +123,7 @@ export function continueFromLegacy(
       s.rating = newRating;
       s.timesRated += 1;
     }
+    yield;
   }
   return { history, states: new Map([...engineRated].map((id) => [id, states.get(id)!])) };
 }

@@ -1,7 +1,8 @@
 import { sql, type Kysely } from 'kysely';
 import type { Catalog } from '../../domain/catalog';
 import { DEVELOP_RATED_KEY, DEVELOP_STREAM_ITEMS } from '../../domain/mapping';
-import { continueFromLegacy, type LegacyStreamState } from '../../domain/rating/continue';
+import { continueFromLegacySteps, type LegacyStreamState } from '../../domain/rating/continue';
+import { drainYielding } from '../yielding';
 import { DEFAULT_MISSING_RATED_POLICY, type MissingRatedPolicy } from '../../domain/rating/participants';
 import type { HistoryRow, MemberState } from '../../domain/rating/replay';
 import { keyIds } from '../catalog';
@@ -77,7 +78,8 @@ export async function developReplay(
     recordedOutcomes(dbs.reviews, [...stream.challenges.keys()]),
     legacyDevelopStates(dbs.members),
   ]);
-  const { history, states } = continueFromLegacy(stream.events, recorded, legacy);
+  // in slices: the engine's work on a large stream must not hold the worker's event loop for seconds
+  const { history, states } = await drainYielding(continueFromLegacySteps(stream.events, recorded, legacy));
   const byMember = new Map<string, HistoryRow[]>();
   for (const h of history) {
     const list = byMember.get(h.userId);
