@@ -101,6 +101,8 @@ export async function benchCutover(opts: { size: SeedSize; json: boolean }): Pro
         refreshWaitSeconds: 300,
       },
       autopilotRate: 0.5,
+      // a queue of its own: a run killed midway leaves workflows on the dev server that must not reach this one's database
+      taskQueue: `bench-cutover-${Date.now()}`,
       log: opts.json ? () => {} : stderrLog,
     });
     const totalSeconds = seconds(status.startedAt, status.endedAt ?? new Date().toISOString());
