@@ -1,4 +1,5 @@
 import type { CutoverChaosReport } from './cutover';
+import type { Check } from './outcome';
 import type { ChaosReport } from './run';
 
 /** The printed report: each fault injected, then each outcome check, expected against got. */
@@ -11,6 +12,19 @@ function table(header: string[], rows: string[][], align: Array<'l' | 'r'>): str
       .join('  ')
       .trimEnd();
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
+}
+
+/** Each outcome check, expected against got, and the verdict. */
+function outcome(checks: Check[], passed: boolean): string[] {
+  return [
+    ...table(
+      ['check', 'expected', 'got', 'result'],
+      checks.map((c) => [c.name, c.expected, c.got, c.pass ? 'pass' : 'FAIL']),
+      ['l', 'l', 'l', 'l'],
+    ),
+    '',
+    `${passed ? 'PASSED' : 'FAILED'}: ${checks.filter((c) => c.pass).length} of ${checks.length} checks pass`,
+  ];
 }
 
 export function formatChaos(r: ChaosReport): string {
@@ -27,13 +41,7 @@ export function formatChaos(r: ChaosReport): string {
     ),
     '',
     'Outcome (the disturbed run against the undisturbed one on the same seeded data)',
-    ...table(
-      ['check', 'expected', 'got', 'result'],
-      r.checks.map((c) => [c.name, c.expected, c.got, c.pass ? 'pass' : 'FAIL']),
-      ['l', 'l', 'l', 'l'],
-    ),
-    '',
-    `${r.passed ? 'PASSED' : 'FAILED'}: ${r.checks.filter((c) => c.pass).length} of ${r.checks.length} checks pass`,
+    ...outcome(r.checks, r.passed),
   ];
   return out.join('\n');
 }
@@ -48,12 +56,6 @@ export function formatCutoverChaos(r: CutoverChaosReport): string {
       ['r', 'l', 'l', 'r'],
     ),
     '',
-    ...table(
-      ['check', 'expected', 'got', 'result'],
-      r.checks.map((c) => [c.name, c.expected, c.got, c.pass ? 'pass' : 'FAIL']),
-      ['l', 'l', 'l', 'l'],
-    ),
-    '',
-    `${r.passed ? 'PASSED' : 'FAILED'}: ${r.checks.filter((c) => c.pass).length} of ${r.checks.length} checks pass`,
+    ...outcome(r.checks, r.passed),
   ].join('\n');
 }
