@@ -121,6 +121,8 @@ export interface SequencerInput {
   /** requests carried over a continue-as-new */
   pending?: RatingRequest[];
   rerates?: StreamRerateRequest[];
+  /** stream rerate requests seen lately: a request signalled again (its sender's activity redone) runs once */
+  rerateIds?: string[];
 }
 
 /**

@@ -185,4 +185,34 @@ describe('refresh workflows', () => {
     expect(last.runId).not.toBe(runId);
     expect(last.status.name).toBe('COMPLETED');
   });
+  it('a stream rerate request signalled twice (its sender retried after a lost completion) runs once', async () => {
+    const client = env.stack.client!;
+    const request = (requestId: string) =>
+      client.workflow.signalWithStart(RatingSequencer, {
+        workflowId: SEQUENCER.workflowId(env.taskQueue, 'marathon'),
+        taskQueue: env.taskQueue,
+        args: [{ stream: 'marathon' }],
+        signal: rerateRequested,
+        signalArgs: [{ requestId }],
+      });
+    // the stream's sequencer may have handled rerates before (earlier tests): count from here
+    const before = await client.workflow
+      .getHandle(SEQUENCER.workflowId(env.taskQueue, 'marathon'))
+      .query(sequencerProgress)
+      .then((p) => p.rerates)
+      .catch(() => 0);
+    const seq = await request('twice');
+    await request('twice');
+    await request('once');
+    // every request in hand handled and nothing waiting: the second 'twice' was dropped, not queued
+    for (let i = 0; ; i++) {
+      const p = await seq.query(sequencerProgress);
+      if (p.rerates - before >= 2 && p.reratesQueued === 0 && !p.rerateRunning) {
+        expect(p.rerates - before).toBe(2);
+        break;
+      }
+      if (i > 600) throw new Error(`the sequencer did not finish: ${JSON.stringify(p)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  });
 });

@@ -32,6 +32,9 @@ export interface SequencerProgress {
   pending: number;
   rated: number;
   rerates: number;
+  /** operators' (the cutover's) stream rerates waiting, and whether one runs */
+  reratesQueued?: number;
+  rerateRunning?: boolean;
   lastError?: string;
 }
 export const sequencerProgress = defineQuery<SequencerProgress>('progress');

@@ -37,6 +37,9 @@ import {
 
 const acts = proxyActivities<Activities>(batchActivity(30));
 
+/** Stream rerate request ids remembered (and carried over a continue-as-new) to run a repeated one once. */
+const REMEMBERED_RERATES = 200;
+
 /** Requests handled before the history is handed over (continue-as-new). */
 const HANDOVER_AFTER = 500;
 
@@ -52,14 +55,29 @@ export async function ratingSequencer(input: SequencerInput): Promise<{ handled:
   const rerates: StreamRerateRequest[] = [...(input.rerates ?? [])];
   const progress: SequencerProgress = { stream: input.stream, pending: 0, rated: 0, rerates: 0 };
   setHandler(ratingRequested, (r) => void pending.push(r));
-  setHandler(rerateRequested, (r) => void rerates.push(r));
+  // a request signalled twice (the requester's activity redone after its completion was lost) runs once
+  const seen = [...(input.rerateIds ?? [])];
+  const remember = (id: string) => {
+    seen.push(id);
+    if (seen.length > REMEMBERED_RERATES) seen.shift();
+  };
+  setHandler(rerateRequested, (r) => {
+    if (seen.includes(r.requestId)) return;
+    remember(r.requestId);
+    rerates.push(r);
+  });
   let running: { requestId: string; scope: CancellationScope } | undefined;
   setHandler(rerateWithdrawn, ({ requestId }) => {
     const queued = rerates.findIndex((r) => r.requestId === requestId);
     if (queued >= 0) rerates.splice(queued, 1);
     else if (running?.requestId === requestId) running.scope.cancel();
   });
-  setHandler(sequencerProgress, () => ({ ...progress, pending: pending.length }));
+  setHandler(sequencerProgress, () => ({
+    ...progress,
+    pending: pending.length,
+    reratesQueued: rerates.length,
+    rerateRunning: running !== undefined,
+  }));
   upsertSearchAttributes([
     { key: CutoverPhase, value: 'refresh' },
     { key: CutoverState, value: 'running' },
@@ -101,7 +119,7 @@ export async function ratingSequencer(input: SequencerInput): Promise<{ handled:
     }
     handled += batch.length;
     if (handled >= HANDOVER_AFTER || workflowInfo().continueAsNewSuggested)
-      await continueAsNew<typeof ratingSequencer>({ stream: input.stream, pending, rerates });
+      await continueAsNew<typeof ratingSequencer>({ stream: input.stream, pending, rerates, rerateIds: seen });
   }
   upsertSearchAttributes([{ key: CutoverState, value: 'done' }]);
   return { handled };
