@@ -36,6 +36,8 @@ class Stubs {
   rollbacks: string[] = [];
   behaviour = new Map<string, Behaviour[]>();
   parityHolds = true;
+  /** cutoverParityGate calls so far */
+  parityChecks = 0;
   windowOk = true;
   mirrored = 0;
   /** a phase type's next behaviours, consumed one per start */
@@ -108,7 +110,9 @@ describe.concurrent('cutover workflow: operator signals (stubbed phases)', { tim
           caller().mirrored++;
         },
         async cutoverParityGate() {
-          return gate('parity', caller().parityHolds);
+          const stubs = caller();
+          stubs.parityChecks++;
+          return gate('parity', stubs.parityHolds);
         },
         async cutoverGates() {
           return ['parity', 'refresh-m2m', 'reports'].map((g) => gate(g));
@@ -301,7 +305,9 @@ describe.concurrent('cutover workflow: operator signals (stubbed phases)', { tim
     // parity passes (its step needs the gate), then the gate closes while the switch waits: re-evaluated every second
     await until(h, 'switch approval', (x) => x.awaiting === 'switch');
     stubs.parityHolds = false;
-    await new Promise((r) => setTimeout(r, 1500));
+    // the second evaluation after the gate closed: by then the first one's answer is the one an approval sees
+    const checks = stubs.parityChecks;
+    while (stubs.parityChecks < checks + 2) await new Promise((r) => setTimeout(r, 100));
     await expect(h.executeUpdate(cutoverApprove, { args: [{ gate: 'switch', reason: 'go', actor: 'tester' }] })).rejects.toBeInstanceOf(
       WorkflowUpdateFailedError,
     );
