@@ -35,14 +35,21 @@ export async function loadBatchSources(tx: Kysely<any>, dbs: Databases): Promise
       JOIN challenges."ChallengeWinner" w ON w."userId" = p."userId"
         AND w."userId" BETWEEN (SELECT min("userId") FROM batch_members) AND (SELECT max("userId") FROM batch_members)
       JOIN challenges."Challenge" ch ON ch.id = w."challengeId"`.execute(tx);
-    // explicitly unrated: looked up once per distinct challenge of the batch (through the metadata's index). Analyzed
-    // first: unanalyzed, the self-join is planned as a nested loop, quadratic in the batch (seconds per batch).
+    // explicitly unrated: looked up once per distinct challenge of the batch (through the metadata's index) into a
+    // table of its own, analyzed, then joined. Planned in one statement, the EXISTS was estimated at a row or two and
+    // the update became a nested loop over the batch × its unrated challenges (9.5 s a batch on large; 1.3 s now,
+    // nearly all of it the metadata probes).
+    await sql`ANALYZE batch_results`.execute(tx);
+    await sql`ANALYZE batch_winners`.execute(tx);
+    await sql`
+      CREATE TEMP TABLE batch_unrated ON COMMIT DROP AS
+      SELECT c."challengeId" FROM (SELECT "challengeId" FROM batch_results UNION SELECT "challengeId" FROM batch_winners) c
+      WHERE ${explicitlyUnratedSql(sql`c."challengeId"::uuid`)}`.execute(tx);
+    await sql`ANALYZE batch_unrated`.execute(tx);
     for (const table of ['batch_results', 'batch_winners']) {
-      await sql`ANALYZE ${sql.table(table)}`.execute(tx);
       await sql`
         UPDATE ${sql.table(table)} x SET unrated = true
-        FROM (SELECT DISTINCT "challengeId" FROM ${sql.table(table)}) c
-        WHERE x."challengeId" = c."challengeId" AND ${explicitlyUnratedSql(sql`c."challengeId"::uuid`)}`.execute(tx);
+        FROM batch_unrated u WHERE x."challengeId" = u."challengeId"`.execute(tx);
     }
   } else {
     await copyFromOtherDatabases(tx, dbs);
