@@ -1,4 +1,3 @@
-import { drainYielding } from '../store/yielding';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { Failure } from '../domain/failures';
 import {
@@ -22,6 +21,7 @@ import { completedAfter, latestCompleted, readMark, refreshedAmong, writeMark } 
 import { refreshMembers } from '../store/refresh/members';
 import { loadStream } from '../store/rerate/stream';
 import { finalizeRerate, writeRerateRows } from '../store/rerate/write';
+import { drainYielding } from '../store/yielding';
 import { catalogCache } from './catalog-cache';
 import type { ActivityDeps } from './deps';
 import { heartbeating } from './heartbeat';

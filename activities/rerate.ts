@@ -1,4 +1,3 @@
-import { drainYielding } from '../store/yielding';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { Failure } from '../domain/failures';
 import type { HistoryRow } from '../domain/rating/replay';
@@ -22,6 +21,7 @@ import { finalizeRerate, writeRerateRows } from '../store/rerate/write';
 import { fingerprintStream } from '../store/rerate/fingerprint';
 import { analyzeStale } from '../store/planner-stats';
 import { finishPreview, previewChanges, recordSource, rerateRun, writePreviewRows } from '../store/rerate/preview';
+import { drainYielding } from '../store/yielding';
 import { describeSourceChanges, hasChanges, sourceChanges, summarizeDiff } from '../domain/rerate-preview';
 import { previewActivities } from './rerate-preview';
 import type { ActivityDeps } from './deps';

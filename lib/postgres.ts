@@ -31,7 +31,7 @@ export async function probe(url: string): Promise<Probe> {
   }
 }
 
-function databaseName(url: string): string {
+export function databaseName(url: string): string {
   return decodeURIComponent(new URL(url).pathname.slice(1));
 }
 
@@ -41,10 +41,19 @@ function serverUrl(url: string): string {
   return u.toString();
 }
 
-/** CREATE DATABASE if missing (only for databases we default to; configured ones must exist). */
-async function ensureDatabase(url: string): Promise<void> {
+/** `fn` on a one-connection pool to the maintenance database of the server `url` names (CREATE/DROP DATABASE). */
+export async function onServer<T>(url: string, fn: (admin: Kysely<any>) => Promise<T>): Promise<T> {
   const admin = new Kysely<any>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: serverUrl(url), max: 1 }) }) });
   try {
+    return await fn(admin);
+  } finally {
+    await admin.destroy();
+  }
+}
+
+/** CREATE DATABASE if missing (only for databases we default to; configured ones must exist). */
+async function ensureDatabase(url: string): Promise<void> {
+  await onServer(url, async (admin) => {
     const name = databaseName(url);
     const found = await sql`SELECT 1 FROM pg_database WHERE datname = ${name}`.execute(admin);
     if (found.rows.length === 0) {
@@ -54,9 +63,7 @@ async function ensureDatabase(url: string): Promise<void> {
         if ((e as { code?: string }).code !== '42P04') throw e; // created concurrently
       }
     }
-  } finally {
-    await admin.destroy();
-  }
+  });
 }
 
 export const isRefused = (p: Probe) => !p.ok && ['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'EHOSTUNREACH'].includes(p.code);

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
-import { Kysely, PostgresDialect, sql } from 'kysely';
-import pg from 'pg';
+import { sql } from 'kysely';
 import type { CutoverStatus } from '../../domain/cutover';
+import { onServer } from '../../lib/postgres';
 import { bringUp, stderrLog, type Stack } from '../../lib/stack';
 import { runLiveCutover } from '../commands/cutover-live';
 import { runSeed, type SeedSize } from '../seed/index';
@@ -35,12 +35,6 @@ export interface CutoverBench {
   autopilot: { ended: number; requests: number };
 }
 
-function admin(url: string): Kysely<any> {
-  const u = new URL(url);
-  u.pathname = '/postgres';
-  return new Kysely<any>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: u.toString(), max: 1 }) }) });
-}
-
 /** The seeded template for `size`, made once (its checkpoint says which seed it holds). */
 async function ensureTemplate(size: SeedSize): Promise<{ name: string; seedSeconds: number | null }> {
   const name = `cutover_bench_${size}_seed`;
@@ -64,14 +58,11 @@ async function ensureTemplate(size: SeedSize): Promise<{ name: string; seedSecon
 
 async function freshCopy(template: string): Promise<{ stack: Stack; copySeconds: number }> {
   const config = ownDatabaseConfig('cutover_bench_cutover');
-  const a = admin(config.databaseUrl);
   const t = performance.now();
-  try {
-    await sql`DROP DATABASE IF EXISTS cutover_bench_cutover WITH (FORCE)`.execute(a);
-    await sql`CREATE DATABASE cutover_bench_cutover TEMPLATE ${sql.id(template)}`.execute(a);
-  } finally {
-    await a.destroy();
-  }
+  await onServer(config.databaseUrl, async (admin) => {
+    await sql`DROP DATABASE IF EXISTS cutover_bench_cutover WITH (FORCE)`.execute(admin);
+    await sql`CREATE DATABASE cutover_bench_cutover TEMPLATE ${sql.id(template)}`.execute(admin);
+  });
   const copySeconds = (performance.now() - t) / 1000;
   return { stack: await bringUp({ config, log: () => {} }), copySeconds };
 }

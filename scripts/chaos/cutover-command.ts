@@ -1,9 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Kysely, PostgresDialect, sql } from 'kysely';
-import pg from 'pg';
+import { sql } from 'kysely';
 import { STEPS } from '../../domain/cutover';
+import { databaseName, onServer } from '../../lib/postgres';
 import { bringUp, stderrLog, type Stack } from '../../lib/stack';
 import { ownDatabaseConfig } from '../bench/bench-db';
 import { runSeed, type SeedSize } from '../seed/index';
@@ -13,18 +13,6 @@ import { ChaosTemporal } from './dev-server';
 /** `npm run chaos -- --cutover`: two fresh databases (the undisturbed and the disturbed cutover), its own Temporal. */
 const DATABASES = ['cutover_chaos_ref', 'cutover_chaos_cutover'] as const;
 
-async function recreate(url: string): Promise<void> {
-  const u = new URL(url);
-  const name = decodeURIComponent(u.pathname.slice(1));
-  u.pathname = '/postgres';
-  const admin = new Kysely<any>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: u.toString(), max: 1 }) }) });
-  try {
-    await sql`DROP DATABASE IF EXISTS ${sql.id(name)} WITH (FORCE)`.execute(admin);
-  } finally {
-    await admin.destroy();
-  }
-}
-
 export async function chaosCutover(f: { size: SeedSize; seed: number; cliPath?: string }): Promise<CutoverChaosReport> {
   const dir = mkdtempSync(join(tmpdir(), 'cutover-chaos-'));
   const stacks: Stack[] = [];
@@ -33,7 +21,10 @@ export async function chaosCutover(f: { size: SeedSize; seed: number; cliPath?: 
     temporal = await ChaosTemporal.start(dir, f.cliPath);
     for (const name of DATABASES) {
       const config = ownDatabaseConfig(name, { TEMPORAL_ADDRESS: temporal.address });
-      await recreate(config.databaseUrl);
+      // dropped for a fresh start: a cutover leaves its database changed (the bring-up creates it again)
+      await onServer(config.databaseUrl, (admin) =>
+        sql`DROP DATABASE IF EXISTS ${sql.id(databaseName(config.databaseUrl))} WITH (FORCE)`.execute(admin),
+      );
       const stack = await bringUp({ config, log: () => {} });
       stacks.push(stack);
       stderrLog(`chaos: seeding ${f.size} (seed ${f.seed}) into ${name}`);

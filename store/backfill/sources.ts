@@ -35,27 +35,36 @@ export async function loadBatchSources(tx: Kysely<any>, dbs: Databases): Promise
       JOIN challenges."ChallengeWinner" w ON w."userId" = p."userId"
         AND w."userId" BETWEEN (SELECT min("userId") FROM batch_members) AND (SELECT max("userId") FROM batch_members)
       JOIN challenges."Challenge" ch ON ch.id = w."challengeId"`.execute(tx);
-    // explicitly unrated: looked up once per distinct challenge of the batch (through the metadata's index) into a
-    // table of its own, analyzed, then joined. Planned in one statement, the EXISTS was estimated at a row or two and
-    // the update became a nested loop over the batch × its unrated challenges (9.5 s a batch on large; 1.3 s now,
-    // nearly all of it the metadata probes).
-    await sql`ANALYZE batch_results`.execute(tx);
-    await sql`ANALYZE batch_winners`.execute(tx);
-    await sql`
-      CREATE TEMP TABLE batch_unrated ON COMMIT DROP AS
-      SELECT c."challengeId" FROM (SELECT "challengeId" FROM batch_results UNION SELECT "challengeId" FROM batch_winners) c
-      WHERE ${explicitlyUnratedSql(sql`c."challengeId"::uuid`)}`.execute(tx);
-    await sql`ANALYZE batch_unrated`.execute(tx);
-    for (const table of ['batch_results', 'batch_winners']) {
-      await sql`
-        UPDATE ${sql.table(table)} x SET unrated = true
-        FROM batch_unrated u WHERE x."challengeId" = u."challengeId"`.execute(tx);
-    }
+    await analyzeSources(tx);
+    await markUnrated(tx);
   } else {
-    await copyFromOtherDatabases(tx, dbs);
+    await copyFromOtherDatabases(tx, dbs); // its rows come marked
+    await analyzeSources(tx);
   }
+}
+
+async function analyzeSources(tx: Kysely<any>): Promise<void> {
   await sql`ANALYZE batch_results`.execute(tx);
   await sql`ANALYZE batch_winners`.execute(tx);
+}
+
+/**
+ * Explicitly unrated: looked up once per distinct challenge of the batch (through the metadata's index) into a table
+ * of its own, analyzed, then joined. Planned in one statement, the EXISTS was estimated at a row or two and the
+ * update became a nested loop over the batch × its unrated challenges (9.5 s a batch on large; 1.3 s now, nearly all
+ * of it the metadata probes).
+ */
+async function markUnrated(tx: Kysely<any>): Promise<void> {
+  await sql`
+    CREATE TEMP TABLE batch_unrated ON COMMIT DROP AS
+    SELECT c."challengeId" FROM (SELECT "challengeId" FROM batch_results UNION SELECT "challengeId" FROM batch_winners) c
+    WHERE ${explicitlyUnratedSql(sql`c."challengeId"::uuid`)}`.execute(tx);
+  await sql`ANALYZE batch_unrated`.execute(tx);
+  for (const table of ['batch_results', 'batch_winners']) {
+    await sql`
+      UPDATE ${sql.table(table)} x SET unrated = true
+      FROM batch_unrated u WHERE x."challengeId" = u."challengeId"`.execute(tx);
+  }
 }
 
 async function copyFromOtherDatabases(tx: Kysely<any>, dbs: Databases): Promise<void> {
