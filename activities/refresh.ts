@@ -45,7 +45,7 @@ export function refreshActivities({ dbs, config, temporal }: ActivityDeps) {
     if (!temporal) throw new Error('this worker has no Temporal client for activities');
     const client = await temporal();
     const { taskQueue } = Context.current().info;
-    const args: [SequencerInput] = [{ stream }];
+    const args: [SequencerInput] = [{ stream, taskQueue }];
     await client.workflow.signalWithStart(SEQUENCER.workflowType, {
       workflowId: SEQUENCER.workflowId(taskQueue, stream),
       taskQueue,

@@ -118,6 +118,11 @@ export const SEQUENCER = {
 
 export interface SequencerInput {
   stream: Stream;
+  /**
+   * the deployment's task queue, as its starter named it: the id of the stream rerates it runs (from the input, not
+   * the workflow's info, so a replay elsewhere names the same children); absent in sequencers started before
+   */
+  taskQueue?: string;
   /** requests carried over a continue-as-new */
   pending?: RatingRequest[];
   rerates?: StreamRerateRequest[];

@@ -254,7 +254,8 @@ describe.concurrent('cutover workflow: operator signals (stubbed phases)', { tim
         const done: CutoverStatus = await h.result();
         expect(done.state).toBe('done');
         expect(done.actions.map((a) => a.action)).toEqual(expect.arrayContaining(['pause', 'resume', 'rollback', 'retry']));
-        await keep(h, 'cutover-rollback-retry');
+        // (cutover-rollback-retry.json is the same run before the rerate was withdrawn from its sequencer: it still replays)
+        await keep(h, 'cutover-rollback-withdraw-retry');
       } else {
         await h.signal(cutoverAbort, me);
         await h.result();

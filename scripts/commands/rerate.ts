@@ -137,7 +137,7 @@ export async function requestStreamRerate(
   await client.workflow.signalWithStart(SEQUENCER.workflowType, {
     workflowId: SEQUENCER.workflowId(taskQueue, stream),
     taskQueue,
-    args: [{ stream }],
+    args: [{ stream, taskQueue }],
     signal: SEQUENCER.rerateRequested,
     signalArgs: [request],
   });

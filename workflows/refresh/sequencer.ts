@@ -89,7 +89,7 @@ export async function ratingSequencer(input: SequencerInput): Promise<{ handled:
     if (operator) {
       const scope = new CancellationScope();
       running = { requestId: operator.requestId, scope };
-      await runStreamRerate(input.stream, operator, scope);
+      await runStreamRerate(input, operator, scope);
       running = undefined;
       progress.rerates++;
       handled++;
@@ -119,7 +119,7 @@ export async function ratingSequencer(input: SequencerInput): Promise<{ handled:
     }
     handled += batch.length;
     if (handled >= HANDOVER_AFTER || workflowInfo().continueAsNewSuggested)
-      await continueAsNew<typeof ratingSequencer>({ stream: input.stream, pending, rerates, rerateIds: seen });
+      await continueAsNew<typeof ratingSequencer>({ stream: input.stream, taskQueue: input.taskQueue, pending, rerates, rerateIds: seen });
   }
   upsertSearchAttributes([{ key: CutoverState, value: 'done' }]);
   return { handled };
@@ -129,8 +129,9 @@ export async function ratingSequencer(input: SequencerInput): Promise<{ handled:
  * An operator's stream rerate, as the child an operator would start (same workflow id, so `rerate pause|resume
  * --stream` steer it); its outcome, failure included, goes back to whoever asked.
  */
-async function runStreamRerate(stream: SequencerInput['stream'], req: StreamRerateRequest, scope: CancellationScope): Promise<void> {
-  const workflowId = rerateWorkflowId(stream, workflowInfo().taskQueue);
+async function runStreamRerate(input: SequencerInput, req: StreamRerateRequest, scope: CancellationScope): Promise<void> {
+  const { stream } = input;
+  const workflowId = rerateWorkflowId(stream, input.taskQueue ?? workflowInfo().taskQueue);
   let answer: StreamRerateDone;
   try {
     // in a scope of its own: a withdrawn request cancels the child (its chunks committed so far stay, checkpointed)
