@@ -12,7 +12,7 @@ import {
   type Timings,
   type UserRange,
 } from '../domain/backfill';
-import { resolveTrack, resolveType, unknownTrackMessage, unknownTypeMessage } from '../domain/catalog';
+import { resolveTrack, resolveType, unknownTrackMessage, unknownTypeMessage, type Catalog } from '../domain/catalog';
 import { DEFAULT_BATCH_ATTEMPTS, Failure, isTransient } from '../domain/failures';
 import { DB_LIMITS } from '../domain/limits';
 import { REVIEW_SCHEMA_MISSING } from '../domain/preflight';
@@ -27,6 +27,7 @@ import { hasChallengeResult, memberRanges } from '../store/backfill/plan';
 import { computedRankPartitions } from '../store/backfill/staging';
 import { refreshRanks } from '../store/derived';
 import { analyzeStale } from '../store/planner-stats';
+import { openDatabases } from '../store/db';
 import type { ActivityDeps } from './deps';
 import { catalogCache } from './catalog-cache';
 import { heartbeating } from './heartbeat';
@@ -63,11 +64,24 @@ export function backfillActivities({ dbs, config }: ActivityDeps) {
     let r = replays.get(runKey);
     if (!r) {
       if (replays.size >= 2) replays.delete(replays.keys().next().value!);
-      r = getCatalog().then((cat) => developReplay(dbs, cat, config.ratingMissingMetadata));
+      r = getCatalog().then(async (cat) => {
+        // on connections of its own: batches await it inside their transactions, each holding one of the worker's
+        const own = openDatabases(config, { size: 2, name: 'cutover-replay' });
+        try {
+          return await developReplay(own, cat, config.ratingMissingMetadata);
+        } finally {
+          await own.close();
+        }
+      });
       r.catch(() => replays.delete(runKey));
       replays.set(runKey, r);
     }
     return r;
+  };
+
+  /** Starts the run's replay in this process while the workflow schedules the first batches (they await it). */
+  const warmReplay = (cat: Catalog, options: BackfillOptions, plan: BatchPlan) => {
+    if (reratesDevelop(cat, options, plan)) getReplay(plan.replayKey ?? plan.runKey).catch(() => {});
   };
 
   const acts = {
@@ -110,13 +124,17 @@ export function backfillActivities({ dbs, config }: ActivityDeps) {
       if (checkpoint && !options.restart) {
         const earlier = await unfinishedRun(dbs.members, resumeKey);
         // the source data may have moved since: the rating replay is this run's own, not the stopped run's
-        if (earlier) return { ...earlier.plan, replayKey: runKey, resumedBatches: earlier.committed };
+        if (earlier) {
+          warmReplay(cat, options, { ...earlier.plan, replayKey: runKey });
+          return { ...earlier.plan, replayKey: runKey, resumedBatches: earlier.committed };
+        }
       }
       const { ranges, total } = await memberRanges(dbs.members, options.batchSize, options.limit);
       // once per run: legacy rows the mapping cannot place (whole tables, or the run's limited members)
       const unmapped = await unmappedUpTo(dbs.members, options.limit === undefined ? undefined : (ranges.at(-1)?.[1] ?? 0));
       const plan: BackfillPlan = { ...base, checkpoint, ranges, userIds: [], membersTotal: total, unmapped };
       if (checkpoint) await beginRun(dbs.members, resumeKey, plan);
+      warmReplay(cat, options, plan);
       return plan;
     },
 
@@ -153,9 +171,10 @@ export function backfillActivities({ dbs, config }: ActivityDeps) {
         // committed before (a retry whose completion was lost, or a resumed run): what it wrote then, nothing again
         const earlier = range && (await committedBatch(dbs.members, plan.runKey, range));
         if (earlier) return { ...earlier, resumed: true, timings, ms: performance.now() - started };
-        const replayed = reratesDevelop(cat, input.options, plan)
-          ? await lap('rerate', () => getReplay(plan.replayKey ?? plan.runKey))
-          : undefined;
+        // not awaited here: the replay (computed once per run and process, started by prepare) overlaps the
+        // batch's preload and aggregate; the batch waits for it at its rerate step
+        const replayed = reratesDevelop(cat, input.options, plan) ? getReplay(plan.replayKey ?? plan.runKey) : undefined;
+        replayed?.catch(() => {}); // a failure surfaces where the batch awaits it
         const r = await inTransaction(dbs.members, input.options.csvOnly, async (tx) => {
           const out = await processBatch(tx, {
             dbs,
@@ -164,7 +183,7 @@ export function backfillActivities({ dbs, config }: ActivityDeps) {
             options: input.options,
             plan,
             lap,
-            replay: async () => replayed ?? Promise.reject(new Error('the run does not rerate: no Development replay')),
+            replay: () => replayed ?? Promise.reject(new Error('the run does not rerate: no Development replay')),
           });
           if (range) await recordBatch(tx, plan.runKey, range, { ...out, timings: zeroTimings(), ms: 0 });
           return out;

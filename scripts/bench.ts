@@ -25,8 +25,14 @@ program
     await benchRatings({ json: raw.json === true, size: size.data });
   });
 
+const Sizes = z
+  .string()
+  .transform((v) => v.split(',').map((x) => x.trim()))
+  .pipe(z.array(Size).min(1))
+  .refine((v) => new Set(v).size === v.length, { error: '--size lists a size twice' });
+
 const BackfillBench = z.object({
-  size: Size,
+  size: Sizes,
   concurrency: z.coerce.number().int().min(1).max(32, { error: '--concurrency must be 1-32' }),
   batchSize: z.coerce.number().int().min(1).max(5000, { error: '--batch-size must be 1-5000' }),
   baselineSample: z.coerce.number().int().min(10, { error: '--baseline-sample must be ≥ 10' }),
@@ -34,8 +40,8 @@ const BackfillBench = z.object({
 
 program
   .command('backfill')
-  .description('orchestrated backfill vs the one-pass SQL limit vs the per-member baseline, in one run (database cutover_bench)')
-  .option('--size <size>', 'dataset size', 'small')
+  .description('orchestrated backfill vs its write floor (binary COPY of its final rows) vs the per-member baseline, in one run (database cutover_bench)')
+  .option('--size <size>', 'dataset size, or several comma-separated (small,medium) for members per second side by side', 'small')
   .option('--concurrency <n>', 'orchestrated batches in flight', '2')
   .option('--batch-size <n>', 'members per orchestrated batch', '2500')
   .option('--baseline-sample <n>', 'members the per-member baseline is timed on', '1000')
@@ -43,7 +49,8 @@ program
   .action(async (raw: Record<string, unknown>) => {
     const parsed = BackfillBench.safeParse(raw);
     if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => i.message).join('\n'));
-    await benchBackfill({ ...parsed.data, json: raw.json === true });
+    const { size, ...rest } = parsed.data;
+    await benchBackfill({ ...rest, sizes: size, json: raw.json === true });
   });
 
 const ParityBench = z.object({

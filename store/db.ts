@@ -49,6 +49,9 @@ export function openDatabases(
         max: size,
         connectionTimeoutMillis: acquireTimeoutMs,
         application_name: name,
+        // a batch's temp tables (tens of MB on large) stay in memory instead of the default 8 MB spilling to disk;
+        // allocated only as a session uses it
+        options: '-c temp_buffers=128MB',
         ...(queryTimeoutMs ? { query_timeout: queryTimeoutMs } : {}),
       });
       // A lost connection (database restart, failover, an idle-session reaper, pg_terminate_backend) must fail the

@@ -1,5 +1,6 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import { RATING_COLOR_BANDS, type Catalog } from '../domain/catalog';
+import { ofBatch } from './sql';
 
 /**
  * Data derived from memberStats ratings: ranks and memberMaxRating. Set-based; rows are only rewritten when a value
@@ -10,7 +11,7 @@ import { RATING_COLOR_BANDS, type Catalog } from '../domain/catalog';
 export type MemberScope = { fromUserId: number; toUserId: number } | { userIds: number[] } | { batchMembers: true };
 
 function inScope(column: RawBuilder<unknown>, scope: MemberScope): RawBuilder<unknown> {
-  if ('batchMembers' in scope) return sql`${column} IN (SELECT "userId" FROM batch_members)`;
+  if ('batchMembers' in scope) return ofBatch(column);
   return 'userIds' in scope
     ? sql`${column} = ANY(${scope.userIds}::bigint[])`
     : sql`${column} BETWEEN ${scope.fromUserId} AND ${scope.toUserId}`;

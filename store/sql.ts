@@ -31,3 +31,10 @@ export function readOnly<T>(db: Kysely<any>, fn: (tx: Kysely<any>) => Promise<T>
     return fn(tx);
   });
 }
+
+/**
+ * `col` is one of a backfill batch's members (pg_temp.batch_members), as an array probe: the planner takes it for a handful of ids and reads the
+ * unified tables through their userId-leading indexes, where a join with batch_members was planned as a hash of the
+ * whole table — every batch, growing with the table (the cost that made large backfills slow down as they went).
+ */
+export const ofBatch = (col: RawBuilder<unknown>): RawBuilder<unknown> => sql`${col} = ANY(ARRAY(SELECT "userId" FROM batch_members))`;

@@ -1,4 +1,6 @@
+import { performance } from 'node:perf_hooks';
 import { sql } from 'kysely';
+import { onServer } from '../../lib/postgres';
 import { parseConfig, type Config } from '../../domain/config';
 import { bringUp, stderrLog, type Stack } from '../../lib/stack';
 import { runSeed, type SeedSize } from '../seed/index';
@@ -49,4 +51,45 @@ async function ensureSeeded(stack: Stack, size: SeedSize): Promise<void> {
   await runSeed(stack.dbs, { size, seed: BENCH_SEED, log: () => {} });
   await sql`INSERT INTO platform.checkpoint (key, value) VALUES ('bench:seed', ${JSON.stringify({ size, seed: BENCH_SEED })}::jsonb)
             ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, "updatedAt" = now()`.execute(stack.dbs.members);
+}
+
+/**
+ * Benches that change their database work on a copy: the seed is made once per size into a template database
+ * (cutover_bench_<size>_seed, vacuumed and analyzed like a live platform's tables) and copied (CREATE DATABASE …
+ * TEMPLATE, a file copy, not timed) for each run. The template for `size` is made once (its checkpoint says which
+ * seed it holds).
+ */
+export async function ensureTemplate(size: SeedSize): Promise<{ name: string; seedSeconds: number | null }> {
+  const name = `cutover_bench_${size}_seed`;
+  const stack = await bringUp({ config: ownDatabaseConfig(name), temporal: false, log: () => {} });
+  try {
+    const r = await sql<{ value: { size: string; seed: number } }>`SELECT value FROM platform.checkpoint WHERE key = 'bench:seed'`.execute(
+      stack.dbs.members,
+    );
+    if (r.rows[0]?.value.size === size && r.rows[0].value.seed === BENCH_SEED) return { name, seedSeconds: null };
+    stderrLog(`seeding ${size} into ${name} (once; later runs copy it)`);
+    const t = performance.now();
+    await runSeed(stack.dbs, { size, seed: BENCH_SEED, log: stderrLog });
+    await sql`VACUUM ANALYZE`.execute(stack.dbs.members);
+    await sql`INSERT INTO platform.checkpoint (key, value) VALUES ('bench:seed', ${JSON.stringify({ size, seed: BENCH_SEED })}::jsonb)
+              ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, "updatedAt" = now()`.execute(stack.dbs.members);
+    return { name, seedSeconds: (performance.now() - t) / 1000 };
+  } finally {
+    await stack.close();
+  }
+}
+
+export async function freshCopy(
+  template: string,
+  copy: string,
+  opts: { temporal?: boolean } = {},
+): Promise<{ stack: Stack; copySeconds: number }> {
+  const config = ownDatabaseConfig(copy);
+  const t = performance.now();
+  await onServer(config.databaseUrl, async (admin) => {
+    await sql`DROP DATABASE IF EXISTS ${sql.id(copy)} WITH (FORCE)`.execute(admin);
+    await sql`CREATE DATABASE ${sql.id(copy)} TEMPLATE ${sql.id(template)}`.execute(admin);
+  });
+  const copySeconds = (performance.now() - t) / 1000;
+  return { stack: await bringUp({ config, log: () => {}, temporal: opts.temporal }), copySeconds };
 }

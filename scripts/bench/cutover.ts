@@ -1,11 +1,10 @@
 import { performance } from 'node:perf_hooks';
 import { sql } from 'kysely';
 import type { CutoverStatus } from '../../domain/cutover';
-import { onServer } from '../../lib/postgres';
-import { bringUp, stderrLog, type Stack } from '../../lib/stack';
+import { stderrLog } from '../../lib/stack';
 import { runLiveCutover } from '../commands/cutover-live';
-import { runSeed, type SeedSize } from '../seed/index';
-import { ownDatabaseConfig } from './bench-db';
+import type { SeedSize } from '../seed/index';
+import { ensureTemplate, freshCopy } from './bench-db';
 
 /**
  * A whole cutover of a seeded platform, phase by phase, under the same live traffic as `npm start` (autopilot at
@@ -16,7 +15,6 @@ import { ownDatabaseConfig } from './bench-db';
  */
 
 const GOAL_SECONDS = 15 * 60;
-const SEED = 1;
 
 export interface CutoverBench {
   size: SeedSize;
@@ -35,38 +33,6 @@ export interface CutoverBench {
   autopilot: { ended: number; requests: number };
 }
 
-/** The seeded template for `size`, made once (its checkpoint says which seed it holds). */
-async function ensureTemplate(size: SeedSize): Promise<{ name: string; seedSeconds: number | null }> {
-  const name = `cutover_bench_${size}_seed`;
-  const stack = await bringUp({ config: ownDatabaseConfig(name), temporal: false, log: () => {} });
-  try {
-    const r = await sql<{ value: { size: string; seed: number } }>`SELECT value FROM platform.checkpoint WHERE key = 'bench:seed'`.execute(
-      stack.dbs.members,
-    );
-    if (r.rows[0]?.value.size === size && r.rows[0].value.seed === SEED) return { name, seedSeconds: null };
-    stderrLog(`seeding ${size} into ${name} (once; later runs copy it)`);
-    const t = performance.now();
-    await runSeed(stack.dbs, { size, seed: SEED, log: stderrLog });
-    await sql`VACUUM ANALYZE`.execute(stack.dbs.members);
-    await sql`INSERT INTO platform.checkpoint (key, value) VALUES ('bench:seed', ${JSON.stringify({ size, seed: SEED })}::jsonb)
-              ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, "updatedAt" = now()`.execute(stack.dbs.members);
-    return { name, seedSeconds: (performance.now() - t) / 1000 };
-  } finally {
-    await stack.close();
-  }
-}
-
-async function freshCopy(template: string): Promise<{ stack: Stack; copySeconds: number }> {
-  const config = ownDatabaseConfig('cutover_bench_cutover');
-  const t = performance.now();
-  await onServer(config.databaseUrl, async (admin) => {
-    await sql`DROP DATABASE IF EXISTS cutover_bench_cutover WITH (FORCE)`.execute(admin);
-    await sql`CREATE DATABASE cutover_bench_cutover TEMPLATE ${sql.id(template)}`.execute(admin);
-  });
-  const copySeconds = (performance.now() - t) / 1000;
-  return { stack: await bringUp({ config, log: () => {} }), copySeconds };
-}
-
 const seconds = (from?: string, to?: string) => (from && to ? (Date.parse(to) - Date.parse(from)) / 1000 : 0);
 
 export function phasesOf(status: CutoverStatus): CutoverBench['phases'] {
@@ -79,7 +45,7 @@ export function phasesOf(status: CutoverStatus): CutoverBench['phases'] {
 
 export async function benchCutover(opts: { size: SeedSize; json: boolean }): Promise<void> {
   const template = await ensureTemplate(opts.size);
-  const { stack, copySeconds } = await freshCopy(template.name);
+  const { stack, copySeconds } = await freshCopy(template.name, 'cutover_bench_cutover');
   try {
     const members = await sql<{ n: number }>`SELECT count(*)::int AS n FROM members."member"`.execute(stack.dbs.members);
     stderrLog(`a whole cutover of ${opts.size} (${members.rows[0]!.n} members) under autopilot traffic`);

@@ -31,8 +31,8 @@ export interface BatchContext {
   options: BackfillOptions;
   plan: BatchPlan;
   lap: Lap;
-  /** the run's Development replay (computed once per run and process; resolved before the transaction opens, so a
-   * batch never waits for a second connection while holding one — the deadlock of a pool full of such batches) */
+  /** the run's Development replay (computed once per run and process), awaited at the rerate step inside the
+   * transaction; it must not need a connection of the pool the batches hold (the activity gives it its own) */
   replay: () => Promise<DevelopReplay>;
 }
 
@@ -74,9 +74,10 @@ export function reratesDevelop(cat: Catalog, options: BackfillOptions, plan: Bat
 export async function processBatch(tx: Kysely<any>, ctx: BatchContext): Promise<Omit<BatchResult, 'timings' | 'ms'>> {
   const { dbs, catalog: cat, options, plan, lap, scope } = ctx;
   const batch = await lap('preload', async () => {
-    // hashes of the batch (Challenge, staged rows) fit in memory instead of spilling to disk; a lock held by a
-    // live writer, or a statement that never ends, fails the attempt (retried) instead of holding it forever
-    await sql`SELECT set_config('work_mem', '64MB', true), set_config('lock_timeout', ${`${DB_LIMITS.lockTimeoutMs}ms`}, true),
+    // hashes of the batch's staged rows fit in memory instead of spilling to disk; no JIT (compiling a statement
+    // costs more than running it over one batch); a lock held by a live writer, or a statement that never ends,
+    // fails the attempt (retried) instead of holding it forever
+    await sql`SELECT set_config('work_mem', '64MB', true), set_config('jit', 'off', true), set_config('default_statistics_target', '10', true), set_config('random_page_cost', '1.1', true), set_config('lock_timeout', ${`${DB_LIMITS.lockTimeoutMs}ms`}, true),
       set_config('statement_timeout', ${`${DB_LIMITS.statementTimeoutMs}ms`}, true)`.execute(tx);
     const m = await loadBatchMembers(tx, scope, dbs.sameDatabase);
     await loadBatchSources(tx, dbs);

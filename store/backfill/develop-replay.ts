@@ -9,6 +9,7 @@ import { keyIds } from '../catalog';
 import { currentStreamItem } from '../legacy-stats';
 import type { Databases } from '../db';
 import { developmentEvents, type StreamChallenge } from '../rated-events';
+import { ofBatch } from '../sql';
 
 /**
  * The Development rating stream (DEVELOPMENT track, type Challenge or legacy CODE) as the backfill rates it:
@@ -161,10 +162,10 @@ export async function keepContinuedRatings(tx: Kysely<any>, catalog: Catalog): P
   await sql`
     UPDATE batch_stats s SET rating = u.rating, volatility = u.volatility, "maxRating" = u."maxRating", "minRating" = u."minRating"
     FROM members."memberStats" u
-    WHERE u."userId" = s."userId" AND u."trackId" = s."trackId" AND u."typeId" = s."typeId"
+    WHERE ${ofBatch(sql`u."userId"`)} AND u."userId" = s."userId" AND u."trackId" = s."trackId" AND u."typeId" = s."typeId"
       AND s."trackId" = ${devTrack}::uuid AND s."typeId" = ${streamType}::uuid
       AND EXISTS (SELECT 1 FROM members."memberStatsHistory" h
-                  WHERE h."userId" = s."userId" AND h."trackId" = ${devTrack}::uuid AND h."typeId" = ${streamType}::uuid AND h."createdBy" = 'rerate')`.execute(
+                  WHERE ${ofBatch(sql`h."userId"`)} AND h."userId" = s."userId" AND h."trackId" = ${devTrack}::uuid AND h."typeId" = ${streamType}::uuid AND h."createdBy" = 'rerate')`.execute(
     tx,
   );
 }

@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import { RERATE_CREATED_BY } from '../../domain/rerate';
 import { dedupedKeys } from '../dedupe/runs';
+import { ofBatch } from '../sql';
 
 /**
  * Phase A after phase D: a backfill re-derives rows from the legacy sources, but what an operator's rerate (D)
@@ -19,10 +20,11 @@ export async function keepRerated(tx: Kysely<any>, opts: { history: boolean }): 
     // the rerate's rows stay as it wrote them; removed duplicates stay removed
     await sql`
       DELETE FROM batch_history s USING members."memberStatsHistory" x
-      WHERE x."userId" = s."userId" AND x."trackId" = s."trackId" AND x."typeId" = s."typeId" AND x."challengeId" = s."challengeId"
+      WHERE ${ofBatch(sql`x."userId"`)}
+        AND x."userId" = s."userId" AND x."trackId" = s."trackId" AND x."typeId" = s."typeId" AND x."challengeId" = s."challengeId"
         AND ${reratedRow('x')}`.execute(tx);
     await sql`
-      DELETE FROM batch_history s USING (${dedupedKeys()}) d
+      DELETE FROM batch_history s USING (${dedupedKeys(ofBatch)}) d
       WHERE d."userId" = s."userId" AND d."trackId" = s."trackId" AND d."typeId" = s."typeId" AND d."challengeId" = s."challengeId"`.execute(
       tx,
     );
@@ -31,9 +33,10 @@ export async function keepRerated(tx: Kysely<any>, opts: { history: boolean }): 
   await sql`
     UPDATE batch_stats s SET rating = u.rating, volatility = u.volatility, "maxRating" = u."maxRating", "minRating" = u."minRating"
     FROM members."memberStats" u
-    WHERE u."userId" = s."userId" AND u."trackId" = s."trackId" AND u."typeId" = s."typeId"
+    WHERE ${ofBatch(sql`u."userId"`)} AND u."userId" = s."userId" AND u."trackId" = s."trackId" AND u."typeId" = s."typeId"
       AND EXISTS (SELECT 1 FROM members."memberStatsHistory" x
-                  WHERE x."userId" = s."userId" AND x."trackId" = s."trackId" AND x."typeId" = s."typeId" AND ${reratedRow('x')})`.execute(
+                  WHERE ${ofBatch(sql`x."userId"`)}
+                    AND x."userId" = s."userId" AND x."trackId" = s."trackId" AND x."typeId" = s."typeId" AND ${reratedRow('x')})`.execute(
     tx,
   );
 }

@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Databases } from '../db';
 import { explicitlyUnratedSql } from '../metadata';
 
@@ -11,6 +11,14 @@ import { explicitlyUnratedSql } from '../metadata';
 
 const UUID_TEXT = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
 
+/**
+ * UUID_TEXT in a form Postgres checks in well under a µs (a regex with counted repetitions costs several µs a row, a
+ * third of a batch's preload on large): 36 characters, dashes where UUID_TEXT has them, hex between.
+ */
+const uuidShaped = (x: RawBuilder<unknown>) =>
+  sql`(length(${x}) = 36 AND substr(${x}, 9, 1) = '-' AND substr(${x}, 14, 1) = '-' AND substr(${x}, 19, 1) = '-'
+       AND substr(${x}, 24, 1) = '-' AND ${x} ~ '^[0-9a-fA-F]+-[0-9a-fA-F]+-[0-9a-fA-F]+-[0-9a-fA-F]+-[0-9a-fA-F]+$')`;
+
 const RESULT_COLUMNS = sql`"userId" bigint, "challengeId" text, placement int, "newRating" int, "trackId" uuid, "typeId" uuid, status text, "endDate" timestamptz, name text, "legacyId" bigint, unrated boolean`;
 const WINNER_COLUMNS = sql`"userId" bigint, "challengeId" text, placement int, type text, "trackId" uuid, "typeId" uuid, status text, "endDate" timestamptz, name text, "legacyId" bigint, unrated boolean`;
 
@@ -18,53 +26,53 @@ export async function loadBatchSources(tx: Kysely<any>, dbs: Databases): Promise
   await sql`CREATE TEMP TABLE batch_results (${RESULT_COLUMNS}) ON COMMIT DROP`.execute(tx);
   await sql`CREATE TEMP TABLE batch_winners (${WINNER_COLUMNS}) ON COMMIT DROP`.execute(tx);
   if (dbs.sameDatabase) {
-    await sql`
-      INSERT INTO batch_results
-      SELECT p."userId", cr."challengeId", cr.placement, cr."newRating", ch."trackId", ch."typeId", ch.status, ch."endDate", ch.name, ch."legacyId",
-             false
-      FROM batch_members p
-      JOIN reviews."challengeResult" cr ON cr."userId" = p."userId"::text
-      -- joined as text: no cast can fail on a legacy numeric id, and hashing Challenge once beats a check per row
-      JOIN challenges."Challenge" ch ON ch.id::text = cr."challengeId"`.execute(tx);
-    await sql`
-      INSERT INTO batch_winners
-      SELECT p."userId", w."challengeId"::text, w.placement, w.type, ch."trackId", ch."typeId", ch.status, ch."endDate", ch.name, ch."legacyId",
-             false
-      FROM batch_members p
-      -- the bounds let the userId index scan start at the batch instead of the table's first row
-      JOIN challenges."ChallengeWinner" w ON w."userId" = p."userId"
-        AND w."userId" BETWEEN (SELECT min("userId") FROM batch_members) AND (SELECT max("userId") FROM batch_members)
-      JOIN challenges."Challenge" ch ON ch.id = w."challengeId"`.execute(tx);
-    await analyzeSources(tx);
-    await markUnrated(tx);
+    await fromOneDatabase(tx);
   } else {
     await copyFromOtherDatabases(tx, dbs); // its rows come marked
-    await analyzeSources(tx);
   }
-}
-
-async function analyzeSources(tx: Kysely<any>): Promise<void> {
+  // after the unrated marking: statistics taken before it say nothing is unrated, and the history statement's
+  // anti-join over unrated winners then became a nested loop over every result of the batch
   await sql`ANALYZE batch_results`.execute(tx);
   await sql`ANALYZE batch_winners`.execute(tx);
 }
 
 /**
- * Explicitly unrated: looked up once per distinct challenge of the batch (through the metadata's index) into a table
- * of its own, analyzed, then joined. Planned in one statement, the EXISTS was estimated at a row or two and the
- * update became a nested loop over the batch × its unrated challenges (9.5 s a batch on large; 1.3 s now, nearly all
- * of it the metadata probes).
+ * The batch's results and winner rows first (userId indexes), then the challenges they name, looked up by primary
+ * key with their explicitly-unrated flag (metadata index) into a small analyzed table, then joined. Joining
+ * challengeResult's text ids to Challenge directly hashed the whole Challenge table per batch (2.8 s of every batch
+ * on large), and an unrated lookup planned inside one statement became a nested loop.
  */
-async function markUnrated(tx: Kysely<any>): Promise<void> {
+async function fromOneDatabase(tx: Kysely<any>): Promise<void> {
   await sql`
-    CREATE TEMP TABLE batch_unrated ON COMMIT DROP AS
-    SELECT c."challengeId" FROM (SELECT "challengeId" FROM batch_results UNION SELECT "challengeId" FROM batch_winners) c
-    WHERE ${explicitlyUnratedSql(sql`c."challengeId"::uuid`)}`.execute(tx);
-  await sql`ANALYZE batch_unrated`.execute(tx);
-  for (const table of ['batch_results', 'batch_winners']) {
-    await sql`
-      UPDATE ${sql.table(table)} x SET unrated = true
-      FROM batch_unrated u WHERE x."challengeId" = u."challengeId"`.execute(tx);
-  }
+    CREATE TEMP TABLE batch_cr ON COMMIT DROP AS
+    SELECT p."userId", cr."challengeId", cr.placement, cr."newRating"
+    FROM batch_members p JOIN reviews."challengeResult" cr ON cr."userId" = p."userId"::text`.execute(tx);
+  await sql`
+    CREATE TEMP TABLE batch_cw ON COMMIT DROP AS
+    SELECT p."userId", w."challengeId"::text AS "challengeId", w.placement, w.type
+    FROM batch_members p
+    -- the bounds let the userId index scan start at the batch instead of the table's first row
+    JOIN challenges."ChallengeWinner" w ON w."userId" = p."userId"
+      AND w."userId" BETWEEN (SELECT min("userId") FROM batch_members) AND (SELECT max("userId") FROM batch_members)`.execute(tx);
+  await sql`
+    CREATE TEMP TABLE batch_challenges ON COMMIT DROP AS
+    SELECT ch.id::text AS id, ch."trackId", ch."typeId", ch.status, ch."endDate", ch.name, ch."legacyId",
+           ${explicitlyUnratedSql(sql`ch.id`)} AS unrated
+    FROM challenges."Challenge" ch
+    -- a legacy numeric id names no Challenge: the CASE keeps the cast from failing on it
+    -- an array: probed through the primary key whatever the (unanalyzed) temp tables' size; ids checked once each
+    WHERE ch.id = ANY(ARRAY(
+      SELECT CASE WHEN ${uuidShaped(sql`x.id`)} THEN x.id::uuid END
+      FROM (SELECT "challengeId" AS id FROM batch_cr UNION SELECT "challengeId" FROM batch_cw) x))`.execute(tx);
+  await sql`ANALYZE batch_challenges`.execute(tx);
+  await sql`
+    INSERT INTO batch_results
+    SELECT r."userId", r."challengeId", r.placement, r."newRating", c."trackId", c."typeId", c.status, c."endDate", c.name, c."legacyId", c.unrated
+    FROM batch_cr r JOIN batch_challenges c ON c.id = r."challengeId"`.execute(tx);
+  await sql`
+    INSERT INTO batch_winners
+    SELECT w."userId", w."challengeId", w.placement, w.type, c."trackId", c."typeId", c.status, c."endDate", c.name, c."legacyId", c.unrated
+    FROM batch_cw w JOIN batch_challenges c ON c.id = w."challengeId"`.execute(tx);
 }
 
 async function copyFromOtherDatabases(tx: Kysely<any>, dbs: Databases): Promise<void> {

@@ -4,6 +4,7 @@ import { DEVELOP_RATED_KEY, MARATHON_KEY, RERANKED_KEYS, SRM_KEY } from '../../d
 import { challengeKeyMap, developMap, dsHistoryMap, keyIds } from '../catalog';
 import { rerankedPartitions, type Partition } from '../derived';
 import { legacyStatsRelation } from '../legacy-stats';
+import { ofBatch } from '../sql';
 
 /**
  * Phase A as set-based SQL over one batch of members. Every statement reads the batch from temp tables filled
@@ -207,7 +208,7 @@ export async function carryComputedRanks(db: Kysely<any>, b: BatchSql): Promise<
   await sql`
     UPDATE batch_stats s SET "globalRank" = u."globalRank", "countryRank" = u."countryRank"
     FROM members."memberStats" u
-    WHERE u."userId" = s."userId" AND u."trackId" = s."trackId" AND u."typeId" = s."typeId"
+    WHERE ${ofBatch(sql`u."userId"`)} AND u."userId" = s."userId" AND u."trackId" = s."trackId" AND u."typeId" = s."typeId"
       AND (s."trackId", s."typeId") IN (${sql.join(partitions.map((p) => sql`(${p.trackId}::uuid, ${p.typeId}::uuid)`))})`.execute(db);
 }
 

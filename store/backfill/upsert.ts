@@ -1,5 +1,5 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
-import { changed, excluded, ids } from '../sql';
+import { changed, excluded, ids, ofBatch } from '../sql';
 import { reratedRow } from './keep-rerated';
 import { HISTORY_COLUMNS, HISTORY_UPDATED, STATS_COLUMNS, STATS_UPDATED, keyFilter, type BatchSql } from './staging';
 
@@ -28,13 +28,18 @@ interface StagedTarget {
   keep?: RawBuilder<unknown>;
   /** insert order (so new rows' ids follow it: the mostRecent tie-break reads ids) */
   order?: readonly string[];
+  /** one more column set on insert only, computed over the staged rows (alias s) */
+  onInsert?: { column: string; value: RawBuilder<unknown>; window?: RawBuilder<unknown> };
 }
 
 /** Upserts staged rows (only rows whose values change are rewritten); on full runs removes the batch's stale rows. */
 async function upsertStaged(db: Kysely<any>, b: BatchSql, t: StagedTarget): Promise<Written> {
+  const extra = t.onInsert;
   const r = await sql<{ userId: number }>`
-    INSERT INTO ${sql.table(t.table)} (${ids(t.columns)})
-    SELECT ${ids(t.columns)} FROM ${sql.table(t.staged)} ${t.order ? sql`ORDER BY ${ids(t.order)}` : sql``}
+    INSERT INTO ${sql.table(t.table)} (${ids(t.columns)}${extra ? sql`, ${sql.id(extra.column)}` : sql``})
+    SELECT ${sql.join(t.columns.map((c) => sql`s.${sql.id(c)}`))}${extra ? sql`, ${extra.value}` : sql``}
+    FROM (SELECT *${extra?.window ? sql`, ${extra.window}` : sql``} FROM ${sql.table(t.staged)}) s
+    ${t.order ? sql`ORDER BY ${sql.join(t.order.map((c) => sql`s.${sql.id(c)}`))}` : sql``}
     ON CONFLICT (${ids(t.key)}) DO UPDATE SET ${excluded(t.updated)}, "updatedAt" = now()
     WHERE ${changed(t.table, t.updated)}
     RETURNING "userId"`.execute(db);
@@ -42,8 +47,7 @@ async function upsertStaged(db: Kysely<any>, b: BatchSql, t: StagedTarget): Prom
   if (b.fullRun) {
     const d = await sql`
       DELETE FROM ${sql.table(t.table)} x
-      USING batch_members p
-      WHERE x."userId" = p."userId" AND NOT (${t.keep ?? sql`false`})
+      WHERE ${ofBatch(sql`x."userId"`)} AND NOT (${t.keep ?? sql`false`})
         AND NOT EXISTS (SELECT 1 FROM ${sql.table(t.staged)} s WHERE ${sql.join(
           t.key.map((k) => sql`s.${sql.id(k)} = x.${sql.id(k)}`),
           sql` AND `,
@@ -71,6 +75,13 @@ export function upsertStats(db: Kysely<any>, b: BatchSql): Promise<Written> {
  * admits no other order.
  */
 export async function upsertHistory(db: Kysely<any>, b: BatchSql): Promise<Written> {
+  // the staged keys the table holds no row of yet; probed key by key through the unique index (a scalar subquery
+  // with LIMIT stays a per-key probe: as NOT EXISTS it was planned as a hash of the whole table, every batch)
+  await sql`
+    CREATE TEMP TABLE batch_new_keys ON COMMIT DROP AS
+    SELECT k."userId", k."trackId", k."typeId" FROM (SELECT DISTINCT "userId", "trackId", "typeId" FROM batch_history) k
+    WHERE (SELECT x.id FROM members."memberStatsHistory" x
+           WHERE x."userId" = k."userId" AND x."trackId" = k."trackId" AND x."typeId" = k."typeId" LIMIT 1) IS NULL`.execute(db);
   const w = await upsertStaged(db, b, {
     table: 'members.memberStatsHistory',
     staged: 'batch_history',
@@ -79,6 +90,15 @@ export async function upsertHistory(db: Kysely<any>, b: BatchSql): Promise<Writt
     key: ['userId', 'trackId', 'typeId', 'challengeId'],
     keep: sql`x."createdBy" = 'rerate' OR ${reratedRow('x')}`,
     order: ['userId', 'trackId', 'typeId', 'eventDate', 'challengeId'],
+    // a key new to the table gets its mostRecent row as it is inserted (the latest; among equal dates the highest
+    // challengeId, inserted last, so the highest id): resetMostRecent then finds it right and rewrites nothing,
+    // where setting it afterwards wrote a second version of a row per member and key
+    onInsert: {
+      column: 'mostRecent',
+      window: sql`row_number() OVER (PARTITION BY "userId", "trackId", "typeId" ORDER BY "eventDate" DESC, "challengeId" DESC) AS latest`,
+      value: sql`s.latest = 1 AND EXISTS (
+        SELECT 1 FROM batch_new_keys n WHERE n."userId" = s."userId" AND n."trackId" = s."trackId" AND n."typeId" = s."typeId")`,
+    },
   });
   await resetMostRecent(db, b);
   return w;
@@ -94,14 +114,13 @@ export async function resetMostRecent(db: Kysely<any>, b: Pick<BatchSql, 'trackI
   await sql`
     CREATE TEMP TABLE batch_latest ON COMMIT DROP AS
     SELECT DISTINCT ON (h."userId", h."trackId", h."typeId") h.id
-    FROM batch_members q JOIN members."memberStatsHistory" h ON h."userId" = q."userId"
-    WHERE ${scope}
+    FROM members."memberStatsHistory" h
+    WHERE ${ofBatch(sql`h."userId"`)} AND ${scope}
     ORDER BY h."userId", h."trackId", h."typeId", h."eventDate" DESC, h.id DESC`.execute(db);
   // clear first, then set: the partial unique index is checked row by row
   await sql`
     UPDATE members."memberStatsHistory" h SET "mostRecent" = false
-    FROM batch_members q
-    WHERE h."userId" = q."userId" AND h."mostRecent" AND ${scope}
+    WHERE ${ofBatch(sql`h."userId"`)} AND h."mostRecent" AND ${scope}
       AND NOT EXISTS (SELECT 1 FROM batch_latest l WHERE l.id = h.id)`.execute(db);
   await sql`
     UPDATE members."memberStatsHistory" h SET "mostRecent" = true

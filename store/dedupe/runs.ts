@@ -73,10 +73,10 @@ export const tombstoneRows = (runId: string): RawBuilder<unknown> => sql`
   FROM platform."dedupeTombstone" WHERE "runId" = ${runId}`;
 
 /** History keys that applied (not undone) dedupe runs removed as duplicates of a canonical row that still stands. */
-export const dedupedKeys = (): RawBuilder<unknown> => sql`
+export const dedupedKeys = (ofMembers?: (col: RawBuilder<unknown>) => RawBuilder<unknown>): RawBuilder<unknown> => sql`
   SELECT DISTINCT t."userId", t."trackId", t."typeId", t."challengeId"
   FROM platform."dedupeTombstone" t JOIN platform."dedupeRun" r ON r."runId" = t."runId" AND r.status = 'applied'
-  WHERE EXISTS (SELECT 1 FROM members."memberStatsHistory" c
+  WHERE ${ofMembers ? ofMembers(sql`t."userId"`) : sql`true`} AND EXISTS (SELECT 1 FROM members."memberStatsHistory" c
                 WHERE c."userId" = t."userId" AND c."trackId" = t."trackId" AND c."typeId" = t."typeId" AND c."challengeId" = t."canonicalChallengeId")`;
 
 /**
