@@ -33,8 +33,18 @@ export function readOnly<T>(db: Kysely<any>, fn: (tx: Kysely<any>) => Promise<T>
 }
 
 /**
- * `col` is one of a backfill batch's members (pg_temp.batch_members), as an array probe: the planner takes it for a handful of ids and reads the
- * unified tables through their userId-leading indexes, where a join with batch_members was planned as a hash of the
- * whole table — every batch, growing with the table (the cost that made large backfills slow down as they went).
+ * The batch's members' rows of a unified table (pg_temp.batch_members: a backfill batch, a refresh), read member by
+ * member through the table's userId-leading index — OFFSET 0 keeps the planner from flattening the LATERAL into a
+ * join it could plan as a hash of the whole table, every batch, growing with the table. Cost ∝ the batch.
+ */
+export const batchRows = (table: string): RawBuilder<unknown> =>
+  sql`(SELECT t.* FROM batch_members p CROSS JOIN LATERAL (SELECT * FROM ${sql.table(table)} t WHERE t."userId" = p."userId" OFFSET 0) t)`;
+
+/**
+ * `col` is one of the batch's members, as an array probe. Only where the table is read alone (no join partner):
+ * the planner takes the array for a handful of ids, so next to a staged table it would loop over that table.
  */
 export const ofBatch = (col: RawBuilder<unknown>): RawBuilder<unknown> => sql`${col} = ANY(ARRAY(SELECT "userId" FROM batch_members))`;
+
+/** Rows of `table` (alias x) by id, ids from `ids`: an array probe of the primary key, whatever the table's size. */
+export const byIds = (ids: RawBuilder<unknown>): RawBuilder<unknown> => sql`x.id = ANY(ARRAY(${ids}))`;

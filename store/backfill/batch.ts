@@ -74,10 +74,14 @@ export function reratesDevelop(cat: Catalog, options: BackfillOptions, plan: Bat
 export async function processBatch(tx: Kysely<any>, ctx: BatchContext): Promise<Omit<BatchResult, 'timings' | 'ms'>> {
   const { dbs, catalog: cat, options, plan, lap, scope } = ctx;
   const batch = await lap('preload', async () => {
-    // hashes of the batch's staged rows fit in memory instead of spilling to disk; no JIT (compiling a statement
-    // costs more than running it over one batch); a lock held by a live writer, or a statement that never ends,
-    // fails the attempt (retried) instead of holding it forever
-    await sql`SELECT set_config('work_mem', '64MB', true), set_config('jit', 'off', true), set_config('default_statistics_target', '10', true), set_config('random_page_cost', '1.1', true), set_config('lock_timeout', ${`${DB_LIMITS.lockTimeoutMs}ms`}, true),
+    // for the batch's transaction only: its hashes fit in memory instead of spilling to disk; no JIT (compiling a
+    // statement costs more than running it over one batch); its temp tables analyzed on a small sample (they are
+    // analyzed for row counts and join estimates, not histograms); index reads priced as the cached reads they
+    // are; a lock held by a live writer, or a statement that never ends, fails the attempt (retried) instead of
+    // holding it forever
+    await sql`SELECT set_config('work_mem', '64MB', true), set_config('jit', 'off', true),
+      set_config('default_statistics_target', '10', true), set_config('random_page_cost', '1.1', true),
+      set_config('lock_timeout', ${`${DB_LIMITS.lockTimeoutMs}ms`}, true),
       set_config('statement_timeout', ${`${DB_LIMITS.statementTimeoutMs}ms`}, true)`.execute(tx);
     const m = await loadBatchMembers(tx, scope, dbs.sameDatabase);
     await loadBatchSources(tx, dbs);

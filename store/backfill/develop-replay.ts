@@ -9,7 +9,7 @@ import { keyIds } from '../catalog';
 import { currentStreamItem } from '../legacy-stats';
 import type { Databases } from '../db';
 import { developmentEvents, type StreamChallenge } from '../rated-events';
-import { ofBatch } from '../sql';
+import { batchRows } from '../sql';
 
 /**
  * The Development rating stream (DEVELOPMENT track, type Challenge or legacy CODE) as the backfill rates it:
@@ -115,7 +115,6 @@ export async function applyDevelopRerate(tx: Kysely<any>, r: DevelopReplay, cata
            placement, percentile, "eventDate")`.execute(tx);
   // fresh temp tables have no statistics: without them the planner loops over batch_history per rerated row
   await sql`ANALYZE batch_rerate`.execute(tx);
-  if (opts.history) await sql`ANALYZE batch_history`.execute(tx);
   const onKey = sql`h."userId" = r."userId" AND h."trackId" = ${devTrack}::uuid AND h."typeId" = ${streamType}::uuid
     AND h."challengeId" IN (r."challengeId", r."legacyId")`;
   if (opts.history) {
@@ -161,11 +160,11 @@ export async function keepContinuedRatings(tx: Kysely<any>, catalog: Catalog): P
   const [devTrack, streamType] = keyIds(catalog, DEVELOP_RATED_KEY);
   await sql`
     UPDATE batch_stats s SET rating = u.rating, volatility = u.volatility, "maxRating" = u."maxRating", "minRating" = u."minRating"
-    FROM members."memberStats" u
-    WHERE ${ofBatch(sql`u."userId"`)} AND u."userId" = s."userId" AND u."trackId" = s."trackId" AND u."typeId" = s."typeId"
+    FROM ${batchRows('members.memberStats')} u
+    WHERE u."userId" = s."userId" AND u."trackId" = s."trackId" AND u."typeId" = s."typeId"
       AND s."trackId" = ${devTrack}::uuid AND s."typeId" = ${streamType}::uuid
-      AND EXISTS (SELECT 1 FROM members."memberStatsHistory" h
-                  WHERE ${ofBatch(sql`h."userId"`)} AND h."userId" = s."userId" AND h."trackId" = ${devTrack}::uuid AND h."typeId" = ${streamType}::uuid AND h."createdBy" = 'rerate')`.execute(
+      AND EXISTS (SELECT 1 FROM ${batchRows('members.memberStatsHistory')} h
+                  WHERE h."userId" = s."userId" AND h."trackId" = ${devTrack}::uuid AND h."typeId" = ${streamType}::uuid AND h."createdBy" = 'rerate')`.execute(
     tx,
   );
 }

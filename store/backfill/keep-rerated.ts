@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import { RERATE_CREATED_BY } from '../../domain/rerate';
 import { dedupedKeys } from '../dedupe/runs';
-import { ofBatch } from '../sql';
+import { batchRows, ofBatch } from '../sql';
 
 /**
  * Phase A after phase D: a backfill re-derives rows from the legacy sources, but what an operator's rerate (D)
@@ -19,9 +19,8 @@ export async function keepRerated(tx: Kysely<any>, opts: { history: boolean }): 
   if (opts.history) {
     // the rerate's rows stay as it wrote them; removed duplicates stay removed
     await sql`
-      DELETE FROM batch_history s USING members."memberStatsHistory" x
-      WHERE ${ofBatch(sql`x."userId"`)}
-        AND x."userId" = s."userId" AND x."trackId" = s."trackId" AND x."typeId" = s."typeId" AND x."challengeId" = s."challengeId"
+      DELETE FROM batch_history s USING ${batchRows('members.memberStatsHistory')} x
+      WHERE x."userId" = s."userId" AND x."trackId" = s."trackId" AND x."typeId" = s."typeId" AND x."challengeId" = s."challengeId"
         AND ${reratedRow('x')}`.execute(tx);
     await sql`
       DELETE FROM batch_history s USING (${dedupedKeys(ofBatch)}) d
@@ -32,11 +31,10 @@ export async function keepRerated(tx: Kysely<any>, opts: { history: boolean }): 
   // the stats row of a rerated key keeps the rating the rerate derived from its history
   await sql`
     UPDATE batch_stats s SET rating = u.rating, volatility = u.volatility, "maxRating" = u."maxRating", "minRating" = u."minRating"
-    FROM members."memberStats" u
-    WHERE ${ofBatch(sql`u."userId"`)} AND u."userId" = s."userId" AND u."trackId" = s."trackId" AND u."typeId" = s."typeId"
-      AND EXISTS (SELECT 1 FROM members."memberStatsHistory" x
-                  WHERE ${ofBatch(sql`x."userId"`)}
-                    AND x."userId" = s."userId" AND x."trackId" = s."trackId" AND x."typeId" = s."typeId" AND ${reratedRow('x')})`.execute(
+    FROM ${batchRows('members.memberStats')} u
+    WHERE u."userId" = s."userId" AND u."trackId" = s."trackId" AND u."typeId" = s."typeId"
+      AND EXISTS (SELECT 1 FROM ${batchRows('members.memberStatsHistory')} x
+                  WHERE x."userId" = s."userId" AND x."trackId" = s."trackId" AND x."typeId" = s."typeId" AND ${reratedRow('x')})`.execute(
     tx,
   );
 }

@@ -4,7 +4,7 @@ import { DEVELOP_RATED_KEY, MARATHON_KEY, RERANKED_KEYS, SRM_KEY } from '../../d
 import { challengeKeyMap, developMap, dsHistoryMap, keyIds } from '../catalog';
 import { rerankedPartitions, type Partition } from '../derived';
 import { legacyStatsRelation } from '../legacy-stats';
-import { ofBatch } from '../sql';
+import { batchRows } from '../sql';
 
 /**
  * Phase A as set-based SQL over one batch of members. Every statement reads the batch from temp tables filled
@@ -191,11 +191,15 @@ export const HISTORY_UPDATED = HISTORY_COLUMNS.slice(4);
 /** Stages the batch's computed rows in temp tables (batch_stats, batch_history): adjusted, exported or upserted from there. */
 export async function stageStats(db: Kysely<any>, b: BatchSql): Promise<number> {
   const r = await sql`CREATE TEMP TABLE batch_stats ON COMMIT DROP AS ${statsRowsQuery(b)}`.execute(db);
+  // every later statement joins the staged rows: unanalyzed, they look like one row, and the planner loops over
+  // the batch's stored rows once per staged row
+  await sql`ANALYZE batch_stats`.execute(db);
   return Number(r.numAffectedRows ?? 0);
 }
 
 export async function stageHistory(db: Kysely<any>, b: BatchSql): Promise<number> {
   const r = await sql`CREATE TEMP TABLE batch_history ON COMMIT DROP AS ${historyRowsQuery(b)}`.execute(db);
+  await sql`ANALYZE batch_history`.execute(db);
   return Number(r.numAffectedRows ?? 0);
 }
 
@@ -207,8 +211,8 @@ export async function carryComputedRanks(db: Kysely<any>, b: BatchSql): Promise<
   const partitions = await computedRankPartitions(db, b.catalog);
   await sql`
     UPDATE batch_stats s SET "globalRank" = u."globalRank", "countryRank" = u."countryRank"
-    FROM members."memberStats" u
-    WHERE ${ofBatch(sql`u."userId"`)} AND u."userId" = s."userId" AND u."trackId" = s."trackId" AND u."typeId" = s."typeId"
+    FROM ${batchRows('members.memberStats')} u
+    WHERE u."userId" = s."userId" AND u."trackId" = s."trackId" AND u."typeId" = s."typeId"
       AND (s."trackId", s."typeId") IN (${sql.join(partitions.map((p) => sql`(${p.trackId}::uuid, ${p.typeId}::uuid)`))})`.execute(db);
 }
 

@@ -1,5 +1,5 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
-import { changed, excluded, ids, ofBatch } from '../sql';
+import { batchRows, byIds, changed, excluded, ids } from '../sql';
 import { reratedRow } from './keep-rerated';
 import { HISTORY_COLUMNS, HISTORY_UPDATED, STATS_COLUMNS, STATS_UPDATED, keyFilter, type BatchSql } from './staging';
 
@@ -28,33 +28,61 @@ interface StagedTarget {
   keep?: RawBuilder<unknown>;
   /** insert order (so new rows' ids follow it: the mostRecent tie-break reads ids) */
   order?: readonly string[];
-  /** one more column set on insert only, computed over the staged rows (alias s) */
-  onInsert?: { column: string; value: RawBuilder<unknown>; window?: RawBuilder<unknown> };
+  /**
+   * Groups of the key (a temp table of key prefixes, e.g. member × track × type) the table holds no row of: their
+   * staged rows are written by a plain INSERT (about half the cost of one that checks for conflicts row by row),
+   * with `insertOnly` set from the staged rows (alias s); the other rows go through the upsert.
+   */
+  newGroups?: {
+    table: string;
+    columns: readonly string[];
+    insertOnly?: { column: string; value: RawBuilder<unknown>; window: RawBuilder<unknown> };
+  };
 }
 
 /** Upserts staged rows (only rows whose values change are rewritten); on full runs removes the batch's stale rows. */
 async function upsertStaged(db: Kysely<any>, b: BatchSql, t: StagedTarget): Promise<Written> {
-  const extra = t.onInsert;
+  const cols = sql.join(t.columns.map((c) => sql`s.${sql.id(c)}`));
+  const order = t.order ? sql`ORDER BY ${sql.join(t.order.map((c) => sql`s.${sql.id(c)}`))}` : sql``;
+  const g = t.newGroups;
+  const inNewGroup = g
+    ? sql`EXISTS (SELECT 1 FROM ${sql.table(g.table)} n WHERE ${sql.join(
+        g.columns.map((c) => sql`n.${sql.id(c)} = s.${sql.id(c)}`),
+        sql` AND `,
+      )})`
+    : sql`false`;
+  const written: Array<{ userId: number }> = [];
+  if (g) {
+    const extra = g.insertOnly;
+    const fresh = await sql<{ userId: number }>`
+      INSERT INTO ${sql.table(t.table)} (${ids(t.columns)}${extra ? sql`, ${sql.id(extra.column)}` : sql``})
+      SELECT ${cols}${extra ? sql`, ${extra.value}` : sql``}
+      FROM (SELECT *${extra ? sql`, ${extra.window}` : sql``} FROM ${sql.table(t.staged)}) s
+      WHERE ${inNewGroup} ${order}
+      RETURNING "userId"`.execute(db);
+    written.push(...fresh.rows);
+  }
   const r = await sql<{ userId: number }>`
-    INSERT INTO ${sql.table(t.table)} (${ids(t.columns)}${extra ? sql`, ${sql.id(extra.column)}` : sql``})
-    SELECT ${sql.join(t.columns.map((c) => sql`s.${sql.id(c)}`))}${extra ? sql`, ${extra.value}` : sql``}
-    FROM (SELECT *${extra?.window ? sql`, ${extra.window}` : sql``} FROM ${sql.table(t.staged)}) s
-    ${t.order ? sql`ORDER BY ${sql.join(t.order.map((c) => sql`s.${sql.id(c)}`))}` : sql``}
+    INSERT INTO ${sql.table(t.table)} (${ids(t.columns)})
+    SELECT ${cols} FROM ${sql.table(t.staged)} s WHERE NOT ${inNewGroup} ${order}
     ON CONFLICT (${ids(t.key)}) DO UPDATE SET ${excluded(t.updated)}, "updatedAt" = now()
     WHERE ${changed(t.table, t.updated)}
     RETURNING "userId"`.execute(db);
+  written.push(...r.rows);
   let stale = 0;
   if (b.fullRun) {
     const d = await sql`
       DELETE FROM ${sql.table(t.table)} x
-      WHERE ${ofBatch(sql`x."userId"`)} AND NOT (${t.keep ?? sql`false`})
-        AND NOT EXISTS (SELECT 1 FROM ${sql.table(t.staged)} s WHERE ${sql.join(
-          t.key.map((k) => sql`s.${sql.id(k)} = x.${sql.id(k)}`),
-          sql` AND `,
-        )})`.execute(db);
+      WHERE ${byIds(sql`
+        SELECT x.id FROM ${batchRows(t.table)} x
+        WHERE NOT (${t.keep ?? sql`false`})
+          AND NOT EXISTS (SELECT 1 FROM ${sql.table(t.staged)} s WHERE ${sql.join(
+            t.key.map((k) => sql`s.${sql.id(k)} = x.${sql.id(k)}`),
+            sql` AND `,
+          )})`)}`.execute(db);
     stale = Number(d.numAffectedRows ?? 0);
   }
-  return { written: r.rows.length, stale, perMember: perMember(r.rows) };
+  return { written: written.length, stale, perMember: perMember(written) };
 }
 
 export function upsertStats(db: Kysely<any>, b: BatchSql): Promise<Written> {
@@ -90,14 +118,17 @@ export async function upsertHistory(db: Kysely<any>, b: BatchSql): Promise<Writt
     key: ['userId', 'trackId', 'typeId', 'challengeId'],
     keep: sql`x."createdBy" = 'rerate' OR ${reratedRow('x')}`,
     order: ['userId', 'trackId', 'typeId', 'eventDate', 'challengeId'],
-    // a key new to the table gets its mostRecent row as it is inserted (the latest; among equal dates the highest
-    // challengeId, inserted last, so the highest id): resetMostRecent then finds it right and rewrites nothing,
-    // where setting it afterwards wrote a second version of a row per member and key
-    onInsert: {
-      column: 'mostRecent',
-      window: sql`row_number() OVER (PARTITION BY "userId", "trackId", "typeId" ORDER BY "eventDate" DESC, "challengeId" DESC) AS latest`,
-      value: sql`s.latest = 1 AND EXISTS (
-        SELECT 1 FROM batch_new_keys n WHERE n."userId" = s."userId" AND n."trackId" = s."trackId" AND n."typeId" = s."typeId")`,
+    // a member's track/type new to the table gets its mostRecent row as it is inserted (the latest; among equal
+    // dates the highest challengeId, inserted last, so the highest id): resetMostRecent then finds it right and
+    // rewrites nothing, where setting it afterwards wrote a second version of a row per member and key
+    newGroups: {
+      table: 'batch_new_keys',
+      columns: ['userId', 'trackId', 'typeId'],
+      insertOnly: {
+        column: 'mostRecent',
+        window: sql`row_number() OVER (PARTITION BY "userId", "trackId", "typeId" ORDER BY "eventDate" DESC, "challengeId" DESC) AS latest`,
+        value: sql`s.latest = 1`,
+      },
     },
   });
   await resetMostRecent(db, b);
@@ -113,17 +144,18 @@ export async function resetMostRecent(db: Kysely<any>, b: Pick<BatchSql, 'trackI
   const scope = keyFilter(b, sql`h."trackId"`, sql`h."typeId"`);
   await sql`
     CREATE TEMP TABLE batch_latest ON COMMIT DROP AS
-    SELECT DISTINCT ON (h."userId", h."trackId", h."typeId") h.id
-    FROM members."memberStatsHistory" h
-    WHERE ${ofBatch(sql`h."userId"`)} AND ${scope}
+    SELECT DISTINCT ON (h."userId", h."trackId", h."typeId") h.id, h."mostRecent"
+    FROM ${batchRows('members.memberStatsHistory')} h
+    WHERE ${scope}
     ORDER BY h."userId", h."trackId", h."typeId", h."eventDate" DESC, h.id DESC`.execute(db);
   // clear first, then set: the partial unique index is checked row by row
   await sql`
-    UPDATE members."memberStatsHistory" h SET "mostRecent" = false
-    WHERE ${ofBatch(sql`h."userId"`)} AND h."mostRecent" AND ${scope}
-      AND NOT EXISTS (SELECT 1 FROM batch_latest l WHERE l.id = h.id)`.execute(db);
+    UPDATE members."memberStatsHistory" x SET "mostRecent" = false
+    WHERE ${byIds(sql`
+      SELECT h.id FROM ${batchRows('members.memberStatsHistory')} h
+      WHERE h."mostRecent" AND ${scope} AND NOT EXISTS (SELECT 1 FROM batch_latest l WHERE l.id = h.id)`)}`.execute(db);
   await sql`
-    UPDATE members."memberStatsHistory" h SET "mostRecent" = true
-    FROM batch_latest l WHERE h.id = l.id AND NOT h."mostRecent"`.execute(db);
+    UPDATE members."memberStatsHistory" x SET "mostRecent" = true
+    WHERE ${byIds(sql`SELECT id FROM batch_latest WHERE NOT "mostRecent"`)}`.execute(db);
   await sql`DROP TABLE batch_latest`.execute(db);
 }
