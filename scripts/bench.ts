@@ -40,10 +40,12 @@ const BackfillBench = z.object({
 
 program
   .command('backfill')
-  .description('orchestrated backfill vs its write floor (binary COPY of its final rows) vs the per-member baseline, in one run (database cutover_bench)')
+  .description(
+    'orchestrated backfill vs its write floor (binary COPY of its final rows) vs the per-member baseline, in one run (database cutover_bench)',
+  )
   .option('--size <size>', 'dataset size, or several comma-separated (small,medium) for members per second side by side', 'small')
   .option('--concurrency <n>', 'orchestrated batches in flight', '2')
-  .option('--batch-size <n>', 'members per orchestrated batch', '2500')
+  .option('--batch-size <n>', 'members per orchestrated batch', '5000')
   .option('--baseline-sample <n>', 'members the per-member baseline is timed on', '1000')
   .option('--json', 'print one JSON object')
   .action(async (raw: Record<string, unknown>) => {
