@@ -226,6 +226,9 @@ describe('backfill workflow steering (stubbed activities)', () => {
       const h = await start(q, { concurrency: 2 });
       await stubs.startedAtLeast(2);
       stubs.started[0]!.fail(ApplicationFailure.nonRetryable('bad data in range 1', Failure.InvalidInput));
+      // the other batch completes once the failure is on record: completed first, its slot would rightly go to a
+      // third batch (a race the test lost under load, waiting forever on a batch nobody released)
+      await until(h, (p) => p.lastError !== undefined);
       stubs.started[1]!.release();
       const err = await h.result().catch((e: unknown) => e);
       expect(err).toBeInstanceOf(WorkflowFailedError);
