@@ -46,5 +46,5 @@ export const batchRows = (table: string): RawBuilder<unknown> =>
  */
 export const ofBatch = (col: RawBuilder<unknown>): RawBuilder<unknown> => sql`${col} = ANY(ARRAY(SELECT "userId" FROM batch_members))`;
 
-/** Rows of `table` (alias x) by id, ids from `ids`: an array probe of the primary key, whatever the table's size. */
+/** The statement's target rows (alias x) whose id `ids` yields: an array probe of the primary key, whatever the table's size. */
 export const byIds = (ids: RawBuilder<unknown>): RawBuilder<unknown> => sql`x.id = ANY(ARRAY(${ids}))`;

@@ -59,8 +59,8 @@ async function fromOneDatabase(tx: Kysely<any>): Promise<void> {
     SELECT ch.id::text AS id, ch."trackId", ch."typeId", ch.status, ch."endDate", ch.name, ch."legacyId",
            ${explicitlyUnratedSql(sql`ch.id`)} AS unrated
     FROM challenges."Challenge" ch
-    -- a legacy numeric id names no Challenge: the CASE keeps the cast from failing on it
-    -- an array: probed through the primary key whatever the (unanalyzed) temp tables' size; ids checked once each
+    -- an array: probed through the primary key whatever the (unanalyzed) temp tables' size; each distinct id checked
+    -- once, and a legacy numeric id (it names no Challenge) never cast
     WHERE ch.id = ANY(ARRAY(
       SELECT CASE WHEN ${uuidShaped(sql`x.id`)} THEN x.id::uuid END
       FROM (SELECT "challengeId" AS id FROM batch_cr UNION SELECT "challengeId" FROM batch_cw) x))`.execute(tx);

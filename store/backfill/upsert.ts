@@ -51,16 +51,16 @@ async function upsertStaged(db: Kysely<any>, b: BatchSql, t: StagedTarget): Prom
         sql` AND `,
       )})`
     : sql`false`;
-  const written: Array<{ userId: number }> = [];
+  let fresh: Array<{ userId: number }> = [];
   if (g) {
     const extra = g.insertOnly;
-    const fresh = await sql<{ userId: number }>`
+    const f = await sql<{ userId: number }>`
       INSERT INTO ${sql.table(t.table)} (${ids(t.columns)}${extra ? sql`, ${sql.id(extra.column)}` : sql``})
       SELECT ${cols}${extra ? sql`, ${extra.value}` : sql``}
       FROM (SELECT *${extra ? sql`, ${extra.window}` : sql``} FROM ${sql.table(t.staged)}) s
       WHERE ${inNewGroup} ${order}
       RETURNING "userId"`.execute(db);
-    written.push(...fresh.rows);
+    fresh = f.rows;
   }
   const r = await sql<{ userId: number }>`
     INSERT INTO ${sql.table(t.table)} (${ids(t.columns)})
@@ -68,7 +68,7 @@ async function upsertStaged(db: Kysely<any>, b: BatchSql, t: StagedTarget): Prom
     ON CONFLICT (${ids(t.key)}) DO UPDATE SET ${excluded(t.updated)}, "updatedAt" = now()
     WHERE ${changed(t.table, t.updated)}
     RETURNING "userId"`.execute(db);
-  written.push(...r.rows);
+  const written = [...fresh, ...r.rows];
   let stale = 0;
   if (b.fullRun) {
     const d = await sql`
