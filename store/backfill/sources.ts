@@ -9,13 +9,13 @@ import { explicitlyUnratedSql } from '../metadata';
  * driven from batch_members through the userId indexes; separate databases → indexed reads there, then unnest here.
  */
 
-const UUID_TEXT = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
+export const UUID_TEXT = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
 
 /**
  * UUID_TEXT in a form Postgres checks in well under a µs (a regex with counted repetitions costs several µs a row, a
  * third of a batch's preload on large): 36 characters, dashes where UUID_TEXT has them, hex between.
  */
-const uuidShaped = (x: RawBuilder<unknown>) =>
+export const uuidShaped = (x: RawBuilder<unknown>) =>
   sql`(length(${x}) = 36 AND substr(${x}, 9, 1) = '-' AND substr(${x}, 14, 1) = '-' AND substr(${x}, 19, 1) = '-'
        AND substr(${x}, 24, 1) = '-' AND ${x} ~ '^[0-9a-fA-F]+-[0-9a-fA-F]+-[0-9a-fA-F]+-[0-9a-fA-F]+-[0-9a-fA-F]+$')`;
 
