@@ -73,6 +73,7 @@ export function backfillActivities({ dbs, config }: ActivityDeps) {
           await own.close();
         }
       });
+      // also what keeps a failure nobody awaits yet from being unhandled: it surfaces where a batch awaits it
       r.catch(() => replays.delete(runKey));
       replays.set(runKey, r);
     }
@@ -81,7 +82,7 @@ export function backfillActivities({ dbs, config }: ActivityDeps) {
 
   /** Starts the run's replay in this process while the workflow schedules the first batches (they await it). */
   const warmReplay = (cat: Catalog, options: BackfillOptions, plan: BatchPlan) => {
-    if (reratesDevelop(cat, options, plan)) getReplay(plan.replayKey ?? plan.runKey).catch(() => {});
+    if (reratesDevelop(cat, options, plan)) void getReplay(plan.replayKey ?? plan.runKey);
   };
 
   const acts = {
@@ -174,7 +175,6 @@ export function backfillActivities({ dbs, config }: ActivityDeps) {
         // not awaited here: the replay (computed once per run and process, started by prepare) overlaps the
         // batch's preload and aggregate; the batch waits for it at its rerate step
         const replayed = reratesDevelop(cat, input.options, plan) ? getReplay(plan.replayKey ?? plan.runKey) : undefined;
-        replayed?.catch(() => {}); // a failure surfaces where the batch awaits it
         const r = await inTransaction(dbs.members, input.options.csvOnly, async (tx) => {
           const out = await processBatch(tx, {
             dbs,

@@ -51,6 +51,11 @@ export async function onServer<T>(url: string, fn: (admin: Kysely<any>) => Promi
   }
 }
 
+/** DROP DATABASE … WITH (FORCE) of the database `url` names, if it exists (our own scratch databases only). */
+export async function dropDatabase(url: string): Promise<void> {
+  await onServer(url, (admin) => sql`DROP DATABASE IF EXISTS ${sql.id(databaseName(url))} WITH (FORCE)`.execute(admin));
+}
+
 /** CREATE DATABASE if missing (only for databases we default to; configured ones must exist). */
 async function ensureDatabase(url: string): Promise<void> {
   await onServer(url, async (admin) => {

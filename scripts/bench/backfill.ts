@@ -8,7 +8,7 @@ import { developReplay } from '../../store/backfill/develop-replay';
 import { BackfillOptions, type Scope } from '../../domain/backfill';
 import { stderrLog, type Stack } from '../../lib/stack';
 import { ensureTemplate, freshCopy } from './bench-db';
-import { onServer } from '../../lib/postgres';
+import { dropDatabase } from '../../lib/postgres';
 import { runWorker } from '../../workers/run';
 import type { BackfillResult } from '../../workflows/backfill/workflow';
 import type { SeedSize } from '../seed/index';
@@ -118,7 +118,6 @@ async function benchOne(
   try {
     const members = await memberCount(stack.dbs.members);
 
-    await clearUnified(stack.dbs.members);
     stderrLog(`(a) orchestrated: backfill workflow over ${members} members, concurrency ${opts.concurrency}, batches of ${opts.batchSize}`);
     const memory = peakMemory();
     const { result: r, seconds: orchestratedSeconds } = await orchestrated(stack, opts.concurrency, opts.batchSize);
@@ -144,7 +143,7 @@ async function benchOne(
     };
   } finally {
     await stack.close();
-    await onServer(stack.config.databaseUrl, (admin) => sql`DROP DATABASE IF EXISTS ${sql.id(COPY)} WITH (FORCE)`.execute(admin));
+    await dropDatabase(stack.config.databaseUrl);
   }
 }
 

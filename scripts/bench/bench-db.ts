@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { sql } from 'kysely';
-import { onServer } from '../../lib/postgres';
+import { dropDatabase, onServer } from '../../lib/postgres';
 import { parseConfig, type Config } from '../../domain/config';
 import { bringUp, stderrLog, type Stack } from '../../lib/stack';
 import { runSeed, type SeedSize } from '../seed/index';
@@ -86,8 +86,8 @@ export async function freshCopy(
 ): Promise<{ stack: Stack; copySeconds: number }> {
   const config = ownDatabaseConfig(copy);
   const t = performance.now();
+  await dropDatabase(config.databaseUrl);
   await onServer(config.databaseUrl, async (admin) => {
-    await sql`DROP DATABASE IF EXISTS ${sql.id(copy)} WITH (FORCE)`.execute(admin);
     // a file copy (not the default of writing the whole database to WAL), then a checkpoint: the timed run must
     // not start under the write-back of the copy
     await sql`CREATE DATABASE ${sql.id(copy)} TEMPLATE ${sql.id(template)} STRATEGY FILE_COPY`.execute(admin);

@@ -1,9 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { sql } from 'kysely';
 import { STEPS } from '../../domain/cutover';
-import { databaseName, onServer } from '../../lib/postgres';
+import { dropDatabase } from '../../lib/postgres';
 import { bringUp, stderrLog, type Stack } from '../../lib/stack';
 import { ownDatabaseConfig } from '../bench/bench-db';
 import { runSeed, type SeedSize } from '../seed/index';
@@ -22,9 +21,7 @@ export async function chaosCutover(f: { size: SeedSize; seed: number; cliPath?: 
     for (const name of DATABASES) {
       const config = ownDatabaseConfig(name, { TEMPORAL_ADDRESS: temporal.address });
       // dropped for a fresh start: a cutover leaves its database changed (the bring-up creates it again)
-      await onServer(config.databaseUrl, (admin) =>
-        sql`DROP DATABASE IF EXISTS ${sql.id(databaseName(config.databaseUrl))} WITH (FORCE)`.execute(admin),
-      );
+      await dropDatabase(config.databaseUrl);
       const stack = await bringUp({ config, log: () => {} });
       stacks.push(stack);
       stderrLog(`chaos: seeding ${f.size} (seed ${f.seed}) into ${name}`);

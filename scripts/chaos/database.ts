@@ -43,7 +43,3 @@ export function harnessDb(url: string): Kysely<any> {
   pool.on('connect', (c) => c.on('error', () => {}));
   return new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
 }
-
-export function databaseNameOf(url: string): string {
-  return decodeURIComponent(new URL(url).pathname.slice(1));
-}

@@ -6,7 +6,8 @@ import { Backfill } from '../../workflows/backfill/messages';
 import { Parity } from '../../workflows/parity/messages';
 import type { BackfillResult } from '../../workflows/backfill/workflow';
 import type { ParityResult } from '../../workflows/parity/workflow';
-import { databaseNameOf, harnessDb } from './database';
+import { databaseName } from '../../lib/postgres';
+import { harnessDb } from './database';
 import type { ChaosTemporal } from './dev-server';
 import { backfillWatch, killWorker, parityWatch, restartTemporal, terminatePostgresSessions, type Watch } from './faults';
 import { markOf, type ChaosSettings, type FaultRecord, type Harness, type ParityRun } from './harness';
@@ -80,7 +81,7 @@ async function oneRun(ctx: Ctx, settings: ChaosSettings, label: string, disturb:
     await until('the first worker to poll', async () => (await pollerIdentities(client, temporal.namespace, taskQueue)).size > 0, 120_000);
     const h: Harness = {
       db,
-      database: databaseNameOf(ctx.databaseUrl),
+      database: databaseName(ctx.databaseUrl),
       client,
       temporal,
       workers,
