@@ -11,6 +11,9 @@ import { clientErrorHandler } from './client-errors';
 import { frameworkErrors, installErrorHandling } from './errors';
 import { recordReadLatency, type LatencyOptions } from './latency';
 import { installRouteTable } from './route-table';
+import { dashboardRoutes } from './dashboard/routes';
+import { metricsRoutes } from './metrics';
+import type { StatusSources } from './status';
 import { healthRoutes } from './routes/health';
 import { memberStatsRoutes } from './routes/member-stats';
 import { refreshRoutes, type RefreshRouteOptions } from './routes/refresh';
@@ -30,6 +33,10 @@ export interface ApiOptions {
   auth?: AuthVerifier;
   /** the write routes' Temporal (refresh, rerate); without it they answer 503 */
   temporal?: RefreshRouteOptions['temporal'];
+  /** the dashboard (GET /dashboard) and its actions: what it reads status from; without it there is no dashboard */
+  dashboard?: StatusSources;
+  /** the Temporal SDK's Prometheus exporter of this process's worker, relayed at /metrics */
+  workerMetricsUrl?: string;
 }
 
 /** The member stats API: bounds, error handling, OpenAPI, then each group of routes as a plugin. */
@@ -92,6 +99,8 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   await app.register(memberStatsRoutes, { db, readSource: opts.readSource, names, counter });
   const catalog = opts.dbs.challenges ? await loadCatalog(opts.dbs.challenges).catch(() => BUILTIN_CATALOG) : BUILTIN_CATALOG;
   await app.register(refreshRoutes, { members: db, challenges: opts.dbs.challenges, catalog, auth: opts.auth, temporal: opts.temporal });
+  await app.register(metricsRoutes({ dbs: opts.dbs, readSource: opts.readSource, workerMetricsUrl: opts.workerMetricsUrl }));
+  if (opts.dashboard) await app.register(dashboardRoutes({ sources: opts.dashboard, auth: opts.auth }));
   return app;
 }
 

@@ -5,8 +5,11 @@ import { z } from 'zod';
  * by api/auth.ts before the claims get here; this only reads what they grant.
  */
 
-/** The M2M scopes member-api-v6 grants autopilot: each write route requires one. */
-export const SCOPES = { refresh: 'refresh:member_stats', rerate: 'rerate:member_stats' } as const;
+/**
+ * The M2M scopes member-api-v6 grants autopilot (each write route requires one), and the operator's scope for the
+ * dashboard's actions on a cutover (approve, pause, resume, cancel, rollback, retry).
+ */
+export const SCOPES = { refresh: 'refresh:member_stats', rerate: 'rerate:member_stats', operate: 'operate:cutover' } as const;
 export type Scope = (typeof SCOPES)[keyof typeof SCOPES];
 export const SCOPE_NAMES: readonly Scope[] = Object.values(SCOPES);
 export const isScope = (s: string): s is Scope => (SCOPE_NAMES as readonly string[]).includes(s);

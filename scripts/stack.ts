@@ -1,4 +1,5 @@
 // npm run stack: bring up (or connect to) Temporal and Postgres, migrate, run the worker, stay up until Ctrl-C.
+import { freePort } from '../lib/ports';
 import { bringUp, stderrLog } from '../lib/stack';
 import { runWorker } from '../workers/run';
 import { fail } from './cli-support';
@@ -7,8 +8,10 @@ import { startApiForStack } from './commands/serve';
 
 async function main() {
   const stack = await bringUp();
-  const worker = await runWorker(stack);
-  const api = await startApiForStack(stack).catch(async (e) => {
+  // the SDK's worker metrics, relayed at the API's /metrics with ours
+  const metricsAddress = `127.0.0.1:${await freePort()}`;
+  const worker = await runWorker(stack, { metricsAddress });
+  const api = await startApiForStack(stack, { workerMetricsUrl: `http://${metricsAddress}/metrics` }).catch(async (e) => {
     await worker.stop();
     await stack.close();
     throw e;
@@ -22,6 +25,7 @@ async function main() {
   stderrLog(`Refresh reconciler schedule (every ${config.refresh.reconcileEveryMinutes} min): ${schedule}`);
   process.stdout.write(`Temporal Web UI: ${temporal?.uiUrl ?? '(external cluster: use its own UI)'}\n`);
   process.stdout.write(`Member stats API: ${api.url}/members/health (OpenAPI: ${api.url}/members/openapi.json)\n`);
+  process.stdout.write(`Dashboard: ${api.url}/dashboard   Metrics: ${api.url}/metrics\n`);
   stderrLog('Up. Ctrl-C to stop.');
   let stopping = false;
   const stop = async (signal: string) => {

@@ -6,12 +6,25 @@ import type { Stack } from '../lib/stack';
 import { createWorker } from './worker';
 
 let runtimeInstalled = false;
-/** Quiet the SDK's own logging to warnings; our CLI prints what the operator needs. */
-function installRuntime(): void {
+/**
+ * Quiet the SDK's own logging to warnings (our CLI prints what the operator needs); with `metricsAddress`
+ * (host:port) the runtime also serves its worker metrics in Prometheus format there (the API's /metrics relays
+ * them). Once per process: the first worker decides.
+ */
+function installRuntime(metricsAddress?: string): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   try {
-    Runtime.install({ logger: new DefaultLogger((process.env.TEMPORAL_SDK_LOG_LEVEL as 'WARN') ?? 'ERROR') });
+    Runtime.install({
+      logger: new DefaultLogger((process.env.TEMPORAL_SDK_LOG_LEVEL as 'WARN') ?? 'ERROR'),
+      ...(metricsAddress
+        ? {
+            telemetryOptions: {
+              metrics: { prometheus: { bindAddress: metricsAddress, countersTotalSuffix: true, useSecondsForDurations: true } },
+            },
+          }
+        : {}),
+    });
   } catch {
     // already installed by the host process (tests)
   }
@@ -28,10 +41,16 @@ const CLI_IDENTITY_PREFIX = 'cutover-cli-';
 
 export async function runWorker(
   stack: Stack,
-  opts: { taskQueue?: string; workflowBundle?: WorkflowBundle; role?: 'cli' | 'worker' } = {},
+  opts: {
+    taskQueue?: string;
+    workflowBundle?: WorkflowBundle;
+    role?: 'cli' | 'worker';
+    /** host:port for the SDK's Prometheus exporter (lib/ports freePort); only the process's first worker sets it */
+    metricsAddress?: string;
+  } = {},
 ): Promise<RunningWorker> {
   if (!stack.temporal) throw new Error('runWorker needs a stack brought up with Temporal');
-  installRuntime();
+  installRuntime(opts.metricsAddress);
   const taskQueue = opts.taskQueue ?? stack.config.temporal.taskQueue;
   const { worker, connection, closeClient } = await createWorker({
     config: stack.config,

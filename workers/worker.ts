@@ -1,3 +1,4 @@
+import { ActivityMetrics } from './metrics';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
@@ -42,6 +43,7 @@ export async function createWorker(
     ...(opts.identity ? { identity: opts.identity } : {}),
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
     activities: createActivities({ config: opts.config, dbs: opts.dbs, temporal }),
+    interceptors: { activity: [() => ({ inbound: new ActivityMetrics() })] },
     // on shutdown, in-flight batches are cancelled; one stuck in the database must not keep the process up (its
     // transaction rolls back when the connection closes, and Temporal retries the batch elsewhere)
     shutdownForceTime: '20 seconds',

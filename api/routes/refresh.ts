@@ -11,6 +11,7 @@ import { findMember } from '../../store/members/find';
 import { challengeByRef, streamOf } from '../../store/refresh/challenge';
 import { RefreshChallenge, RefreshMember, refreshMemberWorkflowId } from '../../workflows/refresh/messages';
 import { memberRerateWorkflowId, RerateChallenge, RerateMember } from '../../workflows/rerate/messages';
+import { refreshSeconds } from '../../lib/metrics';
 import { callerOf, requireScope, type AuthVerifier } from '../auth';
 import { HttpError } from '../errors';
 import { ApiError, HandleParams, jsonSchema } from '../schemas';
@@ -67,6 +68,12 @@ function asHttp(e: unknown): never {
  */
 export const refreshRoutes: FastifyPluginAsync<RefreshRouteOptions> = async (app, opts) => {
   const catalog = opts.catalog ?? BUILTIN_CATALOG;
+  // latency and outcome of every write request (these routes only: the plugin is encapsulated)
+  app.addHook('onResponse', async (req, reply) => {
+    const code = reply.statusCode;
+    const outcome = code === 200 ? 'done' : code === 202 ? 'accepted' : code < 500 ? 'refused' : 'failed';
+    refreshSeconds.observe({ route: req.routeOptions.url ?? 'unknown', outcome }, reply.elapsedTime / 1000);
+  });
   const temporal = () => {
     if (!opts.temporal) throw new HttpError(503, 'this API is not connected to Temporal: refresh and rerate are unavailable');
     return opts.temporal;

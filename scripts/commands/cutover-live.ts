@@ -21,7 +21,15 @@ export interface LiveCutover {
  */
 export async function runLiveCutover(
   stack: Stack,
-  opts: { plan: CutoverPlanInput; autopilotRate: number; seed?: number; taskQueue?: string; log: Log },
+  opts: {
+    plan: CutoverPlanInput;
+    autopilotRate: number;
+    seed?: number;
+    taskQueue?: string;
+    log: Log;
+    /** called once the cutover ended, while the API still serves (a test scrapes /metrics there) */
+    beforeStop?: (apiUrl: string) => Promise<void>;
+  },
 ): Promise<LiveCutover> {
   // its request log would bury the cutover's own lines: warnings only, unless LOG_LEVEL asks for more
   // and its write routes start refresh workflows on the task queue this run's worker polls
@@ -34,12 +42,21 @@ export async function runLiveCutover(
       logLevel: process.env.LOG_LEVEL ? stack.config.logLevel : ('warn' as const),
     },
   };
-  const api = await startApiForStack(quiet, { port: await freePort(), host: '127.0.0.1', log: opts.log });
-  // the switch verifies reads through this API, and the cutover's refresh step waits for autopilot's calls to it
-  const worker = await runWorker({ ...stack, config: { ...stack.config, apiUrl: api.url } }, { taskQueue }).catch(async (e) => {
-    await api.close();
-    throw e;
+  // the SDK's worker metrics, relayed at the API's /metrics (when this process's first worker is this one)
+  const metricsAddress = `127.0.0.1:${await freePort()}`;
+  const api = await startApiForStack(quiet, {
+    port: await freePort(),
+    host: '127.0.0.1',
+    log: opts.log,
+    workerMetricsUrl: `http://${metricsAddress}/metrics`,
   });
+  // the switch verifies reads through this API, and the cutover's refresh step waits for autopilot's calls to it
+  const worker = await runWorker({ ...stack, config: { ...stack.config, apiUrl: api.url } }, { taskQueue, metricsAddress }).catch(
+    async (e) => {
+      await api.close();
+      throw e;
+    },
+  );
   const stopTraffic = new AbortController();
   let autopilot: Promise<RunSummary> | undefined;
   try {
@@ -57,6 +74,7 @@ export async function runLiveCutover(
       signal: stopTraffic.signal,
     });
     opts.log(`autopilot: ending challenges at ${opts.autopilotRate}/s through ${api.url}`);
+    opts.log(`dashboard: ${api.url}/dashboard (metrics: ${api.url}/metrics)`);
     const handle = await startCutover(stack.client!, worker.taskQueue, opts.plan, 'npm start');
     opts.log(`cutover ${opts.plan.name} started (${handle.workflowId})`);
     const status = await followCutover(handle, { log: opts.log });
@@ -69,6 +87,7 @@ export async function runLiveCutover(
       });
       await handle.result().catch(() => undefined);
     }
+    await opts.beforeStop?.(api.url);
     return { status, autopilot: await autopilot, apiUrl: api.url };
   } finally {
     stopTraffic.abort();

@@ -12,7 +12,10 @@ import { UsageError, withStack } from '../cli-support';
  * The member stats API on a brought-up stack: follows the stored read source (polled) and stops cleanly.
  * scripts/stack.ts uses it too. Port: `port`, else API_PORT (default 3000); 0 picks a free one.
  */
-export async function startApiForStack(stack: Stack, opts: { port?: number; host?: string; log?: Log } = {}): Promise<RunningApi> {
+export async function startApiForStack(
+  stack: Stack,
+  opts: { port?: number; host?: string; log?: Log; workerMetricsUrl?: string } = {},
+): Promise<RunningApi> {
   const log = opts.log ?? stderrLog;
   // the API's own pool: a backfill using every worker connection must not leave readers waiting
   const dbs = openDatabases(stack.config, {
@@ -38,6 +41,8 @@ export async function startApiForStack(stack: Stack, opts: { port?: number; host
       // the issuer's JWKS (AUTH_JWKS_URL), else the local key pair under the data directory, made on first start
       auth: await createVerifier(stack.config.auth, { dataDir: stack.config.dataDir }),
       temporal: stack.client && { client: stack.client, taskQueue: stack.config.temporal.taskQueue, waitMs: stack.config.refresh.waitMs },
+      dashboard: { dbs, config: stack.config, client: stack.client, temporal: stack.temporal },
+      workerMetricsUrl: opts.workerMetricsUrl,
     });
     return {
       ...api,

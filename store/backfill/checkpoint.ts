@@ -53,3 +53,34 @@ export async function processedUserIds(db: Kysely<any>, runKey: string): Promise
     WHERE c."runKey" = ${runKey} ORDER BY 1`.execute(db);
   return r.rows.map((x) => x.userId);
 }
+
+export interface BackfillThroughput {
+  runKey: string;
+  startedAt: string;
+  finishedAt: string | null;
+  membersTotal: number;
+  /** members committed so far at each batch's commit, in time order (at most the last 2,000 batches) */
+  points: Array<{ at: string; members: number }>;
+}
+
+/** The latest backfill run's members over time, from its checkpoints: what the dashboard plots as members per second. */
+export async function backfillThroughput(db: Kysely<any>): Promise<BackfillThroughput | undefined> {
+  const run = await sql<{ runKey: string; startedAt: Date; finishedAt: Date | null; membersTotal: number }>`
+    SELECT "runKey", "startedAt", "finishedAt", COALESCE((plan ->> 'membersTotal')::int, 0) AS "membersTotal"
+    FROM platform."backfillRun" ORDER BY "startedAt" DESC LIMIT 1`.execute(db);
+  const r = run.rows[0];
+  if (!r) return undefined;
+  const points = await sql<{ at: Date; members: number }>`
+    SELECT at, members FROM (
+      SELECT "committedAt" AS at, sum((result ->> 'members')::int) OVER (ORDER BY "committedAt", "rangeStart")::int AS members,
+             "rangeStart"
+      FROM platform."backfillCheckpoint" WHERE "runKey" = ${r.runKey}) c
+    ORDER BY at DESC, "rangeStart" DESC LIMIT 2000`.execute(db);
+  return {
+    runKey: r.runKey,
+    startedAt: r.startedAt.toISOString(),
+    finishedAt: r.finishedAt?.toISOString() ?? null,
+    membersTotal: r.membersTotal,
+    points: points.rows.reverse().map((p) => ({ at: p.at.toISOString(), members: p.members })),
+  };
+}

@@ -1,0 +1,127 @@
+import type { Client } from '@temporalio/client';
+import type { QueryDefinition } from '@temporalio/common';
+import type { BackfillProgress } from '../domain/backfill';
+import type { Config } from '../domain/config';
+import type { CutoverStatus } from '../domain/cutover';
+import type { ParityGate } from '../domain/parity';
+import { readSourceEnvWarning } from '../domain/read-source';
+import { STREAMS, type RerateProgress } from '../domain/rerate';
+import type { PreviewDiff } from '../domain/rerate-preview';
+import { CutoverPhase, CutoverState } from '../domain/search-attributes';
+import { readCutover } from '../store/cutover';
+import type { Databases } from '../store/db';
+import { latestEvidence, type EvidenceSummary } from '../store/evidence';
+import { currentParityGate } from '../store/parity/gate';
+import { getReadSource } from '../store/read-source';
+import { reconcileLag } from '../store/refresh/reconcile';
+import { openPreviews } from '../store/rerate/preview';
+import { BACKFILL_WORKFLOW_ID, backfillProgress } from '../workflows/backfill/messages';
+import { cutoverStatus } from '../workflows/cutover/messages';
+import { rerateProgress, rerateWorkflowId } from '../workflows/rerate/messages';
+
+/**
+ * Where the platform stands, from the tables and (when it answers) Temporal: what `status` prints and the
+ * dashboard shows. Every part is read without a worker: a query that no worker answers is left out, not waited on.
+ */
+
+export interface StatusSources {
+  dbs: Databases;
+  config: Config;
+  client?: Client;
+  temporal?: { address?: string; uiUrl?: string };
+}
+
+export interface StatusReport {
+  readSource: string;
+  /** the latest cutover: live from the workflow when it answers, else its mirror in platform."cutoverRun" */
+  cutover?: CutoverStatus & { live: boolean };
+  /** STATS_READ_SOURCE set to something other than the stored read source (which wins) */
+  readSourceWarning?: string;
+  evidence: EvidenceSummary[];
+  workflows: Array<{ workflowId: string; type: string; status: string; phase?: string; state?: string; startTime: string }>;
+  temporal: { address?: string; uiUrl?: string };
+  /** the running backfill's progress (the cutover's own backfill step, or a backfill run on its own) */
+  backfill?: BackfillProgress & { workflowId: string };
+  /** running stream rerates' progress */
+  rerates: RerateProgress[];
+  /** previews computed and neither promoted nor discarded: `rerate promote <run>` or `rerate discard <run>` */
+  previews: Array<{ runKey: string; stream: string; startedAt: string; diff: PreviewDiff | null }>;
+  /** phase E's reconciler: how far behind completed challenges it is */
+  reconciler: { mark: string | null; behind: number; oldestBehind: string | null };
+  /** the parity gate on the current data (evidence from before the data last changed does not count) */
+  parityGate: ParityGate;
+}
+
+/** A running workflow's progress query; undefined when it is not running (or no worker can answer right now). */
+async function running<T>(client: Client | undefined, workflowId: string, query: QueryDefinition<T>): Promise<T | undefined> {
+  if (!client) return undefined;
+  try {
+    const h = client.workflow.getHandle(workflowId);
+    if ((await h.describe()).status.name !== 'RUNNING') return undefined;
+    return await h.query(query);
+  } catch {
+    return undefined; // never started, or no worker to answer the query right now
+  }
+}
+
+async function recentWorkflows(client: Client | undefined): Promise<StatusReport['workflows']> {
+  const workflows: StatusReport['workflows'] = [];
+  if (!client) return workflows;
+  for await (const wf of client.workflow.list({ pageSize: 20 })) {
+    workflows.push({
+      workflowId: wf.workflowId,
+      type: wf.type,
+      status: wf.status.name,
+      phase: wf.typedSearchAttributes.get(CutoverPhase),
+      state: wf.typedSearchAttributes.get(CutoverState),
+      startTime: wf.startTime.toISOString(),
+    });
+    if (workflows.length >= 20) break;
+  }
+  return workflows;
+}
+
+async function latestCutover(s: StatusSources): Promise<StatusReport['cutover']> {
+  const m = await readCutover(s.dbs.members);
+  if (!m) return undefined;
+  const live = await s.client?.workflow
+    .getHandle(m.workflowId)
+    .query(cutoverStatus)
+    .catch(() => undefined);
+  return { ...(live ?? m.status), live: live !== undefined };
+}
+
+/** The backfill running now: the cutover's backfill step's child while it runs, else a backfill started on its own. */
+async function runningBackfill(s: StatusSources, cutover: StatusReport['cutover']): Promise<StatusReport['backfill']> {
+  const step = cutover?.steps.find((x) => x.step === 'backfill' && x.status === 'running' && x.childWorkflowId);
+  for (const workflowId of [step?.childWorkflowId, BACKFILL_WORKFLOW_ID]) {
+    if (!workflowId) continue;
+    const p = await running(s.client, workflowId, backfillProgress);
+    if (p) return { ...p, workflowId };
+  }
+  return undefined;
+}
+
+export async function collectStatus(s: StatusSources): Promise<StatusReport> {
+  const readSource = await getReadSource(s.dbs.members);
+  const cutover = await latestCutover(s);
+  return {
+    readSource,
+    ...(cutover ? { cutover } : {}),
+    readSourceWarning: readSourceEnvWarning(s.config.statsReadSource, readSource),
+    backfill: await runningBackfill(s, cutover),
+    rerates: (
+      await Promise.all(STREAMS.map((st) => running(s.client, rerateWorkflowId(st, s.config.temporal.taskQueue), rerateProgress)))
+    ).filter((p): p is RerateProgress => p !== undefined),
+    previews: (await openPreviews(s.dbs.members)).map((p) => ({ ...p, startedAt: p.startedAt.toISOString() })),
+    reconciler: await reconcileLag(s.dbs).then((l) => ({
+      mark: l.mark ? `${l.mark.endDate} ${l.mark.challengeId}` : null,
+      behind: l.behind,
+      oldestBehind: l.oldestBehind?.toISOString() ?? null,
+    })),
+    parityGate: await currentParityGate(s.dbs.members),
+    evidence: await latestEvidence(s.dbs.members),
+    workflows: await recentWorkflows(s.client),
+    temporal: { address: s.temporal?.address, uiUrl: s.temporal?.uiUrl },
+  };
+}
