@@ -11,6 +11,19 @@ import { testStack, uniqueTaskQueue } from './support/stack';
  * autopilot ending challenges and calling the API during the whole run, as `npm start` does on the small seed.
  * What it must leave is checked in the tables, not in the workflow's own account.
  */
+/** Prometheus text format → one entry per series (comments skipped). */
+function parseMetrics(text: string): Array<{ name: string; labels: Record<string, string>; value: number }> {
+  return text
+    .split('\n')
+    .filter((l) => l.trim() !== '' && !l.startsWith('#'))
+    .map((l) => {
+      const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})?\s+(\S+)/.exec(l);
+      if (!m) throw new Error(`not a metrics line: ${l}`);
+      const labels = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((x) => [x[1]!, x[2]!]));
+      return { name: m[1]!, labels, value: Number(m[3]) };
+    });
+}
+
 describe('a whole cutover under autopilot traffic', () => {
   let db: Awaited<ReturnType<typeof createTestDatabase>>;
   let stack: Awaited<ReturnType<typeof testStack>>;
@@ -29,6 +42,7 @@ describe('a whole cutover under autopilot traffic', () => {
     { timeout: 300_000 },
     async () => {
       const lines: string[] = [];
+      let metrics = '';
       const { status, autopilot } = await runLiveCutover(stack, {
         plan: {
           name: `e2e-${process.pid}-${Date.now()}`,
@@ -42,6 +56,10 @@ describe('a whole cutover under autopilot traffic', () => {
         seed: 77,
         taskQueue: uniqueTaskQueue('cutover-e2e'),
         log: (m) => lines.push(m),
+        // what Prometheus would scrape once the cutover is over (the API and its worker still up)
+        beforeStop: async (apiUrl) => {
+          metrics = await fetch(`${apiUrl}/metrics`).then((r) => r.text());
+        },
       });
       // on failure, what an operator would look at first: the evidence on record and the autopilot's own account
       const onRecord = await sql<{ kind: string; n: number; passed: number; last: Date }>`
@@ -65,6 +83,34 @@ describe('a whole cutover under autopilot traffic', () => {
       expect(kinds.rows.map((r) => r.kind)).toEqual(
         expect.arrayContaining(['backfill', 'dedupe', 'flag-removal', 'parity', 'preflight', 'refresh', 'reports', 'rerate', 'switch']),
       );
+
+      // /metrics after the cutover: ours (worker, API, state read at scrape time) and the SDK's worker metrics
+      const series = parseMetrics(metrics);
+      const value = (name: string, labels: Record<string, string> = {}) =>
+        series
+          .filter((x) => x.name === name && Object.entries(labels).every(([k, v]) => x.labels[k] === v))
+          .reduce((n, x) => n + x.value, 0);
+      const history = await sql<{ n: number }>`SELECT count(*)::int AS n FROM members."memberStatsHistory"`.execute(m);
+      expect(value('cutover_rows_written_total', { phase: 'backfill' })).toBeGreaterThan(0);
+      expect(value('cutover_rows_written_total', { phase: 'backfill' })).toBeLessThanOrEqual(history.rows[0]!.n * 2);
+      expect(value('cutover_rows_written_total', { phase: 'rerate' })).toBeGreaterThan(0);
+      expect(value('cutover_activity_duration_seconds_count', { activity: 'backfillBatch', outcome: 'ok' })).toBeGreaterThan(0);
+      expect(value('cutover_refresh_request_duration_seconds_count')).toBeGreaterThan(0);
+      expect(value('cutover_read_source', { source: 'unified' })).toBe(1);
+      expect(value('cutover_read_source', { source: 'legacy' })).toBe(0);
+      expect(value('cutover_state', { cutover: status.name, state: 'done' })).toBe(1);
+      expect(value('cutover_blocked_steps')).toBe(0);
+      expect(series.filter((x) => x.name === 'cutover_gate_holds' && x.labels.cutover === status.name).map((x) => x.value)).toEqual(
+        status.gates.map(() => 1),
+      );
+      expect(series.filter((x) => x.name === 'cutover_parity_differences').map((x) => x.labels.category)).toHaveLength(8);
+      expect(value('cutover_parity_differences')).toBe(0);
+      expect(series.some((x) => x.name === 'cutover_reconciler_behind_challenges')).toBe(true);
+      expect(series.some((x) => x.name === 'cutover_reconciler_lag_seconds')).toBe(true);
+      expect(metrics).toContain('# TYPE cutover_legacy_reads_total counter');
+      expect(value('cutover_metrics_scrape_errors_total')).toBe(0);
+      // the Temporal SDK's own worker metrics, relayed from the runtime's exporter
+      expect(value('temporal_workflow_completed_total')).toBeGreaterThan(0);
     },
   );
 });
