@@ -57,7 +57,7 @@ export async function dropDatabase(url: string): Promise<void> {
 }
 
 /** CREATE DATABASE if missing (only for databases we default to; configured ones must exist). */
-async function ensureDatabase(url: string): Promise<void> {
+export async function ensureDatabase(url: string): Promise<void> {
   await onServer(url, async (admin) => {
     const name = databaseName(url);
     const found = await sql`SELECT 1 FROM pg_database WHERE datname = ${name}`.execute(admin);

@@ -26,7 +26,7 @@ import { uniqueTaskQueue } from './support/stack';
  * here, independently of the workflow's own status.
  */
 
-type Behaviour = { fail?: string; block?: boolean };
+type Behaviour = { fail?: string; failType?: string; block?: boolean };
 
 class Stubs {
   started: string[] = [];
@@ -38,6 +38,8 @@ class Stubs {
   parityHolds = true;
   /** cutoverParityGate calls so far */
   parityChecks = 0;
+  /** the switch's own gate check lost a race with live traffic: the next gate evaluation asks for a re-check, once */
+  raceAfterSwitchFails = false;
   windowOk = true;
   mirrored = 0;
   /** a phase type's next behaviours, consumed one per start */
@@ -112,6 +114,10 @@ describe.concurrent('cutover workflow: operator signals (stubbed phases)', { tim
         async cutoverParityGate() {
           const stubs = caller();
           stubs.parityChecks++;
+          if (stubs.raceAfterSwitchFails && stubs.started.filter((t) => t === 'switchReads').length === 1) {
+            stubs.raceAfterSwitchFails = false;
+            return { ...gate('parity', false), recheckSince: 5 };
+          }
           return gate('parity', stubs.parityHolds);
         },
         async cutoverGates() {
@@ -299,6 +305,32 @@ describe.concurrent('cutover workflow: operator signals (stubbed phases)', { tim
     expect(done.state).toBe('done');
     expect(done.steps.find((r) => r.step === 'reports')!.attempts).toBe(2);
     await keep(h, 'cutover-blocked-retry');
+  });
+
+  const GATE_RACE = { fail: 'the parity gate does not hold: the data changed since the approved runs', failType: 'GateClosed' };
+
+  it('a switch whose own gate check loses a race with live traffic re-checks the members changed since and switches', async () => {
+    const { h, stubs } = await start({}, (s) => {
+      s.on('switchReads', GATE_RACE);
+      s.raceAfterSwitchFails = true;
+    });
+    const done: CutoverStatus = await h.result();
+    expect(done.state).toBe('done');
+    // switch, the re-check of the changed members (a parity child), switch again
+    const first = stubs.started.indexOf('switchReads');
+    expect(stubs.started.slice(first, first + 3)).toEqual(['switchReads', 'parity', 'switchReads']);
+    expect(done.steps.find((r) => r.step === 'switch')).toMatchObject({ status: 'done', attempts: 1 });
+    await keep(h, 'cutover-switch-gate-race');
+  });
+
+  it('a switch whose gate keeps closing blocks after three tries, naming why', async () => {
+    const { h, stubs } = await start({}, (s) => s.on('switchReads', GATE_RACE, GATE_RACE, GATE_RACE));
+    const s = await until(h, 'blocked', (x) => x.state === 'blocked');
+    expect(s.step).toBe('switch');
+    expect(s.blockedReason).toContain('the data changed since the approved runs');
+    expect(stubs.started.filter((t) => t === 'switchReads')).toHaveLength(3);
+    await h.signal(cutoverAbort, me);
+    await h.result();
   });
 
   it('approve is refused while the gate does not hold, accepted with force and on record as forced', async () => {

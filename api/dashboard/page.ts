@@ -18,7 +18,8 @@ export const DASHBOARD_PAGE = `<!doctype html>
   section { border: 1px solid #d0d7de; border-radius: 6px; padding: 10px 14px; }
   section h2 { font-size: 15px; margin: 0 0 8px; }
   table { border-collapse: collapse; width: 100%; }
-  td, th { text-align: left; padding: 3px 6px; border-bottom: 1px solid #eaeef2; vertical-align: top; overflow-wrap: anywhere; }
+  td, th { text-align: left; padding: 3px 6px; border-bottom: 1px solid #eaeef2; vertical-align: top; overflow-wrap: break-word; }
+  td:first-child, .badge { white-space: nowrap; } .wf { word-break: break-all; font-size: 11px; }
   .badge { display: inline-block; padding: 1px 8px; border-radius: 10px; color: #fff; font-size: 12px; }
   .s-done, .s-holds, .s-unified { background: var(--ok); } .s-failed, .s-blocked, .s-NOT, .s-aborted, .s-rolled-back { background: var(--bad); }
   .s-running { background: var(--run); } .s-paused, .s-waiting-approval, .s-throttled, .s-legacy { background: var(--wait); }
@@ -78,7 +79,7 @@ const secs = (a, b) => { const s = Math.round(((b ? Date.parse(b) : Date.now()) 
 const svgNs = 'http://www.w3.org/2000/svg';
 const sv = (tag, attrs) => { const e = document.createElementNS(svgNs, tag); for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v); return e; };
 let ui = { base: '', ns: 'default' };
-const wfLink = (id) => ui.base ? h('a', { href: ui.base + '/namespaces/' + encodeURIComponent(ui.ns) + '/workflows/' + encodeURIComponent(id), target: '_blank', rel: 'noopener', text: id }) : h('span', { text: id });
+const wfLink = (id) => ui.base ? h('a', { class: 'wf', href: ui.base + '/namespaces/' + encodeURIComponent(ui.ns) + '/workflows/' + encodeURIComponent(id), target: '_blank', rel: 'noopener', text: id }) : h('span', { class: 'wf', text: id });
 
 function bars(svg, values, labels, color) {
   const max = Math.max(1, ...values), w = 400 / Math.max(1, values.length);

@@ -14,7 +14,7 @@ import {
 export { cutover } from '../../workflows/cutover/workflow';
 
 export interface StubActivities {
-  stubBegin(input: { type: string; workflowId: string }): Promise<{ fail?: string; block?: boolean }>;
+  stubBegin(input: { type: string; workflowId: string }): Promise<{ fail?: string; failType?: string; block?: boolean }>;
   stubEvent(input: { type: string; workflowId: string; event: string }): Promise<void>;
 }
 
@@ -36,7 +36,7 @@ async function phase<T>(type: string, result: (evidenceId: number) => T): Promis
       throw e;
     }
   }
-  if (b.fail) throw ApplicationFailure.nonRetryable(b.fail, 'StubFailure');
+  if (b.fail) throw ApplicationFailure.nonRetryable(b.fail, b.failType ?? 'StubFailure');
   return result(workflowId.length);
 }
 

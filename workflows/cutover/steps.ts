@@ -1,5 +1,7 @@
 import {
+  ApplicationFailure,
   CancellationScope,
+  ChildWorkflowFailure,
   condition,
   executeChild,
   getExternalWorkflowHandle,
@@ -12,6 +14,7 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import { stepWorkflowId, type Approval, type GateView, type Step, type StepRecord } from '../../domain/cutover';
+import { Failure } from '../../domain/failures';
 import { LIVE_LAG_GRACE_SECONDS } from '../../domain/parity';
 import { SEQUENCER, type StreamRerateDone } from '../../domain/refresh';
 import { backfill } from '../backfill/workflow';
@@ -75,6 +78,35 @@ async function freshParityGate(c: StepContext): Promise<GateView> {
   return cutoverActs.cutoverParityGate();
 }
 
+const SWITCH_GATE_TRIES = 3;
+const gateClosed = (e: unknown) =>
+  e instanceof ChildWorkflowFailure && e.cause instanceof ApplicationFailure && e.cause.type === Failure.GateClosed;
+
+/**
+ * The switch's own child evaluates the gate again. Under live traffic a challenge may end between the approval and
+ * that check: its gate then finds the approved runs no longer on the current data. The members changed since are
+ * re-checked and the switch tried again (a few times); a gate that does not hold after the re-check blocks.
+ */
+async function switchAfterApproval(c: StepContext) {
+  for (let i = 0; ; i++) {
+    try {
+      return await executeChild(switchReads, {
+        workflowId: child(c, i === 0 ? undefined : `gate-race${i}`),
+        args: [
+          {
+            actor: `cutover ${c.run.plan.name}`,
+            reason: `cutover ${c.run.plan.name}: phase C (parity gate approved)`,
+            force: c.run.forced.has('switch'),
+          },
+        ],
+      });
+    } catch (e) {
+      if (i + 1 >= SWITCH_GATE_TRIES || !gateClosed(e) || !patched('switch-recheck-on-gate-race')) throw e;
+      if (!(await freshParityGate(c)).holds) throw e;
+    }
+  }
+}
+
 /** The runbook, one function per step: each runs the phase's own workflow as a child and says what it did. */
 export const STEP_RUNNERS: Record<Step, (c: StepContext) => Promise<void>> = {
   async preflight(c) {
@@ -133,16 +165,7 @@ export const STEP_RUNNERS: Record<Step, (c: StepContext) => Promise<void>> = {
 
   async switch(c) {
     await c.approval('switch', () => freshParityGate(c));
-    const r = await executeChild(switchReads, {
-      workflowId: child(c),
-      args: [
-        {
-          actor: `cutover ${c.run.plan.name}`,
-          reason: `cutover ${c.run.plan.name}: phase C (parity gate approved)`,
-          force: c.run.forced.has('switch'),
-        },
-      ],
-    });
+    const r = await switchAfterApproval(c);
     evidenceOf(c, r.evidenceId);
     c.run.status.readSource = r.rolledBack ? 'legacy' : 'unified';
     if (r.rolledBack) throw new StepBlocked(`unified reads failed verification; rolled back to legacy: ${r.rolledBack.reason}`);
