@@ -8,6 +8,7 @@ import { readSourceEnvWarning } from '../domain/read-source';
 import { STREAMS, type RerateProgress } from '../domain/rerate';
 import type { PreviewDiff } from '../domain/rerate-preview';
 import { CutoverPhase, CutoverState } from '../domain/search-attributes';
+import { hasWorker } from '../lib/temporal';
 import { readCutover } from '../store/cutover';
 import type { Databases } from '../store/db';
 import { latestEvidence, type EvidenceSummary } from '../store/evidence';
@@ -40,6 +41,10 @@ export interface StatusReport {
   evidence: EvidenceSummary[];
   workflows: Array<{ workflowId: string; type: string; status: string; phase?: string; state?: string; startTime: string }>;
   temporal: { address?: string; uiUrl?: string };
+  /** whether a long-lived worker polls the task queue: running workflows make no progress without one */
+  workerPolling: boolean;
+  /** with no worker polling: the workflows that are running and waiting for one */
+  stranded: string[];
   /** the running backfill's progress (the cutover's own backfill step, or a backfill run on its own) */
   backfill?: BackfillProgress & { workflowId: string };
   /** running stream rerates' progress */
@@ -102,9 +107,32 @@ async function runningBackfill(s: StatusSources, cutover: StatusReport['cutover'
   return undefined;
 }
 
-export async function collectStatus(s: StatusSources): Promise<StatusReport> {
+/** Running workflows (the list lags a start by a moment: the backfill's fixed id is asked directly). */
+async function stranded(
+  client: Client | undefined,
+  cutover: StatusReport['cutover'],
+  workflows: StatusReport['workflows'],
+): Promise<string[]> {
+  if (!client) return [];
+  const ids = new Set(workflows.filter((w) => w.status === 'RUNNING').map((w) => w.workflowId));
+  if (cutover && !['done', 'aborted'].includes(cutover.state)) ids.add(`cutover/${cutover.name}`);
+  const backfill = await client.workflow
+    .getHandle(BACKFILL_WORKFLOW_ID)
+    .describe()
+    .catch(() => undefined);
+  if (backfill?.status.name === 'RUNNING') ids.add(BACKFILL_WORKFLOW_ID);
+  return [...ids].sort();
+}
+
+export async function collectStatus(sources: StatusSources): Promise<StatusReport> {
+  const workerPolling = sources.client
+    ? await hasWorker(sources.client, sources.config.temporal.namespace, sources.config.temporal.taskQueue).catch(() => true)
+    : false;
+  // a query no worker answers waits for one: without a worker, progress comes from the tables alone
+  const s = workerPolling ? sources : { ...sources, client: undefined };
   const readSource = await getReadSource(s.dbs.members);
   const cutover = await latestCutover(s);
+  const workflows = await recentWorkflows(sources.client);
   return {
     readSource,
     ...(cutover ? { cutover } : {}),
@@ -121,7 +149,9 @@ export async function collectStatus(s: StatusSources): Promise<StatusReport> {
     })),
     parityGate: await currentParityGate(s.dbs.members),
     evidence: await latestEvidence(s.dbs.members),
-    workflows: await recentWorkflows(s.client),
+    workflows,
+    workerPolling,
+    stranded: workerPolling ? [] : await stranded(sources.client, cutover, workflows),
     temporal: { address: s.temporal?.address, uiUrl: s.temporal?.uiUrl },
   };
 }

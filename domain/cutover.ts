@@ -145,6 +145,8 @@ export interface CutoverStatus {
   name: string;
   plan: CutoverPlan;
   state: CutoverState;
+  /** an operator paused it: the running phase pauses, and the next step waits (also while waiting for an approval) */
+  paused?: boolean;
   step: Step | null;
   steps: StepRecord[];
   /** the go/no-go gates as last evaluated */

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Connection } from '@temporalio/client';
+import { Connection, type Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import type { Config } from '../domain/config';
 import { SEARCH_ATTRIBUTES } from '../domain/search-attributes';
@@ -137,4 +137,25 @@ export async function ensureTemporal(config: Config, log: (m: string) => void = 
       await stopChild(child);
     },
   };
+}
+
+/** CLI commands run a worker only for their own duration: such pollers say nothing about who will serve later. */
+export const CLI_IDENTITY_PREFIX = 'cutover-cli-';
+
+/**
+ * Whether a long-lived worker polls the task queue now (e.g. `npm run stack` in another terminal). The server
+ * lists pollers for minutes after they stop, so only recent polls count (an idle worker re-polls within about a
+ * minute), and workers embedded in earlier CLI commands never do.
+ */
+export async function hasWorker(client: Client, namespace: string, taskQueue: string): Promise<boolean> {
+  const r = await client.workflowService.describeTaskQueue({
+    namespace,
+    taskQueue: { name: taskQueue },
+    taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+  });
+  const recent = Date.now() - 75_000;
+  return (r.pollers ?? []).some((p) => {
+    const seconds = Number(p.lastAccessTime?.seconds ?? 0);
+    return !(p.identity ?? '').startsWith(CLI_IDENTITY_PREFIX) && seconds * 1000 >= recent;
+  });
 }

@@ -103,3 +103,16 @@ export async function inputErrorsAsUsage<T>(fn: () => Promise<T>): Promise<T> {
     throw e;
   }
 }
+
+/**
+ * Whether a worker will act on a message now. Signals are durable (recorded, acted on once a worker runs); an update
+ * or a query waits for a worker, so a command that needs one refuses at once instead of hanging.
+ */
+export async function workerPolls(stack: Stack): Promise<boolean> {
+  const { client, config } = stack;
+  if (!client) return false;
+  return hasWorker(client, config.temporal.namespace, config.temporal.taskQueue).catch(() => true);
+}
+
+export const noWorkerMessage = (stack: Stack) =>
+  `no worker polls task queue "${stack.config.temporal.taskQueue}" (start one: \`npm run stack\`, or \`npm run worker\` beside it)`;

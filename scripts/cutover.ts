@@ -4,6 +4,7 @@ import { stderrLog } from '../lib/stack';
 import { fail, withStack } from './cli-support';
 import { formatPreflight, runPreflight } from './commands/preflight';
 import { registerBackfill } from './commands/backfill';
+import { registerSteer } from './commands/steer';
 import { registerCutoverStart } from './commands/cutover-run';
 import { registerCutoverSteer } from './commands/cutover-steer';
 import { registerDedupe } from './commands/dedupe';
@@ -59,6 +60,7 @@ program
 registerCutoverStart(program);
 registerCutoverSteer(program);
 registerBackfill(program);
+registerSteer(program);
 registerParity(program);
 registerRerate(program);
 registerDedupe(program);

@@ -1,8 +1,8 @@
 import { DefaultLogger, Runtime, type WorkflowBundle } from '@temporalio/worker';
 import { hostname } from 'node:os';
-import { temporal } from '@temporalio/proto';
-import type { Client } from '@temporalio/client';
 import type { Stack } from '../lib/stack';
+import { CLI_IDENTITY_PREFIX } from '../lib/temporal';
+export { hasWorker } from '../lib/temporal';
 import { createWorker } from './worker';
 
 let runtimeInstalled = false;
@@ -36,8 +36,6 @@ export interface RunningWorker {
 }
 
 /** Runs a worker in this process until stop(); resolves once it is polling. */
-/** CLI commands run a worker only for their own duration: such pollers say nothing about who will serve later. */
-const CLI_IDENTITY_PREFIX = 'cutover-cli-';
 
 export async function runWorker(
   stack: Stack,
@@ -73,22 +71,4 @@ export async function runWorker(
       await connection.close();
     },
   };
-}
-
-/**
- * Whether a long-lived worker polls the task queue now (e.g. `npm run stack` in another terminal). The server
- * lists pollers for minutes after they stop, so only recent polls count (an idle worker re-polls within about a
- * minute), and workers embedded in earlier CLI commands never do.
- */
-export async function hasWorker(client: Client, namespace: string, taskQueue: string): Promise<boolean> {
-  const r = await client.workflowService.describeTaskQueue({
-    namespace,
-    taskQueue: { name: taskQueue },
-    taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
-  });
-  const recent = Date.now() - 75_000;
-  return (r.pollers ?? []).some((p) => {
-    const seconds = Number(p.lastAccessTime?.seconds ?? 0);
-    return !(p.identity ?? '').startsWith(CLI_IDENTITY_PREFIX) && seconds * 1000 >= recent;
-  });
 }

@@ -19,7 +19,7 @@ export const DASHBOARD_PAGE = `<!doctype html>
   section h2 { font-size: 15px; margin: 0 0 8px; }
   table { border-collapse: collapse; width: 100%; }
   td, th { text-align: left; padding: 3px 6px; border-bottom: 1px solid #eaeef2; vertical-align: top; overflow-wrap: break-word; }
-  td:first-child, .badge { white-space: nowrap; } .wf { word-break: break-all; font-size: 11px; }
+  td:first-child, .badge { white-space: nowrap; } section { min-width: 0; overflow: hidden; } .txt { overflow-wrap: anywhere; } .wf { word-break: break-all; font-size: 11px; }
   .badge { display: inline-block; padding: 1px 8px; border-radius: 10px; color: #fff; font-size: 12px; }
   .s-done, .s-holds, .s-unified { background: var(--ok); } .s-failed, .s-blocked, .s-NOT, .s-aborted, .s-rolled-back { background: var(--bad); }
   .s-running { background: var(--run); } .s-paused, .s-waiting-approval, .s-throttled, .s-legacy { background: var(--wait); }
@@ -124,7 +124,7 @@ function draw(s) {
     fill($('progress'), h('div', {}, 'backfill ', badge(b.state), ' ' + pct + '% · ' + b.membersDone + '/' + b.membersTotal + ' members · ' +
       Math.round(b.membersPerSec) + '/s · ETA ' + eta + ' · ' + b.inFlight + '/' + b.concurrency + ' batches'),
       h('div', { class: 'bar' }, h('div', { style: 'width:' + pct + '%' })),
-      b.throttle ? h('div', { class: 'muted', text: 'throttled: ' + b.throttle.reasons.join('; ') }) : '');
+      b.state === 'throttled' && b.throttle ? h('div', { class: 'muted', text: 'throttled for live reads: ' + b.throttle.reasons.join('; ') }) : '');
   } else if (r) {
     const pct = r.eventsTotal ? Math.floor((100 * r.eventsDone) / r.eventsTotal) : 0;
     fill($('progress'), h('div', {}, 'rerate ' + (r.stream || '') + ' ', badge(r.state), ' ' + pct + '% · ' + r.eventsDone + '/' + r.eventsTotal +
@@ -135,7 +135,12 @@ function draw(s) {
   const bf = s.backfill;
   if (bf && bf.points.length > 1) {
     const pts = [], p = bf.points.map((x) => [Date.parse(x.at) / 1000, x.members]);
-    for (let i = 1; i < p.length; i++) { const j = Math.max(0, i - 3); const dt = p[i][0] - p[j][0]; if (dt > 0) pts.push([p[i][0], (p[i][1] - p[j][1]) / dt]); }
+    // the rate over the last few seconds at each commit (commits close together say little alone)
+    for (let i = 1, j = 0; i < p.length; i++) {
+      while (j < i - 1 && p[i][0] - p[j + 1][0] >= 3) j++;
+      const dt = p[i][0] - p[j][0];
+      if (dt >= 1) pts.push([p[i][0], (p[i][1] - p[j][1]) / dt]);
+    }
     line($('plot-rate'), pts);
   } else line($('plot-rate'), []);
 
@@ -152,7 +157,7 @@ function draw(s) {
   const rc = st.reconciler;
   $('reconciler').textContent = rc.mark === null ? 'not started' : rc.behind + ' completed challenge(s) behind' + (rc.oldestBehind ? ', lag ' + secs(rc.oldestBehind) : '') + ' · mark ' + rc.mark;
   fill($('actions'), ...(c ? c.actions.slice(-12).reverse().map((a) => h('tr', {}, h('td', { class: 'muted' }, a.at), h('td', {}, a.actor),
-    h('td', {}, a.action + (a.step ? ' ' + a.step : '') + (a.forced ? ' (forced)' : '')), h('td', { title: a.detail || '' }, clip(a.reason || a.detail || '', 140)))) : []));
+    h('td', {}, a.action + (a.step ? ' ' + a.step : '') + (a.forced ? ' (forced)' : '')), h('td', { class: 'txt', title: a.detail || '' }, clip(a.reason || a.detail || '', 140)))) : []));
 
   const rd = s.rerateDeltas;
   if (rd) bars($('plot-deltas'), rd.bands.map((x) => x.count), rd.bands.map((x) => x.from === null ? '≤' + x.to : x.to === null ? '≥' + x.from : x.from === x.to ? String(x.from) : x.from + '..' + x.to), '#8250df');

@@ -2,22 +2,12 @@ import { WorkflowExecutionAlreadyStartedError, type WorkflowHandle } from '@temp
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { BackfillOptions, type BackfillProgress } from '../../domain/backfill';
-import { concurrencyMessage, isConcurrency } from '../../domain/limits';
 import { stderrLog, type Stack } from '../../lib/stack';
 import type { BackfillResult } from '../../workflows/backfill/workflow';
-import {
-  BACKFILL_WORKFLOW_ID,
-  backfillProgress,
-  pauseSignal,
-  resumeSignal,
-  setConcurrency,
-  Backfill,
-} from '../../workflows/backfill/messages';
+import { BACKFILL_WORKFLOW_ID, backfillProgress, Backfill } from '../../workflows/backfill/messages';
 import { CutoverPhase, CutoverState } from '../../domain/search-attributes';
-import { resultThroughOutages, steer, UsageError, wholeNumber, withStack, withWorker } from '../cli-support';
+import { resultThroughOutages, UsageError, wholeNumber, withStack, withWorker } from '../cli-support';
 import { checkBackfillTargets } from './targets';
-import { runningCutover } from './cutover-run';
-import { cutoverConcurrency, cutoverPause, cutoverResume } from '../../workflows/cutover/messages';
 
 interface RawFlags {
   userId?: string[];
@@ -213,49 +203,4 @@ export function registerBackfill(program: Command): void {
         });
       });
     });
-
-  const target = (stack: Stack) => stack.client!.workflow.getHandle(BACKFILL_WORKFLOW_ID);
-  const operator = { actor: process.env.USER?.trim() || 'operator' };
-  const steering = [
-    [
-      'pause',
-      'pause the running cutover (passed on to its phase), else the running backfill between batches',
-      cutoverPause,
-      pauseSignal,
-      'pause requested',
-    ],
-    ['resume', 'resume the paused cutover, else a paused backfill', cutoverResume, resumeSignal, 'resumed'],
-  ] as const;
-  for (const [name, description, toCutover, toBackfill, said] of steering)
-    program
-      .command(name)
-      .description(description)
-      .option('--reason <text>', 'why (on the cutover’s record)')
-      .action((f: { reason?: string }) =>
-        withStack({}, async (s) => {
-          const cutover = await runningCutover(s);
-          if (cutover) {
-            await cutover.signal(toCutover, { ...operator, ...(f.reason ? { reason: f.reason } : {}) });
-            return stderrLog(`${said} (${cutover.workflowId})`);
-          }
-          await steer('backfill or cutover', async () => void (await target(s).signal(toBackfill), stderrLog(said)));
-        }),
-      );
-  program
-    .command('retune')
-    .description('change the running backfill’s concurrency (and, in a cutover, that of the steps to come)')
-    .requiredOption('--concurrency <n>', 'batches in flight, 1-32')
-    .action((f: { concurrency: string }) =>
-      withStack({}, async (s) => {
-        const n = int('--concurrency', f.concurrency)!;
-        if (!isConcurrency(n)) throw new UsageError(`${concurrencyMessage()}, got ${n}`);
-        const cutover = await runningCutover(s);
-        if (cutover) await cutover.executeUpdate(cutoverConcurrency, { args: [{ concurrency: n, ...operator }] });
-        const now = await steer('backfill', () => target(s).executeUpdate(setConcurrency, { args: [n] })).catch((e: unknown) => {
-          if (cutover) return n;
-          throw e;
-        });
-        stderrLog(`concurrency is now ${now}`);
-      }),
-    );
 }

@@ -8,6 +8,10 @@ export function formatStatus(s: StatusReport): string {
     ...(s.readSourceWarning ? [`  WARNING: ${s.readSourceWarning}`] : []),
     `Temporal: ${s.temporal.address ?? '-'}${s.temporal.uiUrl ? ` (Web UI ${s.temporal.uiUrl})` : ''}`,
   ];
+  if (s.stranded.length > 0)
+    out.push(
+      `WARNING: workflows are running but no worker polls their task queue: nothing moves until one runs (\`npm run stack\`, or \`npm run worker\`) — ${s.stranded.slice(0, 5).join(', ')}${s.stranded.length > 5 ? ', …' : ''}`,
+    );
   if (s.cutover) out.push(`${formatCutover(s.cutover)}${s.cutover.live ? '' : '\n  (as last mirrored: the workflow did not answer)'}`);
   if (s.backfill) {
     const b = s.backfill;

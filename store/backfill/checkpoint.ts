@@ -37,11 +37,11 @@ export async function committedBatch(db: Kysely<any>, runKey: string, range: Use
   return r.rows[0]?.result;
 }
 
-/** Inside the batch's transaction: the batch committed with this result. */
+/** Inside the batch's transaction, its last statement: the batch committed with this result (at about this time). */
 export async function recordBatch(tx: Kysely<any>, runKey: string, range: UserRange, result: BatchResult): Promise<void> {
   await sql`
-    INSERT INTO platform."backfillCheckpoint" ("runKey", "rangeStart", "rangeEnd", result)
-    VALUES (${runKey}, ${range[0]}, ${range[1]}, ${JSON.stringify(result)}::jsonb)
+    INSERT INTO platform."backfillCheckpoint" ("runKey", "rangeStart", "rangeEnd", result, "committedAt")
+    VALUES (${runKey}, ${range[0]}, ${range[1]}, ${JSON.stringify(result)}::jsonb, clock_timestamp())
     ON CONFLICT ("runKey", "rangeStart") DO NOTHING`.execute(tx);
 }
 

@@ -76,6 +76,8 @@ export async function cutover(input: CutoverInput): Promise<CutoverStatus> {
     run.record({ ...msg, action: 'pause', ...stepOf(run) });
     if (run.paused) return;
     run.paused = true;
+    // waiting for an approval (or blocked) it stays in that state: the flag says the next step will wait
+    run.status.paused = true;
     if (run.status.state === 'running') run.setState('paused');
     void toChild(run, 'pause');
   });
@@ -84,6 +86,7 @@ export async function cutover(input: CutoverInput): Promise<CutoverStatus> {
     run.record({ ...msg, action: 'resume', ...stepOf(run) });
     if (!run.paused) return;
     run.paused = false;
+    delete run.status.paused;
     if (run.status.state === 'paused') run.setState('running');
     void toChild(run, 'resume');
   });
