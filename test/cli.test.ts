@@ -21,8 +21,10 @@ describe('operator CLI', () => {
   });
 
   it('preflight --json prints the report only, exit 0; status --json shows its evidence', async () => {
-    const r = await cli(['preflight', '--json'], env);
+    // the SDK's core logs at INFO while its worker (in this process) runs: they go to stderr, never into the JSON
+    const r = await cli(['preflight', '--json'], { ...env, TEMPORAL_SDK_LOG_LEVEL: 'INFO' });
     expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/\[INFO\]/);
     const report = JSON.parse(r.stdout);
     expect(report.passed).toBe(true);
     expect(report.workflowId).toMatch(/^cutover\/preflight\//);

@@ -14,16 +14,18 @@ let runtimeInstalled = false;
 function installRuntime(metricsAddress?: string): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
+  const level = (process.env.TEMPORAL_SDK_LOG_LEVEL as 'WARN' | undefined) ?? 'ERROR';
   try {
     Runtime.install({
-      logger: new DefaultLogger((process.env.TEMPORAL_SDK_LOG_LEVEL as 'WARN') ?? 'ERROR'),
-      ...(metricsAddress
-        ? {
-            telemetryOptions: {
-              metrics: { prometheus: { bindAddress: metricsAddress, countersTotalSuffix: true, useSecondsForDurations: true } },
-            },
-          }
-        : {}),
+      logger: new DefaultLogger(level),
+      telemetryOptions: {
+        // the core's own lines are forwarded to that logger (stderr): by default they go to stdout, where they would
+        // break a command's --json output
+        logging: { forward: {}, filter: { core: level, other: level } },
+        ...(metricsAddress
+          ? { metrics: { prometheus: { bindAddress: metricsAddress, countersTotalSuffix: true, useSecondsForDurations: true } } }
+          : {}),
+      },
     });
   } catch {
     // already installed by the host process (tests)
