@@ -159,6 +159,37 @@ export interface BackfillProgress {
   throttle?: { allowed: number; reasons: string[]; health?: DbHealth };
 }
 
+/** Progress at a moment of working time: what the recent rate is measured from. */
+export type ProgressSample = readonly [atMs: number, done: number];
+
+/** The window the reported rate covers: recent enough to follow a retune, a throttle or a resume. */
+export const RATE_WINDOW_MS = 30_000;
+/** Running with nothing finished for this long: stalled, no ETA. */
+export const STALLED_AFTER_MS = 120_000;
+
+/**
+ * Items per second over the last `windowMs` of samples (oldest sample in the window to the newest), or undefined
+ * when the window holds fewer than two samples or no time: the caller then falls back to the run's average.
+ */
+export function recentRate(samples: readonly ProgressSample[], nowMs: number, windowMs = RATE_WINDOW_MS): number | undefined {
+  const inWindow = samples.filter(([t]) => nowMs - t <= windowMs);
+  if (inWindow.length < 2) return undefined;
+  const [t0, d0] = inWindow[0]!;
+  const [t1, d1] = inWindow[inWindow.length - 1]!;
+  return t1 > t0 ? ((d1 - d0) * 1000) / (t1 - t0) : undefined;
+}
+
+/** One line for the Web UI's current details and logs, e.g. "backfill 42% · paused · 1,234 members/s · ETA –". */
+export function progressLine(
+  what: string,
+  p: { state: string; done: number; total: number; perSec: number; etaSeconds: number | null },
+  unit: string,
+): string {
+  const pct = p.total > 0 ? Math.min(100, Math.floor((100 * p.done) / p.total)) : 0;
+  const eta = p.etaSeconds === null ? '–' : p.etaSeconds < 90 ? `${Math.ceil(p.etaSeconds)} s` : `${Math.round(p.etaSeconds / 60)} min`;
+  return `${what} ${pct}% · ${p.state} · ${p.done.toLocaleString('en-US')}/${p.total.toLocaleString('en-US')} ${unit} · ${Math.round(p.perSec).toLocaleString('en-US')}/s · ETA ${eta}`;
+}
+
 /** Rate and ETA from work done over elapsed active time. */
 export function rateAndEta(done: number, total: number, elapsedMs: number): { membersPerSec: number; etaSeconds: number | null } {
   const membersPerSec = elapsedMs > 0 ? (done * 1000) / elapsedMs : 0;

@@ -170,6 +170,22 @@ async function main() {
     });
     await parityChanged.result();
     await save(client, 'parity-changed', parityChanged);
+    // a run that finds differences (one member's rating moved by hand, then put back)
+    const handMoved = await sql<{ id: number; rating: number }>`
+      UPDATE members."memberStats" SET rating = rating + 7 WHERE id = (SELECT min(id) FROM members."memberStats" WHERE rating IS NOT NULL)
+      RETURNING id, rating - 7 AS rating`.execute(stack.dbs.members);
+    try {
+      const differs = await client.workflow.start(Parity, {
+        taskQueue,
+        workflowId: id('parity-differences'),
+        args: [{ mode: 'full', examples: 5 }],
+      });
+      await differs.result();
+      await save(client, 'parity-differences', differs);
+    } finally {
+      for (const m of handMoved.rows)
+        await sql`UPDATE members."memberStats" SET rating = ${m.rating} WHERE id = ${m.id}`.execute(stack.dbs.members);
+    }
 
     // phase D: a stream rerate in chunks, and one refused for a challenge outside its stream
     const rerate = await client.workflow.start(Rerate, {

@@ -86,6 +86,9 @@ describe('steering the running backfill from the CLI', () => {
     const handle = stack.client!.workflow.getHandle(BACKFILL_WORKFLOW_ID);
     const state = () => handle.query(backfillProgress).then((p) => p.state);
     await expect.poll(state, { timeout: 60_000, interval: 250 }).toBe('paused');
+    // what the Web UI shows as the run's current details: paused, and no ETA while it is
+    const details = () => handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata').then((m) => m.currentDetails ?? '');
+    await expect.poll(details, { timeout: 10_000 }).toMatch(/^backfill \d+% · paused · .* · ETA –$/);
     const again = await run('pause');
     expect(again.code, again.stderr).toBe(0);
     expect(again.stderr).toContain('the backfill is already paused');

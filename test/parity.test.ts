@@ -1,3 +1,4 @@
+import { CutoverState } from '../domain/search-attributes';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parityActivities } from '../activities/parity';
@@ -101,6 +102,11 @@ describe('parity (real Temporal, real Postgres, tiny dataset, backfilled)', () =
     try {
       const r = await run(FULL);
       expect(counts(r)).toEqual(only({ 'rating-mismatch': 2 }));
+      // in the Web UI the run is visibly not a success: its state and its current details say what differs
+      const h = stack.client!.workflow.getHandle(r.workflowId);
+      expect((await h.describe()).typedSearchAttributes.get(CutoverState)).toBe('differences');
+      const meta = await h.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
+      expect(meta.currentDetails).toBe(`parity: 1 category differs (rating-mismatch 2) · evidence #${r.evidenceId}`);
       expect(r.categories['rating-mismatch'].examples).toEqual(
         expect.arrayContaining([
           { userId: srm.userId, track: 'DATA_SCIENCE', type: 'SRM', field: 'rating', legacy: srm.rating, unified: srm.rating + 1 },

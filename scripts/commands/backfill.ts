@@ -60,18 +60,18 @@ export function parseBackfillFlags(f: RawFlags): BackfillOptions {
   return parsed.data;
 }
 
-function renderProgress(bar: SingleBar, p: BackfillProgress): void {
-  bar.setTotal(Math.max(p.membersTotal, 1));
-  bar.update(p.membersDone, {
+/** The bar's fields from a progress reading (every field the format names, from the first frame on). */
+function barPayload(p: BackfillProgress): Record<string, string | number> {
+  return {
     state: p.state === 'throttled' && p.throttle ? `throttled (${p.throttle.reasons[0] ?? ''})` : p.state,
     rate: p.membersPerSec.toFixed(0),
     etaText: p.etaSeconds === null ? '–' : `${Math.ceil(p.etaSeconds)}s`,
     rows: p.rowsWritten,
     inflight: `${p.inFlight}/${p.concurrency}`,
-  });
+  };
 }
 
-/** Follows a running backfill: a live bar on a terminal, nothing on stdout; Ctrl-C detaches. */
+/** Follows a running backfill: a live bar on a terminal, nothing on stdout; Ctrl-C detaches (exit 0). */
 async function follow(handle: WorkflowHandle, json: boolean): Promise<BackfillResult> {
   const result = resultThroughOutages(handle) as Promise<BackfillResult>;
   const tty = process.stderr.isTTY && !json;
@@ -83,6 +83,12 @@ async function follow(handle: WorkflowHandle, json: boolean): Promise<BackfillRe
   });
   let started = false;
   let lastLog = 0;
+  process.once('SIGINT', () => {
+    // the bar's line ends first, so the message stands on its own line
+    if (started) bar.stop();
+    stderrLog(`detached: ${handle.workflowId} keeps running on the server (it needs a worker: \`npm run stack\` or \`npm run worker\`)`);
+    process.exit(0);
+  });
   // the tick in flight: awaited before returning, so no query is still running when the connection closes
   let tick: Promise<void> = Promise.resolve();
   const timer = setInterval(() => (tick = tick.then(poll)), 500);
@@ -90,9 +96,10 @@ async function follow(handle: WorkflowHandle, json: boolean): Promise<BackfillRe
     try {
       const p = await handle.query(backfillProgress);
       if (tty) {
-        if (!started) bar.start(Math.max(p.membersTotal, 1), 0, {});
+        if (!started) bar.start(Math.max(p.membersTotal, 1), p.membersDone, barPayload(p));
         started = true;
-        renderProgress(bar, p);
+        bar.setTotal(Math.max(p.membersTotal, 1));
+        bar.update(p.membersDone, barPayload(p));
       } else if (!json && Date.now() - lastLog > 5000) {
         lastLog = Date.now();
         const why = p.state === 'throttled' && p.throttle ? ` — ${p.throttle.reasons.join('; ')}` : '';
@@ -103,7 +110,12 @@ async function follow(handle: WorkflowHandle, json: boolean): Promise<BackfillRe
     }
   }
   try {
-    return await result;
+    const r = await result;
+    clearInterval(timer);
+    await tick;
+    // the last frame is the finished run (the last reading may predate the last batch)
+    if (started) bar.update(bar.getTotal(), { state: 'done', etaText: '0s', rate: r.membersPerSec.toFixed(0), inflight: '' });
+    return r;
   } finally {
     clearInterval(timer);
     await tick;
@@ -140,6 +152,7 @@ export async function startBackfill(stack: Stack, options: BackfillOptions): Pro
     return await client.workflow.start(Backfill, {
       taskQueue: stack.config.temporal.taskQueue,
       workflowId: BACKFILL_WORKFLOW_ID,
+      staticSummary: `backfill (phase A): ${options.userIds ? `${options.userIds.length} member(s)` : 'every member'}, concurrency ${options.concurrency}, batches of ${options.batchSize}`,
       args: [{ options }],
       typedSearchAttributes: [
         { key: CutoverPhase, value: 'backfill' },
@@ -192,12 +205,6 @@ export function registerBackfill(program: Command): void {
             stderrLog(
               `started ${handle.workflowId}${stack.temporal?.uiUrl ? ` — ${stack.temporal.uiUrl}/namespaces/${stack.config.temporal.namespace}/workflows/${encodeURIComponent(handle.workflowId)}` : ''}; Ctrl-C detaches`,
             );
-          process.once('SIGINT', () => {
-            stderrLog(
-              `detached: ${handle.workflowId} keeps running on the server (it needs a worker: \`npm run stack\` or \`npm run worker\`)`,
-            );
-            process.exit(0);
-          });
           const result = await follow(handle, flags.json === true);
           process.stdout.write(flags.json ? `${JSON.stringify(result, null, 2)}\n` : `${summary(result)}\n`);
         });

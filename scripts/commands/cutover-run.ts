@@ -61,6 +61,7 @@ export async function startCutover(client: Client, taskQueue: string, plan: Cuto
     return await client.workflow.start(Cutover, {
       taskQueue,
       workflowId: cutoverWorkflowId(String(plan.name)),
+      staticSummary: `cutover ${String(plan.name)}: the runbook as one gated workflow (preflight → flag removal), started by ${actor}`,
       workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
       workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
       args: [{ plan, actor }],

@@ -44,7 +44,9 @@ export function formatStatus(s: StatusReport): string {
   out.push('Latest evidence (a parity run taken before the data last changed no longer counts towards the gate):');
   if (s.evidence.length === 0) out.push('  (none yet)');
   for (const e of s.evidence) {
-    out.push(`  ${e.kind.padEnd(12)} #${e.id} ${e.passed ? 'passed' : 'FAILED'}  ${e.createdAt}  ${e.workflowId}`);
+    // a run that stopped on an error, one that found differences and one that did not pass its check read differently
+    const outcome = e.passed ? 'passed' : e.error ? 'STOPPED' : e.kind === 'parity' ? 'DIFFERENCES' : 'FAILED';
+    out.push(`  ${e.kind.padEnd(12)} #${e.id} ${outcome.padEnd(11)} ${e.createdAt}  ${e.workflowId}`);
     if (e.error) out.push(`               stopped: ${e.error}`);
   }
   out.push('Recent workflows:');

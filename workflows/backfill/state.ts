@@ -1,6 +1,10 @@
 import {
   addBatch,
+  progressLine,
   rateAndEta,
+  recentRate,
+  STALLED_AFTER_MS,
+  type ProgressSample,
   zeroTotals,
   type BackfillPlan,
   type BackfillProgress,
@@ -35,8 +39,13 @@ export class BackfillState extends Steering<Phase> {
     this.cursor = { next: carry?.next ?? 0, inFlight: 0 };
   }
 
+  /** members done at each batch's end, in working time (the recent rate); not carried over continue-as-new */
+  private samples: ProgressSample[] = [];
+
   batchDone(r: BatchResult): void {
     this.totals = addBatch(this.totals, r);
+    this.samples.push([this.workingMs(), this.totals.members]);
+    if (this.samples.length > 500) this.samples.splice(0, this.samples.length - 500);
   }
 
   batchFailed(e: unknown): void {
@@ -49,8 +58,20 @@ export class BackfillState extends Steering<Phase> {
 
   progress(): BackfillProgress {
     const total = this.plan?.membersTotal ?? 0;
+    const state = this.state();
+    const now = this.workingMs();
+    const average = rateAndEta(this.totals.members, total, now);
+    // the rate of the last half minute of working time, else the run's average
+    const membersPerSec = recentRate(this.samples, now) ?? average.membersPerSec;
+    const last = this.samples.at(-1)?.[0] ?? 0;
+    const stalled = state === 'running' && now - last > STALLED_AFTER_MS;
+    // no ETA while nothing moves: paused, held back for live reads, or stalled
+    const etaSeconds =
+      state === 'paused' || state === 'throttled' || stalled || membersPerSec <= 0
+        ? null
+        : Math.max(0, (total - this.totals.members) / membersPerSec);
     return {
-      state: this.state(),
+      state,
       membersDone: this.totals.members,
       membersTotal: total,
       rowsWritten: this.totals.statsRows + this.totals.historyRows,
@@ -58,11 +79,22 @@ export class BackfillState extends Steering<Phase> {
       batchesTotal: this.items(),
       inFlight: this.cursor.inFlight,
       concurrency: this.concurrency,
-      ...rateAndEta(this.totals.members, total, this.workingMs()),
+      membersPerSec,
+      etaSeconds,
       totals: this.totals,
       lastError: this.lastError,
       ...this.throttleProgress(),
     };
+  }
+
+  /** the Web UI's current details */
+  details(): string {
+    const p = this.progress();
+    return progressLine(
+      'backfill',
+      { state: p.state, done: p.membersDone, total: p.membersTotal, perSec: p.membersPerSec, etaSeconds: p.etaSeconds },
+      'members',
+    );
   }
 
   carry(): BackfillCarry {

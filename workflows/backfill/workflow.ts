@@ -8,6 +8,7 @@ import {
   patched,
   proxyActivities,
   setHandler,
+  setCurrentDetails,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -77,8 +78,10 @@ async function runBackfill(input: BackfillInput): Promise<BackfillResult> {
   const s = new BackfillState(options.concurrency, input.carry);
 
   setHandler(backfillProgress, () => s.progress());
-  setHandler(pauseSignal, () => s.pause());
-  setHandler(resumeSignal, () => s.resume());
+  // the Web UI's current details follow every change (no command: replays are unaffected)
+  const details = () => setCurrentDetails(s.details());
+  setHandler(pauseSignal, () => (s.pause(), details()));
+  setHandler(resumeSignal, () => (s.resume(), details()));
   setHandler(setConcurrency, (n: number) => s.setConcurrency(n), { validator: BackfillState.validateConcurrency });
 
   upsertSearchAttributes([
@@ -91,6 +94,7 @@ async function runBackfill(input: BackfillInput): Promise<BackfillResult> {
   const plan = s.plan;
   if (plan.trackName) upsertSearchAttributes([{ key: CutoverTrack, value: plan.trackName }]);
   s.phase = 'running';
+  details();
   const batchPlan = batchPlanOf(plan);
   // live reads first (runs recorded before throttling existed replay without it)
   s.throttling = options.throttle.enabled && patched('backfill-throttle');
@@ -117,7 +121,7 @@ async function runBackfill(input: BackfillInput): Promise<BackfillResult> {
     stopped: () => s.lastError !== undefined,
     handOver: () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > historyBudget,
     run: runItem,
-    onResult: (r) => s.batchDone(r),
+    onResult: (r) => (s.batchDone(r), details()),
     onError: (e) => s.batchFailed(e),
   });
   windowDone = true;
@@ -126,6 +130,7 @@ async function runBackfill(input: BackfillInput): Promise<BackfillResult> {
     // stopped: the error and what was done are on record (status shows them), then the run fails naming it
     s.phase = 'failed';
     upsertSearchAttributes([{ key: CutoverState, value: 'failed' }]);
+    setCurrentDetails(`backfill stopped: ${s.lastError}`);
     const { workflowId, runId } = workflowInfo();
     await acts.storeEvidence({
       kind: 'backfill',
@@ -146,6 +151,7 @@ async function runBackfill(input: BackfillInput): Promise<BackfillResult> {
   // 3. finalize: orphans, ranks for the partitions touched, CSV assembly
   s.phase = 'finalizing';
   upsertSearchAttributes([{ key: CutoverState, value: 'finalizing' }]);
+  details();
   const fin = await acts.backfillFinalize({ options, plan: batchPlan });
   const seconds = s.workingMs() / 1000;
   const { ranges: _ranges, ...planSummary } = plan;
@@ -172,5 +178,8 @@ async function runBackfill(input: BackfillInput): Promise<BackfillResult> {
   });
   s.phase = 'done';
   upsertSearchAttributes([{ key: CutoverState, value: 'done' }]);
+  setCurrentDetails(
+    `backfill done · ${totals.members.toLocaleString('en-US')} members, ${(totals.statsRows + totals.historyRows).toLocaleString('en-US')} rows in ${Math.round(seconds)} s · evidence #${evidenceId}`,
+  );
   return { ...result, evidenceId };
 }

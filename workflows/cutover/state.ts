@@ -1,4 +1,4 @@
-import { upsertSearchAttributes } from '@temporalio/workflow';
+import { setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
 import {
   initialSteps,
   type Approval,
@@ -73,6 +73,18 @@ export class CutoverRun {
       { key: CutoverPhase, value: this.status.step ?? 'cutover' },
       { key: CutoverStateKey, value: state },
     ]);
+    this.details();
+  }
+
+  /** The Web UI's current details: phase, state, read source, gates (no command: replays are unaffected). */
+  details(): void {
+    const s = this.status;
+    const done = s.steps.filter((x) => x.status === 'done' || x.status === 'skipped').length;
+    const gates = s.gates.length ? ` · gates ${s.gates.filter((g) => g.holds).length}/${s.gates.length} hold` : '';
+    const why = s.blockedReason ? ` · ${s.blockedReason.slice(0, 160)}` : s.awaiting ? ` · waiting for approve ${s.awaiting}` : '';
+    setCurrentDetails(
+      `cutover ${s.name} · ${s.step ?? 'start'} · ${s.state}${s.paused ? ' (paused)' : ''} · step ${done}/${s.steps.length} done · reads ${s.readSource ?? 'legacy'}${gates}${why}`,
+    );
   }
 
   begin(rec: StepRecord): void {
@@ -98,5 +110,6 @@ export class CutoverRun {
   setGates(gates: GateView[]): void {
     this.status.gates = gates;
     this.status.gatesAt = new Date().toISOString();
+    this.details();
   }
 }

@@ -1,0 +1,54 @@
+import { execFile } from 'node:child_process';
+import { resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { bringUp } from '../lib/stack';
+import { runSeed } from '../scripts/seed/index';
+import { createTestDatabase, testConfig } from './support/db';
+import { uniqueTaskQueue } from './support/stack';
+
+const run = promisify(execFile);
+const ROOT = resolve(__dirname, '..');
+
+/**
+ * The backfill's progress bar as a terminal shows it: the CLI runs under a pseudo-terminal (util-linux `script`),
+ * and every frame it drew is read back. The first frame carries values (no `{rate}` placeholders), the last one
+ * is the finished run at 100%, and the summary follows on its own line.
+ */
+describe('backfill progress on a terminal', () => {
+  let db: Awaited<ReturnType<typeof createTestDatabase>>;
+  beforeAll(async () => {
+    db = await createTestDatabase('cli_tty');
+    const stack = await bringUp({ config: testConfig(db.url), temporal: false, log: () => {} });
+    await runSeed(stack.dbs, { size: 'tiny', seed: 8 });
+    await stack.close();
+  });
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  it('draws frames with values from the first, ends at 100% done', { timeout: 120_000 }, async () => {
+    const cmd = `${resolve(ROOT, 'node_modules/.bin/tsx')} scripts/cutover.ts backfill --batch-size 20 --concurrency 1`;
+    const r = await run('script', ['-qefc', cmd, '/dev/null'], {
+      cwd: ROOT,
+      timeout: 110_000,
+      env: {
+        ...process.env,
+        DATABASE_URL: db.url,
+        TEMPORAL_ADDRESS: inject('temporalAddress'),
+        TASK_QUEUE: uniqueTaskQueue('cli-tty'),
+        // a batch takes long enough for several frames
+        COLUMNS: '200',
+      },
+    });
+    // the terminal's output: frames are redrawn in place (cursor to column 1, erase to the end of the line)
+    const frames = r.stdout
+      .split(/\r|\n|\x1b\[1G/)
+      .map((l) => l.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').trim())
+      .filter((l) => l.startsWith('backfill ['));
+    expect(frames.length, r.stdout).toBeGreaterThan(0);
+    for (const f of frames) expect(f).not.toMatch(/\{\w+\}/);
+    expect(frames.at(-1)).toMatch(/100% \| (\d+)\/\1 members \| \d+\/s \| ETA 0s \| \d+ rows \| done/);
+    expect(r.stdout).toMatch(/Backfill done in [\d.]+ s/);
+  });
+});
