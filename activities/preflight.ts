@@ -106,14 +106,23 @@ export function preflightActivities({ dbs, config }: ActivityDeps) {
     },
 
     /** GET <API_URL>/members/health answers 200 (skipped when API_URL is not set). */
-    async preflightApiHealth(): Promise<CheckResult> {
-      if (!config.apiUrl) return { name: 'api:health', passed: true, skipped: true, detail: 'skipped: API_URL not set' };
-      const url = new URL('/members/health', config.apiUrl).toString();
+    /** the operator's API_URL (the workflow input) wins over this worker's; the detail says whose was checked */
+    async preflightApiHealth(input: { apiUrl?: string } = {}): Promise<CheckResult> {
+      const apiUrl = input.apiUrl ?? config.apiUrl;
+      if (!apiUrl)
+        return {
+          name: 'api:health',
+          passed: true,
+          skipped: true,
+          detail: 'skipped: API_URL not set (neither the command’s nor the worker’s)',
+        };
+      const whose = input.apiUrl ? 'API_URL of the command' : 'API_URL of the worker';
+      const url = new URL('/members/health', apiUrl).toString();
       try {
         const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
-        return { name: 'api:health', passed: res.status === 200, detail: `GET ${url} → ${res.status}` };
+        return { name: 'api:health', passed: res.status === 200, detail: `GET ${url} → ${res.status} (${whose})` };
       } catch (e) {
-        return { name: 'api:health', passed: false, detail: `GET ${url} failed: ${message(e)}` };
+        return { name: 'api:health', passed: false, detail: `GET ${url} failed: ${message(e)} (${whose})` };
       }
     },
   };

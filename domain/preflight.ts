@@ -1,3 +1,4 @@
+import { z } from 'zod';
 /** One pre-flight check's outcome, as reported to the operator and stored as evidence. */
 export interface CheckResult {
   name: string;
@@ -33,3 +34,12 @@ export const CHALLENGE_RESULT_COLUMNS = [
   'oldRating',
   'newRating',
 ] as const;
+
+/**
+ * What the operator's command hands the preflight workflow: its own settings, so the worker that runs it (perhaps a
+ * stack started with other environment) checks what the operator asked for. Absent: the worker's own.
+ */
+export const PreflightInput = z
+  .object({ apiUrl: z.url({ error: 'apiUrl must be an http(s) URL, e.g. http://127.0.0.1:3000' }).optional() })
+  .default({});
+export type PreflightInput = z.input<typeof PreflightInput>;

@@ -141,7 +141,21 @@ describe('preflight workflow (real Temporal, real Postgres)', () => {
       const r = await preflightOn(other, q);
       const c = check(r, 'api:health');
       expect(c?.passed).toBe(false);
-      expect(c?.detail).toMatch(/GET http:\/\/127\.0\.0\.1:9\/members\/health failed/);
+      expect(c?.detail).toMatch(/GET http:\/\/127\.0\.0\.1:9\/members\/health failed: .* \(API_URL of the worker\)$/);
     });
+  });
+
+  it('checks the API the command names, not the worker’s, and says whose it checked', async () => {
+    // the worker here has no API_URL; the operator's command has one: that is the one checked (previously: skipped)
+    const workflowId = `${preflightWorkflowId()}-${Math.random().toString(36).slice(2, 8)}`;
+    const r = await stack.client!.workflow.execute(Preflight, { taskQueue, workflowId, args: [{ apiUrl: 'http://127.0.0.1:9' }] });
+    const c = check(r, 'api:health');
+    expect(c?.skipped).toBeUndefined();
+    expect(c?.passed).toBe(false);
+    expect(c?.detail).toMatch(/GET http:\/\/127\.0\.0\.1:9\/members\/health failed: .* \(API_URL of the command\)$/);
+    // a bad URL is refused by the workflow before any check
+    await expect(
+      stack.client!.workflow.execute(Preflight, { taskQueue, workflowId: `${workflowId}-bad`, args: [{ apiUrl: 'localhost' }] }),
+    ).rejects.toMatchObject({ cause: { message: expect.stringContaining('apiUrl must be an http(s) URL') } });
   });
 });

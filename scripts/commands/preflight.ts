@@ -12,6 +12,8 @@ export async function runPreflight(stack: Stack, log: (m: string) => void): Prom
     client.workflow.execute(Preflight, {
       taskQueue: stack.config.temporal.taskQueue,
       workflowId,
+      // the operator's own settings travel with the run: a stack's worker started with other env checks these
+      args: [stack.config.apiUrl ? { apiUrl: stack.config.apiUrl } : {}],
       typedSearchAttributes: [
         { key: CutoverPhase, value: 'preflight' },
         { key: CutoverState, value: 'running' },

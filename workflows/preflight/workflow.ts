@@ -1,6 +1,7 @@
 import { ApplicationFailure, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
-import { summarize, type CheckResult, type PreflightReport } from '../../domain/preflight';
+import { PreflightInput, summarize, type CheckResult, type PreflightReport } from '../../domain/preflight';
+import { Failure } from '../../domain/failures';
 import { CutoverPhase, CutoverState } from '../../domain/search-attributes';
 import { checkActivity, evidenceActivity } from '../support/policies';
 import { preflightStatus } from './messages';
@@ -20,7 +21,11 @@ async function asCheck(name: string, run: () => Promise<CheckResult | CheckResul
 }
 
 /** Phase "Preflight": every check runs, each is reported pass/fail with detail, and the report is stored as evidence. */
-export async function preflight(): Promise<PreflightReport> {
+export async function preflight(raw?: PreflightInput): Promise<PreflightReport> {
+  const parsed = PreflightInput.safeParse(raw);
+  // bad input fails the run at once, naming the field (a thrown ZodError would retry the workflow task forever)
+  if (!parsed.success) throw ApplicationFailure.nonRetryable(parsed.error.issues.map((i) => i.message).join('; '), Failure.InvalidInput);
+  const input = parsed.data;
   let state: 'running' | 'passed' | 'failed' = 'running';
   const results: CheckResult[] = [];
   setHandler(preflightStatus, () => ({ state, checks: results }));
@@ -34,7 +39,7 @@ export async function preflight(): Promise<PreflightReport> {
     asCheck('review:challengeResult', () => checks.preflightReviewSchema()),
     asCheck('challenges:legacy-types', () => checks.preflightLegacyTypes()),
     asCheck('read-source', () => checks.preflightReadSource()),
-    asCheck('api:health', () => checks.preflightApiHealth()),
+    asCheck('api:health', () => checks.preflightApiHealth(input)),
   ]);
   results.push(...all.flat());
   const report = summarize(results);
@@ -46,7 +51,7 @@ export async function preflight(): Promise<PreflightReport> {
     workflowId,
     runId,
     passed: report.passed,
-    input: {},
+    input,
     result: report,
   });
   upsertSearchAttributes([{ key: CutoverState, value: state }]);
