@@ -4,7 +4,7 @@ import type { BackfillProgress } from '../domain/backfill';
 import type { Config } from '../domain/config';
 import type { CutoverStatus } from '../domain/cutover';
 import type { ParityGate } from '../domain/parity';
-import { readSourceEnvWarning } from '../domain/read-source';
+import { readSourceEnvWarning, type ReadSourceAuditEntry } from '../domain/read-source';
 import { STREAMS, type RerateProgress } from '../domain/rerate';
 import type { PreviewDiff } from '../domain/rerate-preview';
 import { CutoverPhase, CutoverState } from '../domain/search-attributes';
@@ -13,7 +13,8 @@ import { readCutover } from '../store/cutover';
 import type { Databases } from '../store/db';
 import { latestEvidence, type EvidenceSummary } from '../store/evidence';
 import { currentParityGate } from '../store/parity/gate';
-import { getReadSource } from '../store/read-source';
+import { legacyReadCount } from '../store/legacy-reads';
+import { getReadSource, readSourceHistory } from '../store/read-source';
 import { reconcileLag } from '../store/refresh/reconcile';
 import { openPreviews } from '../store/rerate/preview';
 import { BACKFILL_WORKFLOW_ID, backfillProgress } from '../workflows/backfill/messages';
@@ -34,12 +35,24 @@ export interface StatusSources {
 
 export interface StatusReport {
   readSource: string;
+  /** the read source's last switches, newest first (who, when, why) */
+  switches: ReadSourceAuditEntry[];
+  /** reads served from legacy, counted per route (the evidence that legacy is unused after the switch) */
+  legacyReads: { total: number; lastReadAt: string | null; perRoute: Record<string, number> };
   /** the latest cutover: live from the workflow when it answers, else its mirror in platform."cutoverRun" */
   cutover?: CutoverStatus & { live: boolean };
   /** STATS_READ_SOURCE set to something other than the stored read source (which wins) */
   readSourceWarning?: string;
   evidence: EvidenceSummary[];
-  workflows: Array<{ workflowId: string; type: string; status: string; phase?: string; state?: string; startTime: string }>;
+  workflows: Array<{
+    workflowId: string;
+    type: string;
+    status: string;
+    taskQueue: string;
+    phase?: string;
+    state?: string;
+    startTime: string;
+  }>;
   temporal: { address?: string; uiUrl?: string };
   /** whether a long-lived worker polls the task queue: running workflows make no progress without one */
   workerPolling: boolean;
@@ -77,6 +90,7 @@ async function recentWorkflows(client: Client | undefined): Promise<StatusReport
       workflowId: wf.workflowId,
       type: wf.type,
       status: wf.status.name,
+      taskQueue: wf.taskQueue,
       phase: wf.typedSearchAttributes.get(CutoverPhase),
       state: wf.typedSearchAttributes.get(CutoverState),
       startTime: wf.startTime.toISOString(),
@@ -110,11 +124,13 @@ async function runningBackfill(s: StatusSources, cutover: StatusReport['cutover'
 /** Running workflows (the list lags a start by a moment: the backfill's fixed id is asked directly). */
 async function stranded(
   client: Client | undefined,
+  taskQueue: string,
   cutover: StatusReport['cutover'],
   workflows: StatusReport['workflows'],
 ): Promise<string[]> {
   if (!client) return [];
-  const ids = new Set(workflows.filter((w) => w.status === 'RUNNING').map((w) => w.workflowId));
+  // the workflows on the task queue nobody polls (the namespace may hold other deployments' runs)
+  const ids = new Set(workflows.filter((w) => w.status === 'RUNNING' && w.taskQueue === taskQueue).map((w) => w.workflowId));
   if (cutover && !['done', 'aborted'].includes(cutover.state)) ids.add(`cutover/${cutover.name}`);
   const backfill = await client.workflow
     .getHandle(BACKFILL_WORKFLOW_ID)
@@ -133,8 +149,13 @@ export async function collectStatus(sources: StatusSources): Promise<StatusRepor
   const readSource = await getReadSource(s.dbs.members);
   const cutover = await latestCutover(s);
   const workflows = await recentWorkflows(sources.client);
+  const legacy = await legacyReadCount(s.dbs.members);
+  const perRoute: Record<string, number> = {};
+  for (const r of legacy.routes) perRoute[r.route] = (perRoute[r.route] ?? 0) + r.count;
   return {
     readSource,
+    switches: await readSourceHistory(s.dbs.members, 5),
+    legacyReads: { total: legacy.total, lastReadAt: legacy.lastReadAt, perRoute },
     ...(cutover ? { cutover } : {}),
     readSourceWarning: readSourceEnvWarning(s.config.statsReadSource, readSource),
     backfill: await runningBackfill(s, cutover),
@@ -151,7 +172,7 @@ export async function collectStatus(sources: StatusSources): Promise<StatusRepor
     evidence: await latestEvidence(s.dbs.members),
     workflows,
     workerPolling,
-    stranded: workerPolling ? [] : await stranded(sources.client, cutover, workflows),
+    stranded: workerPolling ? [] : await stranded(sources.client, sources.config.temporal.taskQueue, cutover, workflows),
     temporal: { address: s.temporal?.address, uiUrl: s.temporal?.uiUrl },
   };
 }

@@ -69,7 +69,13 @@ describe('steering the running backfill from the CLI', () => {
       await startBackfill(stack, BackfillOptions.parse({ batchSize: 20, concurrency: 1 }));
       const status = await run('status');
       expect(status.code, status.stderr).toBe(0);
-      expect(status.stdout).toContain('WARNING: workflows are running but no worker polls their task queue');
+      expect(status.stdout).toContain(
+        `WARNING: workflows are running but no worker polls their task queue: nothing moves until one runs (\`npm run stack\`, or \`npm run worker\`) — ${BACKFILL_WORKFLOW_ID}`,
+      );
+      // the read source's trail and the legacy read count are part of status
+      expect(status.stdout).toMatch(
+        /Legacy reads: 0\nRead source switches \(latest first\):\n {2}\S+ – → legacy by startup: initialised from STATS_READ_SOURCE/,
+      );
       const pause = await run('pause');
       expect(pause.code, pause.stderr).toBe(0);
       expect(pause.stderr).toContain('pause requested');

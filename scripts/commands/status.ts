@@ -7,6 +7,15 @@ export function formatStatus(s: StatusReport): string {
     `Read source: ${s.readSource}`,
     ...(s.readSourceWarning ? [`  WARNING: ${s.readSourceWarning}`] : []),
     `Temporal: ${s.temporal.address ?? '-'}${s.temporal.uiUrl ? ` (Web UI ${s.temporal.uiUrl})` : ''}`,
+    `Legacy reads: ${s.legacyReads.total}${
+      s.legacyReads.lastReadAt
+        ? ` (last ${s.legacyReads.lastReadAt}; ${Object.entries(s.legacyReads.perRoute)
+            .map(([r, n]) => `${r} ${n}`)
+            .join(', ')})`
+        : ''
+    }`,
+    'Read source switches (latest first):',
+    ...(s.switches.length ? s.switches.map((w) => `  ${w.at} ${w.from ?? '–'} → ${w.to} by ${w.actor}: ${w.reason}`) : ['  (none)']),
   ];
   if (s.stranded.length > 0)
     out.push(
