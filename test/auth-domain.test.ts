@@ -56,8 +56,8 @@ describe('scopes', () => {
     expect(allows({ clientId: 'x', scopes: [], admin: true }, SCOPES.rerate)).toBe(true);
   });
 
-  it('knows exactly the two member stats scopes', () => {
-    expect(SCOPES).toEqual({ refresh: 'refresh:member_stats', rerate: 'rerate:member_stats' });
+  it('knows exactly the two member stats scopes and the operator’s', () => {
+    expect(SCOPES).toEqual({ refresh: 'refresh:member_stats', rerate: 'rerate:member_stats', operate: 'operate:cutover' });
     expect(isScope('refresh:member_stats')).toBe(true);
     expect(isScope('refresh:member_stat')).toBe(false);
   });

@@ -25,8 +25,10 @@ describe('the cutover dashboard in Chromium', () => {
 
   beforeAll(async () => {
     env = await seededStack('dashboard', { size: 'tiny', seed: 41 });
-    const { stack } = env;
-    api = await startApiForStack({ ...stack, config: { ...stack.config, logLevel: 'silent' } }, { port: 0, host: '127.0.0.1' });
+    const { stack, taskQueue } = env;
+    // the stack's API on the task queue its worker polls (status asks whether one does)
+    const config = { ...stack.config, logLevel: 'silent' as const, temporal: { ...stack.config.temporal, taskQueue } };
+    api = await startApiForStack({ ...stack, config }, { port: 0, host: '127.0.0.1' });
     browser = await chromium.launch({ executablePath: chromiumPath(), args: ['--no-sandbox'] });
     page = await browser.newPage();
   });
@@ -46,6 +48,8 @@ describe('the cutover dashboard in Chromium', () => {
     // started while the page is open (no auto-approve: the run stops at the switch's approval, where the page acts)
     handle = await startCutover(env.stack.client!, env.taskQueue, { name, autoApprove: false }, 'dashboard test');
     await expect.poll(() => text('cutover-name').textContent(), { timeout: 15_000 }).toBe(name);
+    // answered live by the workflow (not only its mirror)
+    await expect.poll(() => text('cutover-live').textContent(), { timeout: 15_000 }).toBe('');
     // every runbook step is on the timeline, and the run is followed without a reload up to the switch's approval
     await expect.poll(() => page.locator('[data-test="timeline"] tr').count()).toBe(11);
     await expect.poll(() => text('cutover-state').textContent(), { timeout: 90_000, interval: 500 }).toBe('waiting-approval');

@@ -35,7 +35,7 @@ export const DASHBOARD_PAGE = `<!doctype html>
 <header>
   <h1>cutover</h1>
   <span>cutover <b data-test="cutover-name">–</b> <span class="badge s-none" data-test="cutover-state">no cutover</span>
-    at <b data-test="cutover-step">–</b></span>
+    at <b data-test="cutover-step">–</b> <span class="muted" data-test="cutover-live"></span></span>
   <span>reads: <span class="badge s-none" data-test="read-source">?</span></span>
   <span class="muted">updated <span data-test="updated">never</span></span>
   <a data-test="temporal-link" target="_blank" rel="noopener" href="#">Temporal Web UI</a>
@@ -108,7 +108,8 @@ function draw(s) {
   fill($('read-source'), st.readSource); $('read-source').className = 'badge s-' + st.readSource;
   $('cutover-name').textContent = c ? c.name : '–';
   $('cutover-state').className = 'badge s-' + (c ? c.state : 'none');
-  $('cutover-state').textContent = c ? c.state + (c.live ? '' : ' (as last mirrored)') : 'no cutover';
+  $('cutover-state').textContent = c ? c.state : 'no cutover';
+  $('cutover-live').textContent = c && !c.live ? '(as last mirrored: the workflow did not answer)' : c && c.paused ? '(paused)' : '';
   $('cutover-step').textContent = c && c.step ? c.step : '–';
   $('blocked').textContent = c && c.blockedReason ? (c.state === 'blocked' ? 'blocked: ' : 'why: ') + c.blockedReason : '';
   fill($('timeline'), ...(c ? c.steps.map((x) => h('tr', { 'data-step': x.step },
