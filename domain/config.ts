@@ -56,6 +56,11 @@ const EnvSchema = z.object({
   TEMPORAL_PORT: port('TEMPORAL_PORT', 7233),
   TEMPORAL_UI_PORT: port('TEMPORAL_UI_PORT', 8233),
   TASK_QUEUE: z.string().trim().min(1, 'TASK_QUEUE is empty: unset it to use "cutover"').default('cutover'),
+  TEMPORAL_SDK_LOG_LEVEL: z
+    .enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'], {
+      error: 'TEMPORAL_SDK_LOG_LEVEL must be TRACE, DEBUG, INFO, WARN or ERROR (unset it for ERROR)',
+    })
+    .default('ERROR'),
   STATS_READ_SOURCE: z
     .enum(['legacy', 'unified'], { error: 'STATS_READ_SOURCE must be "legacy" or "unified" (unset it to start from "legacy")' })
     .optional(),
@@ -129,6 +134,8 @@ export interface Config {
     port: number;
     uiPort: number;
     taskQueue: string;
+    /** how much of the Temporal SDK's own logging a worker writes (stderr, JSON lines) */
+    sdkLogLevel: 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
   };
   statsReadSource?: 'legacy' | 'unified';
   apiUrl?: string;
@@ -189,6 +196,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       port: e.TEMPORAL_PORT,
       uiPort: e.TEMPORAL_UI_PORT,
       taskQueue: e.TASK_QUEUE,
+      sdkLogLevel: e.TEMPORAL_SDK_LOG_LEVEL,
     },
     statsReadSource: e.STATS_READ_SOURCE,
     apiUrl: e.API_URL,

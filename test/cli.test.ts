@@ -21,11 +21,18 @@ describe('operator CLI', () => {
   });
 
   it('preflight --json prints the report only, exit 0; status --json shows its evidence', async () => {
-    // the SDK's core logs at INFO while its worker (in this process) runs: they go to stderr, never into the JSON
-    const r = await cli(['preflight', '--json'], { ...env, TEMPORAL_SDK_LOG_LEVEL: 'INFO' });
+    // the SDK logs at DEBUG while its worker (in this process) runs: JSON lines on stderr, never into the report
+    const r = await cli(['preflight', '--json'], { ...env, TEMPORAL_SDK_LOG_LEVEL: 'DEBUG' });
     expect(r.code).toBe(0);
-    expect(r.stderr).toMatch(/\[INFO\]/);
     const report = JSON.parse(r.stdout);
+    const lines = r.stderr
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    // structured, with the workflow id and the runbook phase; an activity's task token is never written
+    expect(lines).toContainEqual(expect.objectContaining({ workflowId: report.workflowId, phase: 'preflight', msg: 'Workflow started' }));
+    expect(lines.some((l) => l.activityType === 'preflightDatabases' && l.phase === 'preflight')).toBe(true);
+    expect(r.stderr).not.toContain('taskToken');
     expect(report.passed).toBe(true);
     expect(report.workflowId).toMatch(/^cutover\/preflight\//);
     const s = await cli(['status', '--json'], env);

@@ -1,5 +1,7 @@
-import { DefaultLogger, Runtime, type WorkflowBundle } from '@temporalio/worker';
+import { Runtime, type WorkflowBundle } from '@temporalio/worker';
+import { workerLogger } from '../lib/worker-log';
 import { hostname } from 'node:os';
+import type { Config } from '../domain/config';
 import type { Stack } from '../lib/stack';
 import { CLI_IDENTITY_PREFIX } from '../lib/temporal';
 export { hasWorker } from '../lib/temporal';
@@ -7,17 +9,17 @@ import { createWorker } from './worker';
 
 let runtimeInstalled = false;
 /**
- * Quiet the SDK's own logging to warnings (our CLI prints what the operator needs); with `metricsAddress`
+ * The SDK's own logging as structured lines on stderr, errors only unless TEMPORAL_SDK_LOG_LEVEL says otherwise (our
+ * CLI prints what the operator needs); with `metricsAddress`
  * (host:port) the runtime also serves its worker metrics in Prometheus format there (the API's /metrics relays
  * them). Once per process: the first worker decides.
  */
-function installRuntime(metricsAddress?: string): void {
+function installRuntime(level: Config['temporal']['sdkLogLevel'], metricsAddress?: string): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
-  const level = (process.env.TEMPORAL_SDK_LOG_LEVEL as 'WARN' | undefined) ?? 'ERROR';
   try {
     Runtime.install({
-      logger: new DefaultLogger(level),
+      logger: workerLogger(level),
       telemetryOptions: {
         // the core's own lines are forwarded to that logger (stderr): by default they go to stdout, where they would
         // break a command's --json output
@@ -50,7 +52,7 @@ export async function runWorker(
   } = {},
 ): Promise<RunningWorker> {
   if (!stack.temporal) throw new Error('runWorker needs a stack brought up with Temporal');
-  installRuntime(opts.metricsAddress);
+  installRuntime(stack.config.temporal.sdkLogLevel, opts.metricsAddress);
   const taskQueue = opts.taskQueue ?? stack.config.temporal.taskQueue;
   const { worker, connection, closeClient } = await createWorker({
     config: stack.config,
