@@ -1,10 +1,12 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { Client, Connection } from '@temporalio/client';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { bringUp } from '../lib/stack';
 import { runSeed } from '../scripts/seed/index';
 import { createTestDatabase, testConfig } from './support/db';
+import { ownNamespace } from './support/namespace';
 import { uniqueTaskQueue } from './support/stack';
 
 const run = promisify(execFile);
@@ -17,7 +19,10 @@ const ROOT = resolve(__dirname, '..');
  */
 describe('backfill progress on a terminal', () => {
   let db: Awaited<ReturnType<typeof createTestDatabase>>;
+  let namespace: string;
   beforeAll(async () => {
+    // the lone backfill's id is fixed: other files run backfills in the default namespace at the same time
+    namespace = await ownNamespace('cli-tty');
     db = await createTestDatabase('cli_tty');
     const stack = await bringUp({ config: testConfig(db.url), temporal: false, log: () => {} });
     await runSeed(stack.dbs, { size: 'tiny', seed: 8 });
@@ -36,6 +41,7 @@ describe('backfill progress on a terminal', () => {
         ...process.env,
         DATABASE_URL: db.url,
         TEMPORAL_ADDRESS: inject('temporalAddress'),
+        TEMPORAL_NAMESPACE: namespace,
         TASK_QUEUE: uniqueTaskQueue('cli-tty'),
         // a batch takes long enough for several frames
         COLUMNS: '200',
@@ -50,5 +56,41 @@ describe('backfill progress on a terminal', () => {
     for (const f of frames) expect(f).not.toMatch(/\{\w+\}/);
     expect(frames.at(-1)).toMatch(/100% \| (\d+)\/\1 members \| \d+\/s \| ETA 0s \| \d+ rows \| done/);
     expect(r.stdout).toMatch(/Backfill done in [\d.]+ s/);
+  });
+
+  it('Ctrl-C detaches: the message on a line of its own, exit 0, the run goes on', { timeout: 120_000 }, async () => {
+    // as a terminal's Ctrl-C: SIGINT to the command's whole process group
+    const child = spawn(
+      resolve(ROOT, 'node_modules/.bin/tsx'),
+      ['scripts/cutover.ts', 'backfill', '--batch-size', '1', '--concurrency', '1', '--restart'],
+      {
+        cwd: ROOT,
+        detached: true,
+        env: {
+          ...process.env,
+          DATABASE_URL: db.url,
+          TEMPORAL_ADDRESS: inject('temporalAddress'),
+          TEMPORAL_NAMESPACE: namespace,
+          TASK_QUEUE: uniqueTaskQueue('cli-detach'),
+        },
+      },
+    );
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((ok) => child.on('exit', (code) => ok(code)));
+    for (let i = 0; i < 600 && !stderr.includes('Ctrl-C detaches'); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(stderr).toContain('Ctrl-C detaches');
+    process.kill(-child.pid!, 'SIGINT');
+    expect(await exited).toBe(0);
+    expect(stderr).toMatch(/\n\[cutover\] detached: cutover\/backfill keeps running on the server \(it needs a worker/);
+    // on the server the run goes on (waiting for a worker); it is ended here
+    const connection = await Connection.connect({ address: inject('temporalAddress') });
+    try {
+      const handle = new Client({ connection, namespace }).workflow.getHandle('cutover/backfill');
+      expect((await handle.describe()).status.name).toBe('RUNNING');
+      await handle.terminate('test over');
+    } finally {
+      await connection.close();
+    }
   });
 });

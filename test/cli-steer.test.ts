@@ -1,5 +1,3 @@
-import { Connection } from '@temporalio/client';
-import { msToTs } from '@temporalio/common/lib/time';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Stack } from '../lib/stack';
 import { runSeed } from '../scripts/seed/index';
@@ -10,6 +8,7 @@ import { BackfillOptions } from '../domain/backfill';
 import { startCutover } from '../scripts/commands/cutover-run';
 import { cutoverStatus } from '../workflows/cutover/messages';
 import { cli } from './support/cli';
+import { ownNamespace } from './support/namespace';
 import { createTestDatabase } from './support/db';
 import { testStack, uniqueTaskQueue, workflowBundle } from './support/stack';
 
@@ -20,7 +19,7 @@ import { testStack, uniqueTaskQueue, workflowBundle } from './support/stack';
  * fixed, and other files run backfills at the same time.
  */
 describe('steering the running backfill from the CLI', () => {
-  const namespace = `cli-steer-${process.pid}-${Date.now()}`;
+  let namespace: string;
   const taskQueue = uniqueTaskQueue('cli-steer');
   let db: Awaited<ReturnType<typeof createTestDatabase>>;
   let stack: Stack;
@@ -29,20 +28,7 @@ describe('steering the running backfill from the CLI', () => {
   const run = (...args: string[]) => cli(args, env);
 
   beforeAll(async () => {
-    const connection = await Connection.connect({ address: inject('temporalAddress') });
-    await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: msToTs('1 day') });
-    // a new namespace is served once the server's namespace cache has it
-    for (let i = 0; ; i++) {
-      const ok = await connection.workflowService
-        .describeNamespace({ namespace })
-        .then(() => connection.workflowService.listOpenWorkflowExecutions({ namespace, maximumPageSize: 1 }))
-        .then(() => true)
-        .catch(() => false);
-      if (ok) break;
-      if (i > 60) throw new Error(`namespace ${namespace} not served`);
-      await new Promise((r) => setTimeout(r, 500));
-    }
-    await connection.close();
+    namespace = await ownNamespace('cli-steer');
     db = await createTestDatabase('cli_steer');
     env = { DATABASE_URL: db.url, TEMPORAL_ADDRESS: inject('temporalAddress'), TEMPORAL_NAMESPACE: namespace, TASK_QUEUE: taskQueue };
     stack = await testStack(db.url, { TEMPORAL_NAMESPACE: namespace, TASK_QUEUE: taskQueue });
