@@ -116,3 +116,13 @@ export async function workerPolls(stack: Stack): Promise<boolean> {
 
 export const noWorkerMessage = (stack: Stack) =>
   `no worker polls task queue "${stack.config.temporal.taskQueue}" (start one: \`npm run stack\`, or \`npm run worker\` beside it)`;
+
+/** An update waits for a worker to answer: refuse at once when none polls (exit 1), naming what was not done. */
+export async function requireWorker(stack: Stack, what: string): Promise<void> {
+  if (!(await workerPolls(stack))) throw new Error(`${noWorkerMessage(stack)}: ${what} needs one to answer; nothing was changed`);
+}
+
+/** A signal is durable: sent with no worker polling, it is recorded and acts once one runs — said as a warning. */
+export async function warnIfNoWorker(stack: Stack): Promise<void> {
+  if (!(await workerPolls(stack))) stderrLog(`WARNING: ${noWorkerMessage(stack)}: the request is recorded and takes effect once one runs`);
+}

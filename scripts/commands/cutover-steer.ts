@@ -4,7 +4,8 @@ import { z } from 'zod';
 import { APPROVALS } from '../../domain/cutover';
 import { stderrLog } from '../../lib/stack';
 import { cutoverAbort, cutoverApprove, cutoverRetry, cutoverRollback, cutoverStatus } from '../../workflows/cutover/messages';
-import { steer, UsageError, withStack } from '../cli-support';
+import { requireWorker, steer, UsageError, warnIfNoWorker, withStack, workerPolls } from '../cli-support';
+import type { Stack } from '../../lib/stack';
 import { formatCutover } from './cutover-view';
 import { targetCutover } from './cutover-run';
 
@@ -27,8 +28,13 @@ function parse<T>(schema: z.ZodType<T>, raw: unknown): T {
   return r.data;
 }
 
-async function after(handle: WorkflowHandle, json: boolean, said: string): Promise<void> {
+async function after(stack: Stack, handle: WorkflowHandle, json: boolean, said: string): Promise<void> {
   stderrLog(said);
+  if (!(await workerPolls(stack))) {
+    // nobody answers a query: the request waits for a worker, and the status is the last mirrored one
+    await warnIfNoWorker(stack);
+    return;
+  }
   await new Promise((r) => setTimeout(r, 500));
   const s = await handle.query(cutoverStatus);
   process.stdout.write(json ? `${JSON.stringify(s, null, 2)}\n` : `${formatCutover(s)}\n`);
@@ -50,6 +56,7 @@ export function registerCutoverSteer(program: Command): void {
       );
       await withStack({}, async (stack) => {
         const handle = await targetCutover(stack, raw.name);
+        await requireWorker(stack, 'approve');
         const view = await steer('cutover', () =>
           handle.executeUpdate(cutoverApprove, { args: [{ gate: f.gate, reason: f.reason, force: raw.force === true, actor: actor() }] }),
         ).catch((e: Error) => {
@@ -60,6 +67,7 @@ export function registerCutoverSteer(program: Command): void {
           throw new UsageError(`refused: ${c instanceof Error ? c.message : String(c)}`);
         });
         await after(
+          stack,
           handle,
           raw.json === true,
           `approved ${f.gate}${view.holds ? '' : ' (forced: its evidence does not hold)'}: ${view.reason}`,
@@ -78,7 +86,7 @@ export function registerCutoverSteer(program: Command): void {
       await withStack({}, async (stack) => {
         const handle = await targetCutover(stack, raw.name);
         await steer('cutover', () => handle.signal(cutoverRollback, { actor: actor(), reason }));
-        await after(handle, raw.json === true, 'rollback requested: reads go to legacy as soon as the running step stops');
+        await after(stack, handle, raw.json === true, 'rollback requested: reads go to legacy as soon as the running step stops');
       });
     });
 
@@ -97,7 +105,7 @@ export function registerCutoverSteer(program: Command): void {
         await withStack({}, async (stack) => {
           const handle = await targetCutover(stack, raw.name);
           await steer('cutover', () => handle.signal(signal, { actor: actor(), ...(reason ? { reason } : {}) }));
-          await after(handle, raw.json === true, `${name} requested`);
+          await after(stack, handle, raw.json === true, `${name} requested`);
         });
       });
   }

@@ -13,7 +13,7 @@ import {
   rerateResume,
   rerateWorkflowId,
 } from '../../workflows/rerate/messages';
-import { inputErrorsAsUsage, steer, UsageError, wholeNumber, withStack, withWorker } from '../cli-support';
+import { inputErrorsAsUsage, requireWorker, steer, UsageError, wholeNumber, withStack, withWorker } from '../cli-support';
 
 const RunKey = z
   .string()
@@ -126,6 +126,7 @@ export function registerRerateSteering(rerate: Command): void {
       const n = wholeNumber('--concurrency', f.concurrency)!;
       if (!isConcurrency(n)) throw new UsageError(`${concurrencyMessage()}, got ${n}`);
       return withStack({}, async (s) => {
+        await requireWorker(s, 'retune');
         const now = await steer(what(stream), () => target(s, stream).executeUpdate(rerateConcurrency, { args: [n] }));
         stderrLog(`concurrency is now ${now}`);
       });

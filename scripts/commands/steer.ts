@@ -5,7 +5,7 @@ import { stderrLog, type Stack } from '../../lib/stack';
 import { readCutover } from '../../store/cutover';
 import { BACKFILL_WORKFLOW_ID, backfillProgress, pauseSignal, resumeSignal, setConcurrency } from '../../workflows/backfill/messages';
 import { cutoverAbort, cutoverConcurrency, cutoverPause, cutoverResume, cutoverStatus } from '../../workflows/cutover/messages';
-import { noWorkerMessage, steer, UsageError, wholeNumber, withStack, workerPolls } from '../cli-support';
+import { requireWorker, steer, UsageError, warnIfNoWorker, wholeNumber, withStack, workerPolls } from '../cli-support';
 import { runningCutover } from './cutover-run';
 
 /**
@@ -43,10 +43,6 @@ async function target(s: Stack): Promise<Target> {
 
 const what = (t: Target) => (t.kind === 'cutover' ? `cutover ${t.handle.workflowId.replace(/^cutover\//, '')}` : 'the backfill');
 
-async function noteWorker(s: Stack): Promise<void> {
-  if (!(await workerPolls(s))) stderrLog(`WARNING: ${noWorkerMessage(s)}: the request is recorded and takes effect once one runs`);
-}
-
 export function registerSteer(program: Command): void {
   program
     .command('pause')
@@ -59,7 +55,7 @@ export function registerSteer(program: Command): void {
         if (t.kind === 'cutover') await t.handle.signal(cutoverPause, { ...operator(), ...(f.reason ? { reason: f.reason } : {}) });
         else await steer('backfill', () => t.handle.signal(pauseSignal));
         stderrLog(`pause requested: ${what(t)} pauses between batches (\`status\` shows when it has)`);
-        await noteWorker(s);
+        await warnIfNoWorker(s);
       }),
     );
 
@@ -74,7 +70,7 @@ export function registerSteer(program: Command): void {
         if (t.kind === 'cutover') await t.handle.signal(cutoverResume, { ...operator(), ...(f.reason ? { reason: f.reason } : {}) });
         else await steer('backfill', () => t.handle.signal(resumeSignal));
         stderrLog(t.state === undefined ? `resume requested (${what(t)}: its state could not be read)` : `resumed ${what(t)}`);
-        await noteWorker(s);
+        await warnIfNoWorker(s);
       }),
     );
 
@@ -96,7 +92,7 @@ export function registerSteer(program: Command): void {
             'cancel requested: the backfill stops after its batches in flight roll back; its committed batches stay (a later run with the same options continues them)',
           );
         }
-        await noteWorker(s);
+        await warnIfNoWorker(s);
       }),
     );
 
@@ -110,7 +106,7 @@ export function registerSteer(program: Command): void {
         if (!isConcurrency(n)) throw new UsageError(`${concurrencyMessage()}, got ${n}`);
         const t = await target(s);
         // an update is answered by a worker: without one it would wait, so it is refused now
-        if (!(await workerPolls(s))) throw new Error(`${noWorkerMessage(s)}: retune needs one to answer; nothing was changed`);
+        await requireWorker(s, 'retune');
         if (t.kind === 'cutover') await t.handle.executeUpdate(cutoverConcurrency, { args: [{ concurrency: n, ...operator() }] });
         const backfill = t.kind === 'backfill' ? t.handle : s.client!.workflow.getHandle(BACKFILL_WORKFLOW_ID);
         const now = await steer('backfill', () => backfill.executeUpdate(setConcurrency, { args: [n] })).catch((e: unknown) => {
