@@ -142,7 +142,7 @@ async function stranded(
 
 export async function collectStatus(sources: StatusSources): Promise<StatusReport> {
   const workerPolling = sources.client
-    ? await hasWorker(sources.client, sources.config.temporal.namespace, sources.config.temporal.taskQueue).catch(() => true)
+    ? await hasWorker(sources.client, sources.config.temporal.namespace, sources.config.temporal.taskQueue, { now: true }).catch(() => true)
     : false;
   // a query no worker answers waits for one: without a worker, progress comes from the tables alone
   const s = workerPolling ? sources : { ...sources, client: undefined };

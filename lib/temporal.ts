@@ -147,7 +147,13 @@ export const CLI_IDENTITY_PREFIX = 'cutover-cli-';
  * lists pollers for minutes after they stop, so only recent polls count (an idle worker re-polls within about a
  * minute), and workers embedded in earlier CLI commands never do.
  */
-export async function hasWorker(client: Client, namespace: string, taskQueue: string): Promise<boolean> {
+export async function hasWorker(
+  client: Client,
+  namespace: string,
+  taskQueue: string,
+  /** 'now': any worker polling now counts, a CLI command's own included (it answers while that command runs) */
+  opts: { now?: boolean } = {},
+): Promise<boolean> {
   const r = await client.workflowService.describeTaskQueue({
     namespace,
     taskQueue: { name: taskQueue },
@@ -156,6 +162,6 @@ export async function hasWorker(client: Client, namespace: string, taskQueue: st
   const recent = Date.now() - 75_000;
   return (r.pollers ?? []).some((p) => {
     const seconds = Number(p.lastAccessTime?.seconds ?? 0);
-    return !(p.identity ?? '').startsWith(CLI_IDENTITY_PREFIX) && seconds * 1000 >= recent;
+    return (opts.now === true || !(p.identity ?? '').startsWith(CLI_IDENTITY_PREFIX)) && seconds * 1000 >= recent;
   });
 }

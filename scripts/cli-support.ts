@@ -111,7 +111,8 @@ export async function inputErrorsAsUsage<T>(fn: () => Promise<T>): Promise<T> {
 export async function workerPolls(stack: Stack): Promise<boolean> {
   const { client, config } = stack;
   if (!client) return false;
-  return hasWorker(client, config.temporal.namespace, config.temporal.taskQueue).catch(() => true);
+  // a `start` or `backfill` following its run in another terminal has a worker in its process: it answers too
+  return hasWorker(client, config.temporal.namespace, config.temporal.taskQueue, { now: true }).catch(() => true);
 }
 
 export const noWorkerMessage = (stack: Stack) =>
