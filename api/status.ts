@@ -17,7 +17,7 @@ import { legacyReadCount } from '../store/legacy-reads';
 import { getReadSource, readSourceHistory } from '../store/read-source';
 import { reconcileLag } from '../store/refresh/reconcile';
 import { openPreviews } from '../store/rerate/preview';
-import { BACKFILL_WORKFLOW_ID, backfillProgress } from '../workflows/backfill/messages';
+import { backfillProgress, LONE_BACKFILL_PREFIX } from '../workflows/backfill/messages';
 import { cutoverStatus } from '../workflows/cutover/messages';
 import { rerateProgress, rerateWorkflowId } from '../workflows/rerate/messages';
 
@@ -70,6 +70,21 @@ export interface StatusReport {
   parityGate: ParityGate;
 }
 
+/**
+ * The latest backfill started on its own (not a cutover's step): the running one if any, else the last to have
+ * run. From the visibility store, which lags a start by a moment.
+ */
+export async function loneBackfill(client: Client): Promise<{ workflowId: string; status: string } | undefined> {
+  let latest: { workflowId: string; status: string } | undefined;
+  for await (const wf of client.workflow.list({ query: `WorkflowType = 'backfill'`, pageSize: 50 })) {
+    if (wf.parentExecution || !wf.workflowId.startsWith(LONE_BACKFILL_PREFIX)) continue;
+    const found = { workflowId: wf.workflowId, status: wf.status.name };
+    if (found.status === 'RUNNING') return found;
+    latest ??= found;
+  }
+  return latest;
+}
+
 /** A running workflow's progress query; undefined when it is not running (or no worker can answer right now). */
 async function running<T>(client: Client | undefined, workflowId: string, query: QueryDefinition<T>): Promise<T | undefined> {
   if (!client) return undefined;
@@ -113,7 +128,8 @@ async function latestCutover(s: StatusSources): Promise<StatusReport['cutover']>
 /** The backfill running now: the cutover's backfill step's child while it runs, else a backfill started on its own. */
 async function runningBackfill(s: StatusSources, cutover: StatusReport['cutover']): Promise<StatusReport['backfill']> {
   const step = cutover?.steps.find((x) => x.step === 'backfill' && x.status === 'running' && x.childWorkflowId);
-  for (const workflowId of [step?.childWorkflowId, BACKFILL_WORKFLOW_ID]) {
+  const lone = s.client ? await loneBackfill(s.client).catch(() => undefined) : undefined;
+  for (const workflowId of [step?.childWorkflowId, lone?.status === 'RUNNING' ? lone.workflowId : undefined]) {
     if (!workflowId) continue;
     const p = await running(s.client, workflowId, backfillProgress);
     if (p) return { ...p, workflowId };
@@ -121,7 +137,7 @@ async function runningBackfill(s: StatusSources, cutover: StatusReport['cutover'
   return undefined;
 }
 
-/** Running workflows (the list lags a start by a moment: the backfill's fixed id is asked directly). */
+/** Running workflows on the task queue (the visibility list, and the cutover from its mirror). */
 async function stranded(
   client: Client | undefined,
   taskQueue: string,
@@ -132,11 +148,6 @@ async function stranded(
   // the workflows on the task queue nobody polls (the namespace may hold other deployments' runs)
   const ids = new Set(workflows.filter((w) => w.status === 'RUNNING' && w.taskQueue === taskQueue).map((w) => w.workflowId));
   if (cutover && !['done', 'aborted'].includes(cutover.state)) ids.add(`cutover/${cutover.name}`);
-  const backfill = await client.workflow
-    .getHandle(BACKFILL_WORKFLOW_ID)
-    .describe()
-    .catch(() => undefined);
-  if (backfill?.status.name === 'RUNNING') ids.add(BACKFILL_WORKFLOW_ID);
   return [...ids].sort();
 }
 

@@ -82,11 +82,12 @@ describe('backfill progress on a terminal', () => {
     expect(stderr).toContain('Ctrl-C detaches');
     process.kill(-child.pid!, 'SIGINT');
     expect(await exited).toBe(0);
-    expect(stderr).toMatch(/\n\[cutover\] detached: cutover\/backfill keeps running on the server \(it needs a worker/);
+    const id = /\n\[cutover\] detached: (cutover\/backfill\/\S+) keeps running on the server \(it needs a worker/.exec(stderr)?.[1];
+    expect(id, stderr).toBeDefined();
     // on the server the run goes on (waiting for a worker); it is ended here
     const connection = await Connection.connect({ address: inject('temporalAddress') });
     try {
-      const handle = new Client({ connection, namespace }).workflow.getHandle('cutover/backfill');
+      const handle = new Client({ connection, namespace }).workflow.getHandle(id!);
       expect((await handle.describe()).status.name).toBe('RUNNING');
       await handle.terminate('test over');
     } finally {

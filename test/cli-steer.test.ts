@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Stack } from '../lib/stack';
 import { runSeed } from '../scripts/seed/index';
 import { runWorker, type RunningWorker } from '../workers/run';
-import { BACKFILL_WORKFLOW_ID, backfillProgress } from '../workflows/backfill/messages';
+import type { WorkflowHandle } from '@temporalio/client';
+import { backfillProgress, LONE_BACKFILL_PREFIX } from '../workflows/backfill/messages';
 import { startBackfill } from '../scripts/commands/backfill';
 import { BackfillOptions } from '../domain/backfill';
 import { startCutover } from '../scripts/commands/cutover-run';
@@ -24,6 +25,8 @@ describe('steering the running backfill from the CLI', () => {
   let db: Awaited<ReturnType<typeof createTestDatabase>>;
   let stack: Stack;
   let worker: RunningWorker | undefined;
+  /** the backfill the second test starts */
+  let handle: WorkflowHandle;
   let env: Record<string, string>;
   const run = (...args: string[]) => cli(args, env);
 
@@ -52,11 +55,13 @@ describe('steering the running backfill from the CLI', () => {
     'a backfill no worker polls: status warns, pause is recorded and said to wait, retune refuses at once',
     { timeout: 120_000 },
     async () => {
-      await startBackfill(stack, BackfillOptions.parse({ batchSize: 20, concurrency: 1 }));
+      handle = await startBackfill(stack, BackfillOptions.parse({ batchSize: 20, concurrency: 1 }));
+      // one id per run
+      expect(handle.workflowId.startsWith(LONE_BACKFILL_PREFIX)).toBe(true);
       const status = await run('status');
       expect(status.code, status.stderr).toBe(0);
       expect(status.stdout).toContain(
-        `WARNING: workflows are running but no worker polls their task queue: nothing moves until one runs (\`npm run stack\`, or \`npm run worker\`) — ${BACKFILL_WORKFLOW_ID}`,
+        `WARNING: workflows are running but no worker polls their task queue: nothing moves until one runs (\`npm run stack\`, or \`npm run worker\`) — ${handle.workflowId}`,
       );
       // the read source's trail and the legacy read count are part of status
       expect(status.stdout).toMatch(
@@ -75,7 +80,6 @@ describe('steering the running backfill from the CLI', () => {
 
   it('with a worker: the recorded pause holds, already paused, retuned, cancelled', { timeout: 120_000 }, async () => {
     worker = await runWorker(stack, { taskQueue, workflowBundle: await workflowBundle() });
-    const handle = stack.client!.workflow.getHandle(BACKFILL_WORKFLOW_ID);
     const state = () => handle.query(backfillProgress).then((p) => p.state);
     await expect.poll(state, { timeout: 60_000, interval: 250 }).toBe('paused');
     // what the Web UI shows as the run's current details: paused, and no ETA while it is
@@ -96,7 +100,7 @@ describe('steering the running backfill from the CLI', () => {
     await expect.poll(() => handle.describe().then((d) => d.status.name), { timeout: 30_000 }).toBe('CANCELLED');
     const after = await run('resume');
     expect(after.code).toBe(2);
-    expect(after.stderr).toContain('the latest backfill is cancelled');
+    expect(after.stderr).toContain(`no cutover or backfill is running (the latest backfill, ${handle.workflowId}, is cancelled)`);
   });
 
   it('a cutover: not paused, paused, resumed, cancelled (as abort)', { timeout: 120_000 }, async () => {

@@ -5,11 +5,11 @@ import { SCOPES } from '../../domain/auth';
 import { APPROVALS } from '../../domain/cutover';
 import { readCutover } from '../../store/cutover';
 import { evidenceById } from '../../store/gates';
-import { BACKFILL_WORKFLOW_ID, pauseSignal, resumeSignal } from '../../workflows/backfill/messages';
+import { pauseSignal, resumeSignal } from '../../workflows/backfill/messages';
 import { cutoverAbort, cutoverApprove, cutoverPause, cutoverResume, cutoverRetry, cutoverRollback } from '../../workflows/cutover/messages';
 import { callerOf, requireScope, type AuthVerifier } from '../auth';
 import { HttpError } from '../errors';
-import type { StatusSources } from '../status';
+import { loneBackfill, type StatusSources } from '../status';
 import { jsonSchema } from '../schemas';
 import { zodValidator } from '../validation';
 import { DASHBOARD_PAGE } from './page';
@@ -103,11 +103,9 @@ async function act(client: Client, sources: StatusSources, a: DashboardAction, a
     }
   }
   // no cutover running: a backfill started on its own can be paused, resumed or cancelled
-  const backfill = client.workflow.getHandle(BACKFILL_WORKFLOW_ID);
-  const running = await backfill
-    .describe()
-    .then((d) => d.status.name === 'RUNNING')
-    .catch(() => false);
+  const lone = await loneBackfill(client).catch(() => undefined);
+  const running = lone?.status === 'RUNNING';
+  const backfill = client.workflow.getHandle(lone?.workflowId ?? '');
   if (!running || !['pause', 'resume', 'cancel'].includes(a.action))
     throw new HttpError(
       409,

@@ -4,7 +4,8 @@ import type { Command } from 'commander';
 import { BackfillOptions, type BackfillProgress } from '../../domain/backfill';
 import { stderrLog, type Stack } from '../../lib/stack';
 import type { BackfillResult } from '../../workflows/backfill/workflow';
-import { BACKFILL_WORKFLOW_ID, backfillProgress, Backfill } from '../../workflows/backfill/messages';
+import { backfillProgress, Backfill, backfillWorkflowId } from '../../workflows/backfill/messages';
+import { loneBackfill } from '../../api/status';
 import { CutoverPhase, CutoverState } from '../../domain/search-attributes';
 import { resultThroughOutages, UsageError, wholeNumber, withStack, withWorker } from '../cli-support';
 import { checkBackfillTargets } from './targets';
@@ -146,12 +147,19 @@ function summary(r: BackfillResult): string {
   ].join('\n');
 }
 
+/** Starts a backfill on its own (one at a time: a running one is named instead). Its id is its own: cutover/backfill/<start>. */
 export async function startBackfill(stack: Stack, options: BackfillOptions): Promise<WorkflowHandle> {
   const client = stack.client!;
+  const running = await loneBackfill(client);
+  if (running?.status === 'RUNNING')
+    throw new UsageError(
+      `a backfill is already running (${running.workflowId}): follow it with \`status\`, or pause/resume/retune/cancel it`,
+    );
+  const workflowId = backfillWorkflowId(new Date());
   try {
     return await client.workflow.start(Backfill, {
       taskQueue: stack.config.temporal.taskQueue,
-      workflowId: BACKFILL_WORKFLOW_ID,
+      workflowId,
       staticSummary: `backfill (phase A): ${options.userIds ? `${options.userIds.length} member(s)` : 'every member'}, concurrency ${options.concurrency}, batches of ${options.batchSize}`,
       args: [{ options }],
       typedSearchAttributes: [
@@ -161,7 +169,7 @@ export async function startBackfill(stack: Stack, options: BackfillOptions): Pro
     });
   } catch (e) {
     if (e instanceof WorkflowExecutionAlreadyStartedError) {
-      throw new UsageError(`a backfill is already running (${BACKFILL_WORKFLOW_ID}): follow it with \`status\`, or pause/resume/retune it`);
+      throw new UsageError(`a backfill is already running (${workflowId}): follow it with \`status\`, or pause/resume/retune/cancel it`);
     }
     throw e;
   }

@@ -3,10 +3,11 @@ import type { Command } from 'commander';
 import { concurrencyMessage, isConcurrency } from '../../domain/limits';
 import { stderrLog, type Stack } from '../../lib/stack';
 import { readCutover } from '../../store/cutover';
-import { BACKFILL_WORKFLOW_ID, backfillProgress, pauseSignal, resumeSignal, setConcurrency } from '../../workflows/backfill/messages';
+import { backfillProgress, pauseSignal, resumeSignal, setConcurrency } from '../../workflows/backfill/messages';
 import { cutoverAbort, cutoverConcurrency, cutoverPause, cutoverResume, cutoverStatus } from '../../workflows/cutover/messages';
 import { requireWorker, steer, UsageError, warnIfNoWorker, wholeNumber, withStack, workerPolls } from '../cli-support';
 import { runningCutover } from './cutover-run';
+import { loneBackfill } from '../../api/status';
 
 /**
  * pause, resume, retune and cancel: to the running cutover (passed on to its phase), else to a backfill running on
@@ -28,17 +29,24 @@ async function target(s: Stack): Promise<Target> {
     const st = live ?? (await readCutover(s.dbs.members))?.status;
     return { kind: 'cutover', handle: cutover, state: st?.state, paused: st?.state === 'paused' || st?.paused === true };
   }
-  const handle = s.client!.workflow.getHandle(BACKFILL_WORKFLOW_ID);
-  const d = await handle.describe().catch(() => undefined);
-  if (d?.status.name !== 'RUNNING')
+  const lone = await loneBackfill(s.client!);
+  if (lone?.status !== 'RUNNING')
     throw new UsageError(
-      d
-        ? `no cutover or backfill is running (the latest backfill is ${d.status.name.toLowerCase()}): nothing to steer`
+      lone
+        ? `no cutover or backfill is running (the latest backfill, ${lone.workflowId}, is ${lone.status.toLowerCase()}): nothing to steer`
         : 'no cutover or backfill is running: nothing to steer (see `status`)',
     );
+  const handle = s.client!.workflow.getHandle(lone.workflowId);
   // its state, when a worker can answer right now
   const progress = polls ? await handle.query(backfillProgress).catch(() => undefined) : undefined;
   return { kind: 'backfill', handle, state: progress?.state, paused: progress?.state === 'paused' };
+}
+
+/** The cutover's backfill step while it runs (its child), which a retune reaches as well. */
+async function collectBackfillOfCutover(s: Stack, cutover: WorkflowHandle): Promise<WorkflowHandle | undefined> {
+  const st = await cutover.query(cutoverStatus).catch(() => undefined);
+  const step = st?.steps.find((x) => x.step === 'backfill' && x.status === 'running' && x.childWorkflowId);
+  return step ? s.client!.workflow.getHandle(step.childWorkflowId!) : undefined;
 }
 
 const what = (t: Target) => (t.kind === 'cutover' ? `cutover ${t.handle.workflowId.replace(/^cutover\//, '')}` : 'the backfill');
@@ -108,11 +116,14 @@ export function registerSteer(program: Command): void {
         // an update is answered by a worker: without one it would wait, so it is refused now
         await requireWorker(s, 'retune');
         if (t.kind === 'cutover') await t.handle.executeUpdate(cutoverConcurrency, { args: [{ concurrency: n, ...operator() }] });
-        const backfill = t.kind === 'backfill' ? t.handle : s.client!.workflow.getHandle(BACKFILL_WORKFLOW_ID);
-        const now = await steer('backfill', () => backfill.executeUpdate(setConcurrency, { args: [n] })).catch((e: unknown) => {
-          if (t.kind === 'cutover') return n;
-          throw e;
-        });
+        // in a cutover, its running backfill step (if any) follows too
+        const step = t.kind === 'cutover' ? await collectBackfillOfCutover(s, t.handle) : t.handle;
+        const now = step
+          ? await steer('backfill', () => step.executeUpdate(setConcurrency, { args: [n] })).catch((e: unknown) => {
+              if (t.kind === 'cutover') return n;
+              throw e;
+            })
+          : n;
         stderrLog(`concurrency is now ${now}`);
       }),
     );

@@ -4,7 +4,7 @@ import { inject } from 'vitest';
 
 /**
  * A Temporal namespace of the test file's own, registered and served: for tests of commands that use fixed
- * workflow ids (a lone backfill is `cutover/backfill`), which other files run at the same time.
+ * rules per namespace (one lone backfill at a time), which other files exercise at the same time.
  */
 export async function ownNamespace(label: string): Promise<string> {
   const namespace = `${label}-${process.pid}-${Date.now()}`;

@@ -14,5 +14,7 @@ export const pauseSignal = defineSignal('pause');
 export const resumeSignal = defineSignal('resume');
 export const setConcurrency = defineUpdate<number, [number]>('setConcurrency');
 
-export const BACKFILL_WORKFLOW_ID = 'cutover/backfill';
+/** A backfill started on its own: one id per run (its UTC start), so the Web UI, status and evidence tell runs apart. */
+export const LONE_BACKFILL_PREFIX = 'cutover/backfill/';
+export const backfillWorkflowId = (at: Date) => `${LONE_BACKFILL_PREFIX}${at.toISOString().replace(/[:.]/g, '-')}`;
 export const memberBackfillWorkflowId = (userId: number) => `backfill/member/${userId}`;
