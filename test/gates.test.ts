@@ -167,6 +167,8 @@ describe('go/no-go gates from stored evidence', () => {
     expect(one).toMatchObject({ id: ids.develop, kind: 'rerate', result: { stream: 'develop', plan: { chunks: 3 } } });
     expect(formatEvidence(one!)).toMatch(new RegExp(`^evidence #${ids.develop} — rerate, passed.*\\ninput:\\n.*"chunks": 3`, 's'));
     expect(formatEvidenceList(list)).toMatch(new RegExp(`#${ids.promote}\\s+rerate\\s+yes`));
+    // each line names its workflow and run: runs of one workflow id are told apart
+    expect(formatEvidenceList(list)).toContain(`${list[0]!.workflowId} (${list[0]!.runId})`);
     expect(await evidenceById(dbs.members, 987654)).toBeUndefined();
   });
 

@@ -93,10 +93,10 @@ export function formatEvidenceList(items: readonly EvidenceListItem[], kind?: st
   if (items.length === 0) return kind ? `no evidence of kind ${kind}` : 'no evidence yet';
   const kw = Math.max(4, ...items.map((e) => e.kind.length));
   const iw = Math.max(3, ...items.map((e) => String(e.id).length + 1));
-  const lines = [`${'id'.padStart(iw)}  ${'kind'.padEnd(kw)}  passed  created                   workflow`];
+  const lines = [`${'id'.padStart(iw)}  ${'kind'.padEnd(kw)}  passed  created                   workflow (run)`];
   for (const e of items) {
     lines.push(
-      `${`#${e.id}`.padStart(iw)}  ${e.kind.padEnd(kw)}  ${(e.passed ? 'yes' : 'NO').padEnd(6)}  ${e.createdAt.padEnd(24)}  ${e.workflowId}` +
+      `${`#${e.id}`.padStart(iw)}  ${e.kind.padEnd(kw)}  ${(e.passed ? 'yes' : 'NO').padEnd(6)}  ${e.createdAt.padEnd(24)}  ${e.workflowId} (${e.runId})` +
         (e.error ? `\n${' '.repeat(iw + kw + 12)}stopped: ${e.error}` : ''),
     );
   }

@@ -3,7 +3,7 @@ import { msToTs } from '@temporalio/common/lib/time';
 import { inject } from 'vitest';
 
 /**
- * A Temporal namespace of the test file's own, registered and served: for tests of commands that use fixed
+ * A Temporal namespace of the test file’s own, registered and served: for tests of commands that keep
  * rules per namespace (one lone backfill at a time), which other files exercise at the same time.
  */
 export async function ownNamespace(label: string): Promise<string> {
