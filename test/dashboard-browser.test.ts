@@ -92,5 +92,27 @@ describe('the cutover dashboard in Chromium', () => {
     // and the page shows the switch passing and the log line, without a reload
     await expect.poll(() => page.locator('[data-step="switch"] .badge').textContent(), { timeout: 60_000 }).toMatch(/^(running|done)$/);
     await expect.poll(() => text('actions').textContent()).toContain('dashboard:ops-alice');
+
+    // the same actions over HTTP: each answers what it did, or why nothing
+    const token = await mint([SCOPES.operate]);
+    const post = (body: object) =>
+      fetch(`${api.url}/dashboard/actions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify(body),
+      }).then(async (r) => ({ status: r.status, body: (await r.json()) as { said?: string; message?: string } }));
+    expect(await post({ action: 'pause', reason: 'lunch' })).toMatchObject({
+      status: 200,
+      body: { said: expect.stringContaining('pause requested') },
+    });
+    await expect.poll(() => handle.query(cutoverStatus).then((x) => x.state === 'paused' || x.paused === true)).toBe(true);
+    expect(await post({ action: 'pause' })).toMatchObject({ status: 200, body: { said: `cutover ${name} is already paused` } });
+    expect(await post({ action: 'resume' })).toMatchObject({ status: 200, body: { said: `resumed cutover ${name}` } });
+    await expect.poll(() => handle.query(cutoverStatus).then((x) => x.state !== 'paused' && !x.paused)).toBe(true);
+    expect(await post({ action: 'retry' })).toMatchObject({
+      status: 409,
+      body: { message: expect.stringContaining('retry re-runs a blocked or rolled-back step') },
+    });
+    expect(await post({ action: 'approve', gate: 'nope', reason: 'x' })).toMatchObject({ status: 400 });
   });
 });

@@ -1,12 +1,21 @@
-import { type Client, type WorkflowHandle } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { SCOPES } from '../../domain/auth';
 import { APPROVALS } from '../../domain/cutover';
+import { hasWorker } from '../../lib/temporal';
 import { readCutover } from '../../store/cutover';
 import { evidenceById } from '../../store/gates';
 import { pauseSignal, resumeSignal } from '../../workflows/backfill/messages';
-import { cutoverAbort, cutoverApprove, cutoverPause, cutoverResume, cutoverRetry, cutoverRollback } from '../../workflows/cutover/messages';
+import {
+  cutoverAbort,
+  cutoverApprove,
+  cutoverPause,
+  cutoverResume,
+  cutoverRetry,
+  cutoverRollback,
+  cutoverStatus,
+} from '../../workflows/cutover/messages';
 import { callerOf, requireScope, type AuthVerifier } from '../auth';
 import { HttpError } from '../errors';
 import { loneBackfill, type StatusSources } from '../status';
@@ -73,6 +82,11 @@ async function act(client: Client, sources: StatusSources, a: DashboardAction, a
   if (latest && !['done', 'aborted'].includes(latest.status.state)) {
     const h = client.workflow.getHandle(latest.workflowId);
     const name = `cutover ${latest.name}`;
+    // live when a worker can answer (a query nobody answers waits), else as last mirrored
+    const { namespace, taskQueue } = sources.config.temporal;
+    const polls = await hasWorker(client, namespace, taskQueue, { now: true }).catch(() => false);
+    const st = polls ? await h.query(cutoverStatus).catch(() => latest.status) : latest.status;
+    const paused = st.state === 'paused' || st.paused === true;
     switch (a.action) {
       case 'approve': {
         const view = await send(name, () =>
@@ -84,17 +98,16 @@ async function act(client: Client, sources: StatusSources, a: DashboardAction, a
         await send(name, () => h.signal(cutoverRollback, { ...msg, reason: a.reason }));
         return 'rollback requested: reads go to legacy as soon as the running step stops';
       case 'pause':
+        if (paused) return `${name} is already paused`;
         await send(name, () => h.signal(cutoverPause, msg));
-        return latest.status.state === 'paused'
-          ? `${name} was already paused`
-          : 'pause requested: the running phase pauses between batches';
+        return 'pause requested: the running phase pauses between batches, the next step waits';
       case 'resume':
-        if (latest.status.state !== 'paused') return `${name} is not paused (${latest.status.state}): nothing to resume`;
+        if (!paused) return `${name} is not paused (${st.state}): nothing to resume`;
         await send(name, () => h.signal(cutoverResume, msg));
-        return 'resumed';
+        return `resumed ${name}`;
       case 'retry':
-        if (!['blocked', 'rolled-back'].includes(latest.status.state))
-          throw new HttpError(409, `${name} is ${latest.status.state}: retry re-runs a blocked or rolled-back step`);
+        if (!['blocked', 'rolled-back'].includes(st.state))
+          throw new HttpError(409, `${name} is ${st.state}: retry re-runs a blocked or rolled-back step`);
         await send(name, () => h.signal(cutoverRetry, msg));
         return 'retry requested';
       case 'cancel':
@@ -104,18 +117,16 @@ async function act(client: Client, sources: StatusSources, a: DashboardAction, a
   }
   // no cutover running: a backfill started on its own can be paused, resumed or cancelled
   const lone = await loneBackfill(client).catch(() => undefined);
-  const running = lone?.status === 'RUNNING';
-  const backfill = client.workflow.getHandle(lone?.workflowId ?? '');
-  if (!running || !['pause', 'resume', 'cancel'].includes(a.action))
+  if (lone?.status !== 'RUNNING' || !['pause', 'resume', 'cancel'].includes(a.action))
     throw new HttpError(
       409,
       `no cutover is running${latest ? ` (the latest, ${latest.name}, is ${latest.status.state})` : ''}: nothing to ${a.action}`,
     );
-  const b = backfill as WorkflowHandle;
+  const b = client.workflow.getHandle(lone.workflowId);
   if (a.action === 'pause') await send('the backfill', () => b.signal(pauseSignal));
   else if (a.action === 'resume') await send('the backfill', () => b.signal(resumeSignal));
   else await send('the backfill', () => b.cancel());
-  return `backfill: ${a.action} requested`;
+  return `${lone.workflowId}: ${a.action} requested`;
 }
 
 export function dashboardRoutes(opts: DashboardOptions): FastifyPluginAsync {
