@@ -31,6 +31,8 @@ export interface StatusSources {
   config: Config;
   client?: Client;
   temporal?: { address?: string; uiUrl?: string };
+  /** the parity gate (it hashes the tables for the data watermark): a caller that polls passes a cached one */
+  parityGate?: () => Promise<ParityGate>;
 }
 
 export interface StatusReport {
@@ -138,13 +140,7 @@ async function runningBackfill(s: StatusSources, cutover: StatusReport['cutover'
 }
 
 /** Running workflows on the task queue (the visibility list, and the cutover from its mirror). */
-async function stranded(
-  client: Client | undefined,
-  taskQueue: string,
-  cutover: StatusReport['cutover'],
-  workflows: StatusReport['workflows'],
-): Promise<string[]> {
-  if (!client) return [];
+function stranded(taskQueue: string, cutover: StatusReport['cutover'], workflows: StatusReport['workflows']): string[] {
   // the workflows on the task queue nobody polls (the namespace may hold other deployments' runs)
   const ids = new Set(workflows.filter((w) => w.status === 'RUNNING' && w.taskQueue === taskQueue).map((w) => w.workflowId));
   if (cutover && !['done', 'aborted'].includes(cutover.state)) ids.add(`cutover/${cutover.name}`);
@@ -179,11 +175,11 @@ export async function collectStatus(sources: StatusSources): Promise<StatusRepor
       behind: l.behind,
       oldestBehind: l.oldestBehind?.toISOString() ?? null,
     })),
-    parityGate: await currentParityGate(s.dbs.members),
+    parityGate: await (sources.parityGate ?? (() => currentParityGate(s.dbs.members)))(),
     evidence: await latestEvidence(s.dbs.members),
     workflows,
     workerPolling,
-    stranded: workerPolling ? [] : await stranded(sources.client, sources.config.temporal.taskQueue, cutover, workflows),
+    stranded: workerPolling || !sources.client ? [] : stranded(sources.config.temporal.taskQueue, cutover, workflows),
     temporal: { address: s.temporal?.address, uiUrl: s.temporal?.uiUrl },
   };
 }

@@ -4,6 +4,7 @@ import { backfillThroughput, type BackfillThroughput } from '../../store/backfil
 import { currentGates, evidenceById, listEvidence } from '../../store/gates';
 import { legacyReadCount, type LegacyReadCount } from '../../store/legacy-reads';
 import { readSourceHistory } from '../../store/read-source';
+import { currentParityGate } from '../../store/parity/gate';
 import { collectStatus, type StatusReport, type StatusSources } from '../status';
 
 /** Everything the dashboard page draws, in one read: `status` plus the gates, the read source's trail and the plots' data. */
@@ -29,20 +30,28 @@ export interface DashboardState {
 const GATES_TTL_MS = 60_000;
 
 /**
- * One per API. The evidence-based gates hash the tables for the parity watermark: they are evaluated again when new
- * evidence arrives, else at most once a minute (the data moving under live traffic).
+ * One per API. The gates and the parity gate hash the tables for the data watermark: the page polls every 2 s, so
+ * they are evaluated again only when new evidence arrives, else at most once a minute (the data moving under live
+ * traffic).
  */
 export function dashboardState(sources: StatusSources) {
-  let cached: { at: number; newest: number; value: Promise<DashboardState['gates']> } | undefined;
-  const evidenceGates = async (): Promise<DashboardState['gates']> => {
-    const newest = (await listEvidence(sources.dbs.members, { limit: 1 }))[0]?.id ?? 0;
-    if (!cached || cached.newest !== newest || Date.now() - cached.at > GATES_TTL_MS) {
-      const value = currentGates(sources.dbs.members).then((r) => ({ source: 'evidence' as const, at: r.evaluatedAt, gates: r.gates }));
-      cached = { at: Date.now(), newest, value };
-      value.catch(() => (cached = undefined));
-    }
-    return cached.value;
+  /** a read evaluated again when new evidence arrives, else at most once a minute */
+  const cachedByEvidence = <T>(read: () => Promise<T>) => {
+    let cached: { at: number; newest: number; value: Promise<T> } | undefined;
+    return async (): Promise<T> => {
+      const newest = (await listEvidence(sources.dbs.members, { limit: 1 }))[0]?.id ?? 0;
+      if (!cached || cached.newest !== newest || Date.now() - cached.at > GATES_TTL_MS) {
+        const value = read();
+        cached = { at: Date.now(), newest, value };
+        value.catch(() => (cached = undefined));
+      }
+      return cached.value;
+    };
   };
+  const evidenceGates = cachedByEvidence(() =>
+    currentGates(sources.dbs.members).then((r) => ({ source: 'evidence' as const, at: r.evaluatedAt, gates: r.gates })),
+  );
+  const parityGate = cachedByEvidence(() => currentParityGate(sources.dbs.members));
 
   const rerateDeltas = async (): Promise<DashboardState['rerateDeltas']> => {
     const [latest] = await listEvidence(sources.dbs.members, { kind: 'rerate-preview', limit: 1 });
@@ -73,7 +82,7 @@ export function dashboardState(sources: StatusSources) {
   };
 
   return async function read(): Promise<DashboardState> {
-    const status = await collectStatus(sources);
+    const status = await collectStatus({ ...sources, parityGate });
     const c = status.cutover;
     const gates =
       c && c.gatesAt
