@@ -3,22 +3,13 @@ import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { SCOPES } from '../../domain/auth';
 import { APPROVALS } from '../../domain/cutover';
-import { hasWorker } from '../../lib/temporal';
 import { readCutover } from '../../store/cutover';
 import { evidenceById } from '../../store/gates';
-import { pauseSignal, resumeSignal } from '../../workflows/backfill/messages';
-import {
-  cutoverAbort,
-  cutoverApprove,
-  cutoverPause,
-  cutoverResume,
-  cutoverRetry,
-  cutoverRollback,
-  cutoverStatus,
-} from '../../workflows/cutover/messages';
+import { cutoverApprove, cutoverRollback } from '../../workflows/cutover/messages';
 import { callerOf, requireScope, type AuthVerifier } from '../auth';
 import { HttpError } from '../errors';
-import { loneBackfill, type StatusSources } from '../status';
+import type { StatusSources } from '../status';
+import { NothingToSteer, steerAction, steerTarget } from '../steering';
 import { jsonSchema } from '../schemas';
 import { zodValidator } from '../validation';
 import { DASHBOARD_PAGE } from './page';
@@ -66,6 +57,7 @@ async function send<T>(what: string, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (e) {
+    if (e instanceof NothingToSteer) throw new HttpError(409, e.message);
     const text = e instanceof Error ? e.message : String(e);
     if (/not found|already completed/i.test(text)) throw new HttpError(409, `${what} is no longer running: nothing to act on`);
     if (/UNAVAILABLE|ECONNREFUSED|DEADLINE_EXCEEDED/i.test(text))
@@ -78,55 +70,29 @@ async function send<T>(what: string, fn: () => Promise<T>): Promise<T> {
 
 async function act(client: Client, sources: StatusSources, a: DashboardAction, actor: string): Promise<string> {
   const msg = { actor, ...(a.reason ? { reason: a.reason } : {}) };
-  const latest = await readCutover(sources.dbs.members);
-  if (latest && !['done', 'aborted'].includes(latest.status.state)) {
-    const h = client.workflow.getHandle(latest.workflowId);
-    const name = `cutover ${latest.name}`;
-    // live when a worker can answer (a query nobody answers waits), else as last mirrored
-    const { namespace, taskQueue } = sources.config.temporal;
-    const polls = await hasWorker(client, namespace, taskQueue, { now: true }).catch(() => false);
-    const st = polls ? await h.query(cutoverStatus).catch(() => latest.status) : latest.status;
-    const paused = st.state === 'paused' || st.paused === true;
-    switch (a.action) {
-      case 'approve': {
-        const view = await send(name, () =>
-          h.executeUpdate(cutoverApprove, { args: [{ ...msg, gate: a.gate, reason: a.reason, force: a.force }] }),
-        );
-        return `approved ${a.gate}${view.holds ? '' : ' (forced: its evidence does not hold)'}: ${view.reason}`;
-      }
-      case 'rollback':
-        await send(name, () => h.signal(cutoverRollback, { ...msg, reason: a.reason }));
-        return 'rollback requested: reads go to legacy as soon as the running step stops';
-      case 'pause':
-        if (paused) return `${name} is already paused`;
-        await send(name, () => h.signal(cutoverPause, msg));
-        return 'pause requested: the running phase pauses between batches, the next step waits';
-      case 'resume':
-        if (!paused) return `${name} is not paused (${st.state}): nothing to resume`;
-        await send(name, () => h.signal(cutoverResume, msg));
-        return `resumed ${name}`;
-      case 'retry':
-        if (!['blocked', 'rolled-back'].includes(st.state))
-          throw new HttpError(409, `${name} is ${st.state}: retry re-runs a blocked or rolled-back step`);
-        await send(name, () => h.signal(cutoverRetry, msg));
-        return 'retry requested';
-      case 'cancel':
-        await send(name, () => h.signal(cutoverAbort, msg));
-        return 'cancel requested: the cutover ends (reads to legacy if they were unified)';
-    }
+  if (a.action !== 'approve' && a.action !== 'rollback') {
+    const t = await steerTarget({ ...sources, client }).catch((e: unknown) => {
+      throw e instanceof NothingToSteer ? new HttpError(409, e.message) : e;
+    });
+    return send(t.label, () => steerAction(t, a.action, msg));
   }
-  // no cutover running: a backfill started on its own can be paused, resumed or cancelled
-  const lone = await loneBackfill(client).catch(() => undefined);
-  if (lone?.status !== 'RUNNING' || !['pause', 'resume', 'cancel'].includes(a.action))
+  // approve and rollback are the cutover's own
+  const latest = await readCutover(sources.dbs.members);
+  if (!latest || ['done', 'aborted'].includes(latest.status.state))
     throw new HttpError(
       409,
       `no cutover is running${latest ? ` (the latest, ${latest.name}, is ${latest.status.state})` : ''}: nothing to ${a.action}`,
     );
-  const b = client.workflow.getHandle(lone.workflowId);
-  if (a.action === 'pause') await send('the backfill', () => b.signal(pauseSignal));
-  else if (a.action === 'resume') await send('the backfill', () => b.signal(resumeSignal));
-  else await send('the backfill', () => b.cancel());
-  return `${lone.workflowId}: ${a.action} requested`;
+  const h = client.workflow.getHandle(latest.workflowId);
+  const name = `cutover ${latest.name}`;
+  if (a.action === 'rollback') {
+    await send(name, () => h.signal(cutoverRollback, { ...msg, reason: a.reason }));
+    return 'rollback requested: reads go to legacy as soon as the running step stops';
+  }
+  const view = await send(name, () =>
+    h.executeUpdate(cutoverApprove, { args: [{ ...msg, gate: a.gate, reason: a.reason, force: a.force }] }),
+  );
+  return `approved ${a.gate}${view.holds ? '' : ' (forced: its evidence does not hold)'}: ${view.reason}`;
 }
 
 export function dashboardRoutes(opts: DashboardOptions): FastifyPluginAsync {

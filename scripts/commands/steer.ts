@@ -2,12 +2,10 @@ import type { WorkflowHandle } from '@temporalio/client';
 import type { Command } from 'commander';
 import { concurrencyMessage, isConcurrency } from '../../domain/limits';
 import { stderrLog, type Stack } from '../../lib/stack';
-import { readCutover } from '../../store/cutover';
-import { backfillProgress, pauseSignal, resumeSignal, setConcurrency } from '../../workflows/backfill/messages';
-import { cutoverAbort, cutoverConcurrency, cutoverPause, cutoverResume, cutoverStatus } from '../../workflows/cutover/messages';
-import { requireWorker, steer, UsageError, warnIfNoWorker, wholeNumber, withStack, workerPolls } from '../cli-support';
-import { runningCutover } from './cutover-run';
-import { loneBackfill } from '../../api/status';
+import { NothingToSteer, steerAction, steerTarget, type SteerAction, type SteerTarget } from '../../api/steering';
+import { setConcurrency } from '../../workflows/backfill/messages';
+import { cutoverConcurrency, cutoverStatus } from '../../workflows/cutover/messages';
+import { requireWorker, steer, UsageError, warnIfNoWorker, wholeNumber, withStack } from '../cli-support';
 
 /**
  * pause, resume, retune and cancel: to the running cutover (passed on to its phase), else to a backfill running on
@@ -18,91 +16,43 @@ import { loneBackfill } from '../../api/status';
 
 const operator = () => ({ actor: process.env.USER?.trim() || 'operator' });
 
-type Target = { kind: 'cutover' | 'backfill'; handle: WorkflowHandle; state?: string; paused?: boolean };
-
-async function target(s: Stack): Promise<Target> {
-  const polls = await workerPolls(s);
-  const cutover = await runningCutover(s);
-  if (cutover) {
-    // live when a worker answers, else as last mirrored
-    const live = polls ? await cutover.query(cutoverStatus).catch(() => undefined) : undefined;
-    const st = live ?? (await readCutover(s.dbs.members))?.status;
-    return { kind: 'cutover', handle: cutover, state: st?.state, paused: st?.state === 'paused' || st?.paused === true };
-  }
-  const lone = await loneBackfill(s.client!);
-  if (lone?.status !== 'RUNNING')
-    throw new UsageError(
-      lone
-        ? `no cutover or backfill is running (the latest backfill, ${lone.workflowId}, is ${lone.status.toLowerCase()}): nothing to steer`
-        : 'no cutover or backfill is running: nothing to steer (see `status`)',
-    );
-  const handle = s.client!.workflow.getHandle(lone.workflowId);
-  // its state, when a worker can answer right now
-  const progress = polls ? await handle.query(backfillProgress).catch(() => undefined) : undefined;
-  return { kind: 'backfill', handle, state: progress?.state, paused: progress?.state === 'paused' };
+/** The running cutover, else the lone backfill; nothing running is the operator's to know (exit 2). */
+async function target(s: Stack): Promise<SteerTarget> {
+  return steerTarget({ ...s, client: s.client! }).catch((e: unknown) => {
+    throw e instanceof NothingToSteer ? new UsageError(e.message) : e;
+  });
 }
 
 /** The cutover's backfill step while it runs (its child), which a retune reaches as well. */
-async function collectBackfillOfCutover(s: Stack, cutover: WorkflowHandle): Promise<WorkflowHandle | undefined> {
+async function backfillOfCutover(s: Stack, cutover: WorkflowHandle): Promise<WorkflowHandle | undefined> {
   const st = await cutover.query(cutoverStatus).catch(() => undefined);
   const step = st?.steps.find((x) => x.step === 'backfill' && x.status === 'running' && x.childWorkflowId);
   return step ? s.client!.workflow.getHandle(step.childWorkflowId!) : undefined;
 }
 
-const what = (t: Target) => (t.kind === 'cutover' ? `cutover ${t.handle.workflowId.replace(/^cutover\//, '')}` : 'the backfill');
+const STEERING: Array<[SteerAction, string]> = [
+  ['pause', 'pause the running cutover (passed on to its phase; the next step waits), else the running backfill between batches'],
+  ['resume', 'resume the paused cutover, else a paused backfill'],
+  [
+    'cancel',
+    'cancel the running backfill (its committed batches stay; a later run continues them), or end the running cutover (as `abort`)',
+  ],
+];
 
 export function registerSteer(program: Command): void {
-  program
-    .command('pause')
-    .description('pause the running cutover (passed on to its phase), else the running backfill between batches')
-    .option('--reason <text>', 'why (on the cutover’s record)')
-    .action((f: { reason?: string }) =>
-      withStack({}, async (s) => {
-        const t = await target(s);
-        if (t.paused) return stderrLog(`${what(t)} is already paused: \`resume\` to go on`);
-        if (t.kind === 'cutover') await t.handle.signal(cutoverPause, { ...operator(), ...(f.reason ? { reason: f.reason } : {}) });
-        else await steer('backfill', () => t.handle.signal(pauseSignal));
-        stderrLog(`pause requested: ${what(t)} pauses between batches (\`status\` shows when it has)`);
-        await warnIfNoWorker(s);
-      }),
-    );
-
-  program
-    .command('resume')
-    .description('resume the paused cutover, else a paused backfill')
-    .option('--reason <text>', 'why (on the cutover’s record)')
-    .action((f: { reason?: string }) =>
-      withStack({}, async (s) => {
-        const t = await target(s);
-        if (t.state !== undefined && !t.paused) return stderrLog(`${what(t)} is not paused (${t.state}): nothing to resume`);
-        if (t.kind === 'cutover') await t.handle.signal(cutoverResume, { ...operator(), ...(f.reason ? { reason: f.reason } : {}) });
-        else await steer('backfill', () => t.handle.signal(resumeSignal));
-        stderrLog(t.state === undefined ? `resume requested (${what(t)}: its state could not be read)` : `resumed ${what(t)}`);
-        await warnIfNoWorker(s);
-      }),
-    );
-
-  program
-    .command('cancel')
-    .description(
-      'cancel the running backfill (its committed batches stay; a later run continues them), or end the running cutover (as `abort`)',
-    )
-    .option('--reason <text>', 'why (on the cutover’s record)')
-    .action((f: { reason?: string }) =>
-      withStack({}, async (s) => {
-        const t = await target(s);
-        if (t.kind === 'cutover') {
-          await t.handle.signal(cutoverAbort, { ...operator(), ...(f.reason ? { reason: f.reason } : {}) });
-          stderrLog(`cancel requested: ${what(t)} ends (reads back to legacy if they were unified)`);
-        } else {
-          await steer('backfill', () => t.handle.cancel());
-          stderrLog(
-            'cancel requested: the backfill stops after its batches in flight roll back; its committed batches stay (a later run with the same options continues them)',
-          );
-        }
-        await warnIfNoWorker(s);
-      }),
-    );
+  for (const [action, description] of STEERING)
+    program
+      .command(action)
+      .description(description)
+      .option('--reason <text>', 'why (on the cutover’s record)')
+      .action((f: { reason?: string }) =>
+        withStack({}, async (s) => {
+          const t = await target(s);
+          const said = await steer(t.label, () => steerAction(t, action, { ...operator(), ...(f.reason ? { reason: f.reason } : {}) }));
+          stderrLog(said);
+          await warnIfNoWorker(s);
+        }),
+      );
 
   program
     .command('retune')
@@ -117,7 +67,7 @@ export function registerSteer(program: Command): void {
         await requireWorker(s, 'retune');
         if (t.kind === 'cutover') await t.handle.executeUpdate(cutoverConcurrency, { args: [{ concurrency: n, ...operator() }] });
         // in a cutover, its running backfill step (if any) follows too
-        const step = t.kind === 'cutover' ? await collectBackfillOfCutover(s, t.handle) : t.handle;
+        const step = t.kind === 'cutover' ? await backfillOfCutover(s, t.handle) : t.handle;
         const now = step
           ? await steer('backfill', () => step.executeUpdate(setConcurrency, { args: [n] })).catch((e: unknown) => {
               if (t.kind === 'cutover') return n;
