@@ -145,12 +145,3 @@ export async function targetCutover(stack: Stack, name: string | undefined): Pro
     throw new UsageError(`no cutover is running (the latest, ${m.name}, is ${m.status.state})`);
   return stack.client!.workflow.getHandle(m.workflowId);
 }
-
-/** The cutover running now, if any: operators' pause, resume and retune go to it before a lone backfill. */
-export async function runningCutover(stack: Stack): Promise<WorkflowHandle | undefined> {
-  const m = await readCutover(stack.dbs.members);
-  if (!m || m.status.state === 'done' || m.status.state === 'aborted') return undefined;
-  const handle = stack.client!.workflow.getHandle(m.workflowId);
-  const d = await handle.describe().catch(() => undefined);
-  return d?.status.name === 'RUNNING' ? handle : undefined;
-}
