@@ -99,10 +99,14 @@ async function running<T>(client: Client | undefined, workflowId: string, query:
   }
 }
 
-async function recentWorkflows(client: Client | undefined): Promise<StatusReport['workflows']> {
+/** The latest runs on this deployment's task queue (the namespace may hold other deployments' runs). */
+async function recentWorkflows(client: Client | undefined, taskQueue: string): Promise<StatusReport['workflows']> {
   const workflows: StatusReport['workflows'] = [];
   if (!client) return workflows;
-  for await (const wf of client.workflow.list({ pageSize: 20 })) {
+  let seen = 0;
+  for await (const wf of client.workflow.list({ pageSize: 100 })) {
+    if (++seen > 500) break;
+    if (wf.taskQueue !== taskQueue) continue;
     workflows.push({
       workflowId: wf.workflowId,
       type: wf.type,
@@ -155,7 +159,7 @@ export async function collectStatus(sources: StatusSources): Promise<StatusRepor
   const s = workerPolling ? sources : { ...sources, client: undefined };
   const readSource = await getReadSource(s.dbs.members);
   const cutover = await latestCutover(s);
-  const workflows = await recentWorkflows(sources.client);
+  const workflows = await recentWorkflows(sources.client, sources.config.temporal.taskQueue);
   const legacy = await legacyReadCount(s.dbs.members);
   const perRoute: Record<string, number> = {};
   for (const r of legacy.routes) perRoute[r.route] = (perRoute[r.route] ?? 0) + r.count;

@@ -108,6 +108,11 @@ describe('steering the running backfill from the CLI', () => {
     const handle = await startCutover(stack.client!, taskQueue, { name, autoApprove: false }, 'test');
     const state = () => handle.query(cutoverStatus).then((x) => x.state);
     await expect.poll(state, { timeout: 90_000, interval: 250 }).toBe('waiting-approval');
+    // retry re-runs a blocked step only: said, nothing sent, nothing on record
+    const retry = await run('retry');
+    expect(retry.code, retry.stderr).toBe(2);
+    expect(retry.stderr).toContain('the cutover is waiting-approval: retry re-runs a blocked or rolled-back step (nothing sent)');
+    expect((await handle.query(cutoverStatus)).actions.map((a) => a.action)).not.toContain('retry');
     const notPaused = await run('resume');
     expect(notPaused.code, notPaused.stderr).toBe(0);
     expect(notPaused.stderr).toContain(`cutover ${name} is not paused (waiting-approval): nothing to resume`);

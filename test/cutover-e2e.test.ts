@@ -74,6 +74,10 @@ describe('a whole cutover under autopilot traffic', () => {
       const m = stack.dbs.members;
       const source = await sql<{ source: string }>`SELECT source FROM platform."readSource"`.execute(m);
       expect(source.rows[0]?.source).toBe('unified');
+      // the audit of the switch names who approved it and why
+      const audit = await sql<{ reason: string }>`
+      SELECT reason FROM platform."readSourceAudit" WHERE "toSource" = 'unified' ORDER BY id DESC LIMIT 1`.execute(m);
+      expect(audit.rows[0]?.reason).toMatch(/^cutover e2e-.*: phase C \(parity gate approved by cutover \(--auto-approve\): clean /);
       // every challenge the autopilot ended was refreshed, through the API with its client id
       const refreshed = await sql<{ n: number }>`
       SELECT count(*)::int AS n FROM autopilot."endedChallenge" e

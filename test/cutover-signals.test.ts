@@ -364,6 +364,25 @@ describe.concurrent('cutover workflow: operator signals (stubbed phases)', { tim
     await keep(h, 'cutover-forced-approve-abort');
   });
 
+  it('approved while paused, the step waits for resume', async () => {
+    const { h, stubs } = await start({ autoApprove: false });
+    await until(h, 'switch approval', (x) => x.awaiting === 'switch');
+    await h.signal(cutoverPause, me);
+    await until(h, 'paused', (x) => x.paused === true);
+    await h.executeUpdate(cutoverApprove, { args: [{ gate: 'switch', reason: 'go', actor: 'tester' }] });
+    const s = await until(h, 'paused at the switch', (x) => x.state === 'paused');
+    expect(s.step).toBe('switch');
+    // nothing ran while paused
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(stubs.started).not.toContain('switchReads');
+    await h.signal(cutoverResume, me);
+    await until(h, 'past the switch', (x) => x.steps.find((r) => r.step === 'switch')!.status === 'done');
+    expect(stubs.started).toContain('switchReads');
+    await h.signal(cutoverAbort, me);
+    await h.result();
+    await keep(h, 'cutover-approved-while-paused');
+  });
+
   it('abort ends the cutover at once and puts reads back to legacy when they were unified', async () => {
     const { h, stubs } = await start();
     stubs.on('reports', { block: true });

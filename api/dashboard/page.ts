@@ -18,8 +18,11 @@ export const DASHBOARD_PAGE = `<!doctype html>
   section { border: 1px solid #d0d7de; border-radius: 6px; padding: 10px 14px; }
   section h2 { font-size: 15px; margin: 0 0 8px; }
   table { border-collapse: collapse; width: 100%; }
-  td, th { text-align: left; padding: 3px 6px; border-bottom: 1px solid #eaeef2; vertical-align: top; overflow-wrap: break-word; }
-  td:first-child, .badge { white-space: nowrap; } section { min-width: 0; overflow: hidden; } .txt { overflow-wrap: anywhere; } .wf { word-break: break-all; font-size: 11px; }
+  td, th { text-align: left; padding: 3px 6px; border-bottom: 1px solid #eaeef2; vertical-align: top; }
+  td:first-child, .badge { white-space: nowrap; }
+  section { min-width: 0; }
+  .txt { overflow-wrap: anywhere; }
+  .wf { display: block; font-size: 11px; overflow-wrap: anywhere; }
   .badge { display: inline-block; padding: 1px 8px; border-radius: 10px; color: #fff; font-size: 12px; }
   .s-done, .s-holds, .s-unified { background: var(--ok); } .s-failed, .s-blocked, .s-NOT, .s-aborted, .s-rolled-back { background: var(--bad); }
   .s-running { background: var(--run); } .s-paused, .s-waiting-approval, .s-throttled, .s-legacy { background: var(--wait); }
@@ -91,8 +94,13 @@ function bars(svg, values, labels, color) {
     return [r, t];
   }));
 }
-function line(svg, pts) {
-  if (pts.length < 2) { svg.replaceChildren(); return; }
+function line(svg, pts, empty) {
+  if (pts.length < 2) {
+    const t = sv('text', { x: 200, y: 70, 'font-size': 11, 'text-anchor': 'middle', fill: '#6e7781' });
+    t.textContent = empty;
+    svg.replaceChildren(t);
+    return;
+  }
   const xs = pts.map((p) => p[0]), ys = pts.map((p) => p[1]);
   const x0 = Math.min(...xs), x1 = Math.max(...xs), y1 = Math.max(1, ...ys);
   const d = pts.map((p, i) => (i ? 'L' : 'M') + (((p[0] - x0) / Math.max(1, x1 - x0)) * 390 + 5).toFixed(1) + ' ' + (125 - (p[1] / y1) * 115).toFixed(1)).join(' ');
@@ -115,8 +123,8 @@ function draw(s) {
   fill($('timeline'), ...(c ? c.steps.map((x) => h('tr', { 'data-step': x.step },
     h('td', {}, x.step), h('td', {}, badge(x.status)),
     h('td', { class: 'muted' }, x.startedAt ? secs(x.startedAt, x.endedAt) : ''),
-    h('td', {}, x.status === 'skipped' ? 'skipped: ' + (x.skipReason || '') : (x.error || x.summary || '')),
-    h('td', {}, x.childWorkflowId ? wfLink(x.childWorkflowId) : ''))) : [h('tr', {}, h('td', { class: 'muted', text: 'no cutover yet: npm run cutover -- start' }))]));
+    h('td', { class: 'txt' }, x.status === 'skipped' ? 'skipped: ' + (x.skipReason || '') : (x.error || x.summary || ''),
+      x.childWorkflowId ? wfLink(x.childWorkflowId) : ''))) : [h('tr', {}, h('td', { class: 'muted', text: 'no cutover yet: npm run cutover -- start' }))]));
 
   const b = st.backfill, r = st.rerates[0];
   if (b) {
@@ -142,19 +150,19 @@ function draw(s) {
       const dt = p[i][0] - p[j][0];
       if (dt >= 1) pts.push([p[i][0], (p[i][1] - p[j][1]) / dt]);
     }
-    line($('plot-rate'), pts);
-  } else line($('plot-rate'), []);
+    line($('plot-rate'), pts, 'too few batches over time to plot a rate');
+  } else line($('plot-rate'), [], bf ? 'one batch so far: nothing to plot yet' : 'no backfill yet');
 
   $('gates-source').textContent = s.gates.source === 'cutover' ? '(as the cutover evaluated them' + (s.gates.at ? ' at ' + s.gates.at : '') + ')' : '(from stored evidence)';
   fill($('gates'), ...s.gates.gates.map((g) => h('tr', { 'data-gate': g.gate }, h('td', {}, g.gate), h('td', {}, badge(g.holds ? 'holds' : 'NOT')),
     h('td', {}, ...g.evidenceIds.flatMap((id) => [h('a', { href: '#', onclick: (e) => { e.preventDefault(); showEvidence(id); }, text: '#' + id }), ' '])),
-    h('td', { class: 'muted' }, g.reason))));
+    h('td', { class: 'muted txt' }, g.reason))));
 
   const lr = s.legacyReads, perRoute = {};
   for (const x of lr.routes) perRoute[x.route] = (perRoute[x.route] || 0) + x.count;
   fill($('legacy-reads'), 'legacy reads: ' + lr.total + (lr.lastReadAt ? ' (last ' + lr.lastReadAt + ')' : ''),
     ...Object.entries(perRoute).map(([k, v]) => h('div', { class: 'muted', text: k + ': ' + v })));
-  fill($('trail'), ...s.readSourceTrail.slice(0, 8).map((t) => h('tr', {}, h('td', { class: 'muted' }, t.at), h('td', {}, (t.from || '–') + ' → ' + t.to), h('td', {}, t.actor), h('td', {}, t.reason))));
+  fill($('trail'), ...s.readSourceTrail.slice(0, 8).map((t) => h('tr', {}, h('td', { class: 'muted' }, t.at), h('td', {}, (t.from || '–') + ' → ' + t.to), h('td', {}, t.actor), h('td', { class: 'txt' }, t.reason))));
   const rc = st.reconciler;
   $('reconciler').textContent = rc.mark === null ? 'not started' : rc.behind + ' completed challenge(s) behind' + (rc.oldestBehind ? ', lag ' + secs(rc.oldestBehind) : '') + ' · mark ' + rc.mark;
   fill($('actions'), ...(c ? c.actions.slice(-12).reverse().map((a) => h('tr', {}, h('td', { class: 'muted' }, a.at), h('td', {}, a.actor),

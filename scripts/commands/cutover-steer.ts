@@ -8,6 +8,7 @@ import { requireWorker, steer, UsageError, warnIfNoWorker, withStack, workerPoll
 import type { Stack } from '../../lib/stack';
 import { formatCutover } from './cutover-view';
 import { targetCutover } from './cutover-run';
+import { readCutover } from '../../store/cutover';
 
 /**
  * The operator's messages to a running cutover: approve a gate, roll back, retry a blocked step, abort. Each is
@@ -104,6 +105,13 @@ export function registerCutoverSteer(program: Command): void {
         const reason = raw.reason === undefined ? undefined : parse(Reason(name), raw.reason);
         await withStack({}, async (stack) => {
           const handle = await targetCutover(stack, raw.name);
+          if (name === 'retry') {
+            // only a blocked or rolled-back step is re-run: anything else is said, not recorded as a retry
+            const live = (await workerPolls(stack)) ? await handle.query(cutoverStatus).catch(() => undefined) : undefined;
+            const state = (live ?? (await readCutover(stack.dbs.members, raw.name))?.status)?.state;
+            if (state !== undefined && state !== 'blocked' && state !== 'rolled-back')
+              throw new UsageError(`the cutover is ${state}: retry re-runs a blocked or rolled-back step (nothing sent)`);
+          }
           await steer('cutover', () => handle.signal(signal, { actor: actor(), ...(reason ? { reason } : {}) }));
           await after(stack, handle, raw.json === true, `${name} requested`);
         });

@@ -32,7 +32,7 @@ export function formatGates(gates: readonly GateView[]): string {
 
 export function formatCutover(s: CutoverStatus, childProgress?: string): string {
   const out = [
-    `cutover ${s.name}: ${s.state}${s.step ? ` at ${s.step}` : ''}${s.awaiting ? ` — waiting for \`approve ${s.awaiting} --reason …\`` : ''}`,
+    `cutover ${s.name}: ${s.state}${s.paused && s.state !== 'paused' ? ' (paused: the next step waits for resume)' : ''}${s.step ? ` at ${s.step}` : ''}${s.awaiting ? ` — waiting for \`approve ${s.awaiting} --reason …\`` : ''}`,
   ];
   if (s.blockedReason) out.push(`  ${s.state === 'blocked' ? 'blocked' : 'why'}: ${s.blockedReason}`);
   if (s.state === 'blocked') out.push('  next: `retry` once fixed, `rollback --reason …`, or `abort`');

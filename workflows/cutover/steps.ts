@@ -79,6 +79,15 @@ async function freshParityGate(c: StepContext): Promise<GateView> {
 }
 
 const SWITCH_GATE_TRIES = 3;
+
+/** The read source's audit names who approved the switch and why (the operator's words, not only the cutover's). */
+function switchReason(c: StepContext): string {
+  const approval = [...c.run.status.actions].reverse().find((a) => a.action === 'approve' && a.step === 'switch');
+  const who = approval
+    ? ` approved by ${approval.actor}${approval.forced ? ' (forced)' : ''}${approval.reason ? `: ${approval.reason}` : ''}`
+    : '';
+  return `cutover ${c.run.plan.name}: phase C (parity gate${who})`.slice(0, 2000);
+}
 const gateClosed = (e: unknown) =>
   e instanceof ChildWorkflowFailure && e.cause instanceof ApplicationFailure && e.cause.type === Failure.GateClosed;
 
@@ -95,7 +104,7 @@ async function switchAfterApproval(c: StepContext) {
         args: [
           {
             actor: `cutover ${c.run.plan.name}`,
-            reason: `cutover ${c.run.plan.name}: phase C (parity gate approved)`,
+            reason: switchReason(c),
             force: c.run.forced.has('switch'),
           },
         ],

@@ -1,4 +1,5 @@
 import {
+  patched,
   CancellationScope,
   condition,
   continueAsNew,
@@ -172,6 +173,8 @@ export async function cutover(input: CutoverInput): Promise<CutoverStatus> {
     rec.status = 'running';
     run.setState(run.paused ? 'paused' : 'running');
     await mirror();
+    // approved while paused: the step waits for resume like any other (a rollback or abort still gets through)
+    if (run.paused && patched('approval-waits-while-paused')) await condition(() => !run.paused || run.interrupt !== undefined);
   };
 
   /** Stops what runs, answers a rollback or an abort; true when the cutover is over. */
