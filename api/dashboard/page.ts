@@ -21,7 +21,7 @@ export const DASHBOARD_PAGE = `<!doctype html>
   td, th { text-align: left; padding: 3px 6px; border-bottom: 1px solid #eaeef2; vertical-align: top; }
   td:first-child, .badge { white-space: nowrap; }
   section { min-width: 0; }
-  .txt { overflow-wrap: anywhere; }
+  .txt { overflow-wrap: anywhere; min-width: 10em; }
   .wf { display: block; font-size: 11px; overflow-wrap: anywhere; }
   .badge { display: inline-block; padding: 1px 8px; border-radius: 10px; color: #fff; font-size: 12px; }
   .s-done, .s-holds, .s-unified { background: var(--ok); } .s-failed, .s-blocked, .s-NOT, .s-aborted, .s-rolled-back { background: var(--bad); }
@@ -75,6 +75,8 @@ function h(tag, attrs, ...kids) {
   for (const k of kids) e.append(k instanceof Node ? k : document.createTextNode(String(k)));
   return e;
 }
+// a time of day in the tables (the full timestamp on hover)
+const clock = (iso) => new Date(iso).toLocaleTimeString();
 const clip = (t, n) => (t.length > n ? t.slice(0, n - 1) + '…' : t);
 const badge = (s) => h('span', { class: 'badge s-' + s, text: s });
 const fill = (el, ...rows) => el.replaceChildren(...rows);
@@ -162,10 +164,10 @@ function draw(s) {
   for (const x of lr.routes) perRoute[x.route] = (perRoute[x.route] || 0) + x.count;
   fill($('legacy-reads'), 'legacy reads: ' + lr.total + (lr.lastReadAt ? ' (last ' + lr.lastReadAt + ')' : ''),
     ...Object.entries(perRoute).map(([k, v]) => h('div', { class: 'muted', text: k + ': ' + v })));
-  fill($('trail'), ...s.readSourceTrail.slice(0, 8).map((t) => h('tr', {}, h('td', { class: 'muted' }, t.at), h('td', {}, (t.from || '–') + ' → ' + t.to), h('td', {}, t.actor), h('td', { class: 'txt' }, t.reason))));
+  fill($('trail'), ...s.readSourceTrail.slice(0, 8).map((t) => h('tr', {}, h('td', { class: 'muted', title: t.at }, clock(t.at)), h('td', {}, (t.from || '–') + ' → ' + t.to), h('td', {}, t.actor), h('td', { class: 'txt' }, t.reason))));
   const rc = st.reconciler;
   $('reconciler').textContent = rc.mark === null ? 'not started' : rc.behind + ' completed challenge(s) behind' + (rc.oldestBehind ? ', lag ' + secs(rc.oldestBehind) : '') + ' · mark ' + rc.mark;
-  fill($('actions'), ...(c ? c.actions.slice(-12).reverse().map((a) => h('tr', {}, h('td', { class: 'muted' }, a.at), h('td', {}, a.actor),
+  fill($('actions'), ...(c ? c.actions.slice(-12).reverse().map((a) => h('tr', {}, h('td', { class: 'muted', title: a.at }, clock(a.at)), h('td', {}, a.actor),
     h('td', {}, a.action + (a.step ? ' ' + a.step : '') + (a.forced ? ' (forced)' : '')), h('td', { class: 'txt', title: a.detail || '' }, clip(a.reason || a.detail || '', 140)))) : []));
 
   const rd = s.rerateDeltas;
