@@ -74,16 +74,11 @@ export function metricsRoutes(opts: MetricsOptions): FastifyPluginAsync {
       },
       async legacyReads() {
         const c = await legacyReadCount(db);
-        const perRoute = new Map<string, { n: number; last: string }>();
-        for (const r of c.routes) {
-          const p = perRoute.get(r.route);
-          perRoute.set(r.route, { n: (p?.n ?? 0) + r.count, last: p && p.last > r.lastReadAt ? p.last : r.lastReadAt });
-        }
         m.legacyReads.reset();
         m.legacyLastRead.reset();
-        for (const [route, p] of perRoute) {
-          m.legacyReads.inc({ route }, p.n);
-          m.legacyLastRead.set({ route }, seconds(p.last));
+        for (const r of c.perRoute) {
+          m.legacyReads.inc({ route: r.route }, r.count);
+          m.legacyLastRead.set({ route: r.route }, seconds(r.lastReadAt));
         }
       },
       async reconciler() {

@@ -161,12 +161,14 @@ export async function collectStatus(sources: StatusSources): Promise<StatusRepor
   const cutover = await latestCutover(s);
   const workflows = await recentWorkflows(sources.client, sources.config.temporal.taskQueue);
   const legacy = await legacyReadCount(s.dbs.members);
-  const perRoute: Record<string, number> = {};
-  for (const r of legacy.routes) perRoute[r.route] = (perRoute[r.route] ?? 0) + r.count;
   return {
     readSource,
     switches: await readSourceHistory(s.dbs.members, 5),
-    legacyReads: { total: legacy.total, lastReadAt: legacy.lastReadAt, perRoute },
+    legacyReads: {
+      total: legacy.total,
+      lastReadAt: legacy.lastReadAt,
+      perRoute: Object.fromEntries(legacy.perRoute.map((r) => [r.route, r.count])),
+    },
     ...(cutover ? { cutover } : {}),
     readSourceWarning: readSourceEnvWarning(s.config.statsReadSource, readSource),
     backfill: await runningBackfill(s, cutover),

@@ -1,5 +1,5 @@
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import type { OperatorMessage } from '../domain/cutover';
+import { retryRefusal, type CutoverState, type OperatorMessage } from '../domain/cutover';
 import { hasWorker } from '../lib/temporal';
 import { readCutover } from '../store/cutover';
 import { backfillProgress, pauseSignal, resumeSignal } from '../workflows/backfill/messages';
@@ -80,8 +80,8 @@ export async function steerAction(t: SteerTarget, action: SteerAction, msg: Oper
       return 'cancel requested: the backfill stops after its batches in flight roll back; its committed batches stay (a later run with the same options continues them)';
     case 'retry':
       if (!cutover) throw new NothingToSteer('retry re-runs a blocked step of a cutover: no cutover is running');
-      if (t.state !== undefined && !['blocked', 'rolled-back'].includes(t.state))
-        throw new NothingToSteer(`${t.label} is ${t.state}: retry re-runs a blocked or rolled-back step`);
+      const refusal = t.state === undefined ? undefined : retryRefusal(t.state as CutoverState);
+      if (refusal) throw new NothingToSteer(refusal.replace('the cutover', t.label));
       await t.handle.signal(cutoverRetry, msg);
       return 'retry requested';
   }

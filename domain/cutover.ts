@@ -209,3 +209,10 @@ export function resetAfterRollback(steps: StepRecord[], interrupted: Step | null
 export function readsUnified(steps: readonly StepRecord[]): boolean {
   return steps.find((s) => s.step === 'switch')?.status === 'done';
 }
+
+/** Why a retry would do nothing in this state (only a blocked or rolled-back step is re-run), or undefined. */
+export function retryRefusal(state: CutoverState): string | undefined {
+  return state === 'blocked' || state === 'rolled-back'
+    ? undefined
+    : `the cutover is ${state}: retry re-runs a blocked or rolled-back step`;
+}

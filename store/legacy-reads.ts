@@ -69,6 +69,8 @@ export interface LegacyReadCount {
   /** the latest legacy read of any route, null when none was ever counted */
   lastReadAt: string | null;
   routes: Array<{ route: string; day: string; count: number; lastReadAt: string }>;
+  /** the same summed over days, per route */
+  perRoute: Array<{ route: string; count: number; lastReadAt: string }>;
 }
 
 /** Legacy reads counted so far (optionally only days from `sinceDay`, YYYY-MM-DD): the evidence that legacy is unused. */
@@ -80,5 +82,14 @@ export async function legacyReadCount(db: Kysely<any>, sinceDay?: string): Promi
     ORDER BY day, route`.execute(db);
   const routes = rows.map((r) => ({ route: r.route, day: r.day, count: Number(r.count), lastReadAt: r.lastReadAt.toISOString() }));
   const last = routes.reduce<string | null>((m, r) => (m === null || r.lastReadAt > m ? r.lastReadAt : m), null);
-  return { total: routes.reduce((s, r) => s + r.count, 0), lastReadAt: last, routes };
+  const byRoute = new Map<string, { route: string; count: number; lastReadAt: string }>();
+  for (const r of routes) {
+    const p = byRoute.get(r.route);
+    byRoute.set(r.route, {
+      route: r.route,
+      count: (p?.count ?? 0) + r.count,
+      lastReadAt: p && p.lastReadAt > r.lastReadAt ? p.lastReadAt : r.lastReadAt,
+    });
+  }
+  return { total: routes.reduce((s, r) => s + r.count, 0), lastReadAt: last, routes, perRoute: [...byRoute.values()] };
 }

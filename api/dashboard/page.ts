@@ -160,8 +160,7 @@ function draw(s) {
     h('td', {}, ...g.evidenceIds.flatMap((id) => [h('a', { href: '#', onclick: (e) => { e.preventDefault(); showEvidence(id); }, text: '#' + id }), ' '])),
     h('td', { class: 'muted txt' }, g.reason))));
 
-  const lr = s.legacyReads, perRoute = {};
-  for (const x of lr.routes) perRoute[x.route] = (perRoute[x.route] || 0) + x.count;
+  const lr = st.legacyReads, perRoute = lr.perRoute;
   fill($('legacy-reads'), 'legacy reads: ' + lr.total + (lr.lastReadAt ? ' (last ' + lr.lastReadAt + ')' : ''),
     ...Object.entries(perRoute).map(([k, v]) => h('div', { class: 'muted', text: k + ': ' + v })));
   fill($('trail'), ...s.readSourceTrail.slice(0, 8).map((t) => h('tr', {}, h('td', { class: 'muted', title: t.at }, clock(t.at)), h('td', {}, (t.from || '–') + ' → ' + t.to), h('td', {}, t.actor), h('td', { class: 'txt' }, t.reason))));

@@ -2,7 +2,6 @@ import type { DeltaBand, PreviewDiff } from '../../domain/rerate-preview';
 import { refreshSeconds } from '../../lib/metrics';
 import { backfillThroughput, type BackfillThroughput } from '../../store/backfill/checkpoint';
 import { currentGates, evidenceById, listEvidence } from '../../store/gates';
-import { legacyReadCount, type LegacyReadCount } from '../../store/legacy-reads';
 import { readSourceHistory } from '../../store/read-source';
 import { currentParityGate } from '../../store/parity/gate';
 import { collectStatus, type StatusReport, type StatusSources } from '../status';
@@ -18,7 +17,6 @@ export interface DashboardState {
     gates: Array<{ gate: string; holds: boolean; reason: string; evidenceIds: number[] }>;
   };
   readSourceTrail: Array<{ id: number; from: string | null; to: string; actor: string; reason: string; at: string }>;
-  legacyReads: LegacyReadCount;
   backfill: BackfillThroughput | null;
   /** the Δrating histogram of the latest rerate preview on record */
   rerateDeltas: { evidenceId: number; stream: string; createdAt: string; bands: DeltaBand[] } | null;
@@ -88,9 +86,8 @@ export function dashboardState(sources: StatusSources) {
       c && c.gatesAt
         ? { source: 'cutover' as const, at: c.gatesAt, gates: c.gates }
         : await evidenceGates().catch(() => ({ source: 'evidence' as const, at: null, gates: [] }));
-    const [trail, legacyReads, backfill, deltas, latency] = await Promise.all([
+    const [trail, backfill, deltas, latency] = await Promise.all([
       readSourceHistory(sources.dbs.members, 20),
-      legacyReadCount(sources.dbs.members),
       backfillThroughput(sources.dbs.members),
       rerateDeltas(),
       refreshLatency(),
@@ -100,7 +97,6 @@ export function dashboardState(sources: StatusSources) {
       status,
       gates,
       readSourceTrail: trail,
-      legacyReads,
       backfill: backfill ?? null,
       rerateDeltas: deltas,
       refreshLatency: latency,

@@ -1,7 +1,7 @@
 import type { WorkflowHandle } from '@temporalio/client';
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { APPROVALS } from '../../domain/cutover';
+import { APPROVALS, retryRefusal } from '../../domain/cutover';
 import { stderrLog } from '../../lib/stack';
 import { cutoverAbort, cutoverApprove, cutoverRetry, cutoverRollback, cutoverStatus } from '../../workflows/cutover/messages';
 import { requireWorker, steer, UsageError, warnIfNoWorker, withStack, workerPolls } from '../cli-support';
@@ -109,8 +109,8 @@ export function registerCutoverSteer(program: Command): void {
             // only a blocked or rolled-back step is re-run: anything else is said, not recorded as a retry
             const live = (await workerPolls(stack)) ? await handle.query(cutoverStatus).catch(() => undefined) : undefined;
             const state = (live ?? (await readCutover(stack.dbs.members, raw.name))?.status)?.state;
-            if (state !== undefined && state !== 'blocked' && state !== 'rolled-back')
-              throw new UsageError(`the cutover is ${state}: retry re-runs a blocked or rolled-back step (nothing sent)`);
+            const refusal = state === undefined ? undefined : retryRefusal(state);
+            if (refusal) throw new UsageError(`${refusal} (nothing sent)`);
           }
           await steer('cutover', () => handle.signal(signal, { actor: actor(), ...(reason ? { reason } : {}) }));
           await after(stack, handle, raw.json === true, `${name} requested`);
