@@ -19,7 +19,7 @@ import { challengeByRef, challengeParticipants, resultsOfMember, streamOf } from
 import { ratedEvents, recordRated, recordRefresh } from '../store/refresh/log';
 import { completedAfter, latestCompleted, readMark, refreshedAmong, writeMark } from '../store/refresh/reconcile';
 import { refreshMembers } from '../store/refresh/members';
-import { loadStream } from '../store/rerate/stream';
+import { loadStream, loadStreamFrom, streamEventsAmong } from '../store/rerate/stream';
 import { finalizeRerate, writeRerateRows } from '../store/rerate/write';
 import { drainYielding } from '../store/yielding';
 import { catalogCache } from './catalog-cache';
@@ -111,14 +111,19 @@ export function refreshActivities({ dbs, config, temporal }: ActivityDeps) {
     }): Promise<{ done: RatingDone[]; rerateFrom?: string; skipped: string[] }> {
       return heartbeating(async () => {
         const cat = await getCatalog();
-        const loaded = await loadStream(dbs, cat, input.stream, config.ratingMissingMetadata);
-        const inStream = new Set(loaded.events.map((e) => e.challengeId));
+        const policy = config.ratingMissingMetadata;
+        const requested = await streamEventsAmong(dbs, cat, input.stream, policy, input.challengeIds);
+        const inStream = new Set(requested.map((e) => e.challengeId));
         const already = await ratedEvents(dbs.members, input.stream, input.challengeIds);
         const todo = input.challengeIds.filter((id) => inStream.has(id) && !already.has(id));
         const skipped = input.challengeIds.filter((id) => !todo.includes(id));
         if (todo.length === 0) return { done: [], skipped };
-        const first = orderEvents(loaded.events.filter((e) => todo.includes(e.challengeId)))[0]!;
-        const tail = eventsFrom(loaded.events, first.challengeId)!;
+        const first = orderEvents(requested.filter((e) => todo.includes(e.challengeId)))[0]!;
+        // the stream from the first end on, not the whole stream: what is before it only seeds its members' states
+        const loaded = await loadStreamFrom(dbs, cat, input.stream, policy, first.endDate);
+        const tail = eventsFrom(loaded.events, first.challengeId);
+        if (!tail)
+          throw new Error(`challenge ${first.challengeId} left the ${input.stream} stream while it was read; the attempt is retried`);
         const later = tail.filter((e) => !todo.includes(e.challengeId));
         if (later.length > 0) {
           // The rerate also rates the later ends; a participant without a row of one yet (no refresh reached it: its

@@ -33,7 +33,11 @@ interface ChallengeRow extends StreamChallenge {
   endDate: Date;
 }
 
-type Where = ReturnType<typeof sql>;
+export type Where = ReturnType<typeof sql>;
+
+/** Marathon Match's own type (a rerate adds the other challenges its history names). */
+export const marathonTyped = (catalog: Catalog): Where =>
+  sql`"typeId" = ${catalog.types.find((t) => t.name === 'Marathon Match')!.id}::uuid`;
 
 async function completedChallenges(dbs: Databases, where: Where): Promise<ChallengeRow[]> {
   const r = await sql<{ id: string; legacyId: number | null; typeId: string; name: string; endDate: Date }>`
@@ -73,11 +77,19 @@ function build(
   return { events, challenges: info };
 }
 
+/** Narrows a stream's challenges (by end date, ids, legacy ids): a refresh reads the part it rates, not the stream. */
+const ALL: Where = sql`true`;
+
 /** Development: DEVELOPMENT track, type Challenge or legacy CODE. */
-export async function developmentEvents(dbs: Databases, catalog: Catalog, policy: MissingRatedPolicy): Promise<RatedStream> {
+export async function developmentEvents(
+  dbs: Databases,
+  catalog: Catalog,
+  policy: MissingRatedPolicy,
+  scope: Where = ALL,
+): Promise<RatedStream> {
   const dev = catalog.tracks.find((t) => t.track === 'DEVELOPMENT')!.id;
   const types = catalog.types.filter((t) => t.name === 'Challenge' || t.name === 'CODE').map((t) => t.id);
-  const challenges = await completedChallenges(dbs, sql`"trackId" = ${dev}::uuid AND "typeId" = ANY(${types}::uuid[])`);
+  const challenges = await completedChallenges(dbs, sql`"trackId" = ${dev}::uuid AND "typeId" = ANY(${types}::uuid[]) AND (${scope})`);
   const ids = challenges.map((c) => c.challengeId);
   const [meta, results] = await Promise.all([metadataOf(dbs, ids), resultsOf(dbs, ids)]);
   return build(
@@ -96,9 +108,9 @@ export async function marathonEvents(
   catalog: Catalog,
   policy: MissingRatedPolicy,
   alsoIds: string[] = [],
+  scope: Where = ALL,
 ): Promise<RatedStream> {
-  const mm = catalog.types.find((t) => t.name === 'Marathon Match')!.id;
-  const challenges = await completedChallenges(dbs, sql`("typeId" = ${mm}::uuid OR id = ANY(${alsoIds}::uuid[]))`);
+  const challenges = await completedChallenges(dbs, sql`(${marathonTyped(catalog)} OR id = ANY(${alsoIds}::uuid[])) AND (${scope})`);
   const ids = challenges.map((c) => c.challengeId);
   const [meta, results, subs] = await Promise.all([
     metadataOf(dbs, ids),
