@@ -19,7 +19,7 @@ import { challengeByRef, challengeParticipants, resultsOfMember, streamOf } from
 import { ratedEvents, recordRated, recordRefresh } from '../store/refresh/log';
 import { completedAfter, latestCompleted, readMark, refreshedAmong, writeMark } from '../store/refresh/reconcile';
 import { refreshMembers } from '../store/refresh/members';
-import { loadStream, loadStreamFrom, streamEventsAmong } from '../store/rerate/stream';
+import { loadStreamFrom, streamEventsAmong, streamTail } from '../store/rerate/stream';
 import { finalizeRerate, writeRerateRows } from '../store/rerate/write';
 import { drainYielding } from '../store/yielding';
 import { catalogCache } from './catalog-cache';
@@ -212,8 +212,7 @@ export function refreshActivities({ dbs, config, temporal }: ActivityDeps) {
 
     /** After the sequencer's rerate from `from`: every event from it on is rated. */
     async recordRatedFrom(input: { stream: Stream; from: string }): Promise<string[]> {
-      const loaded = await loadStream(dbs, await getCatalog(), input.stream, config.ratingMissingMetadata);
-      const tail = eventsFrom(loaded.events, input.from) ?? [];
+      const tail = await streamTail(dbs, await getCatalog(), input.stream, config.ratingMissingMetadata, input.from);
       await recordRated(
         dbs.members,
         input.stream,

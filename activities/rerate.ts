@@ -16,7 +16,7 @@ import { existingMembers } from '../store/members/find';
 import { memberExists } from '../store/parity/scope';
 import { findChallenge } from '../store/rerate/challenge';
 import { beginRerate, committedChunk, finishRerate, recordChunk } from '../store/rerate/checkpoint';
-import { loadStream, type LoadedStream } from '../store/rerate/stream';
+import { loadStream, loadStreamFromEvent, streamEventsAmong, type LoadedStream } from '../store/rerate/stream';
 import { finalizeRerate, writeRerateRows } from '../store/rerate/write';
 import { fingerprintStream } from '../store/rerate/fingerprint';
 import { analyzeStale } from '../store/planner-stats';
@@ -41,10 +41,20 @@ export function rerateActivities({ dbs, config }: ActivityDeps) {
   const getCatalog = catalogCache(dbs);
   const replays = new Map<string, Promise<Replay>>();
 
-  /** Deterministic from the stored rows before the first rerated event (which no chunk touches): safe to redo. */
-  async function compute(options: Pick<RerateOptions, 'stream'>, fromId: string | undefined, preloaded?: LoadedStream): Promise<Replay> {
+  /**
+   * What a run replays: from an event on, only that part of the stream and its participants' rows
+   * (store/rerate/stream.ts loadStreamFrom: the same replay); the whole stream for a run from its start, and for a
+   * preview, whose fingerprint covers the whole stream.
+   */
+  async function load(stream: Stream, fromId: string | undefined, whole: boolean): Promise<LoadedStream> {
     const cat = await getCatalog();
-    const loaded = preloaded ?? (await loadStream(dbs, cat, options.stream, config.ratingMissingMetadata));
+    const policy = config.ratingMissingMetadata;
+    const part = fromId === undefined || whole ? undefined : await loadStreamFromEvent(dbs, cat, stream, policy, fromId);
+    return part ?? loadStream(dbs, cat, stream, policy);
+  }
+
+  /** Deterministic from the stored rows before the first rerated event (which no chunk touches): safe to redo. */
+  async function compute(options: Pick<RerateOptions, 'stream'>, fromId: string | undefined, loaded: LoadedStream): Promise<Replay> {
     const tail = eventsFrom(loaded.events, fromId) ?? [];
     const r = await drainYielding(rerateStreamSteps(tail, loaded.stored, loaded.rowless));
     const rowsByEvent = new Map<string, HistoryRow[]>();
@@ -57,7 +67,11 @@ export function rerateActivities({ dbs, config }: ActivityDeps) {
   }
   /** A preview recomputed after a restart must come from the source it began with, or its shadow rows would mix two. */
   async function recompute(plan: ReratePlan): Promise<Replay> {
-    const r = await compute({ stream: plan.stream }, plan.from?.challengeId);
+    const r = await compute(
+      { stream: plan.stream },
+      plan.from?.challengeId,
+      await load(plan.stream, plan.from?.challengeId, plan.preview === true),
+    );
     if (plan.preview) {
       const run = await rerateRun(dbs.members, plan.runKey);
       const changes = sourceChanges(run!.source!, fingerprintStream(r.loaded));
@@ -81,11 +95,12 @@ export function rerateActivities({ dbs, config }: ActivityDeps) {
   };
 
   /** --from as the stream knows it: a challenge that exists and is one of the stream's rated events. */
-  async function resolveFrom(stream: Stream, value: string | undefined, loaded: LoadedStream): Promise<ReratePlan['from']> {
+  async function resolveFrom(stream: Stream, value: string | undefined): Promise<ReratePlan['from']> {
     if (value === undefined) return null;
     const c = await findChallenge(dbs.challenges, value);
     if (!c) throw ApplicationFailure.nonRetryable(`--from ${value}: no such challenge (a challenge id or legacy id)`, Failure.InvalidInput);
-    if (!loaded.challenges.has(c.id))
+    const among = await streamEventsAmong(dbs, await getCatalog(), stream, config.ratingMissingMetadata, [c.id]);
+    if (among.length === 0)
       throw ApplicationFailure.nonRetryable(
         `--from ${value} (${c.name}) is not a rated event of the ${stream} stream: pick a completed, rated challenge of the stream`,
         Failure.InvalidInput,
@@ -100,9 +115,8 @@ export function rerateActivities({ dbs, config }: ActivityDeps) {
       return heartbeating(async () => {
         // chunks join the history by member and key: planned on the history as it is, not as it was before a backfill
         await analyzeStale(dbs.members);
-        const cat = await getCatalog();
-        const loaded = await loadStream(dbs, cat, options.stream, config.ratingMissingMetadata);
-        const from = await resolveFrom(options.stream, options.from, loaded);
+        const from = await resolveFrom(options.stream, options.from);
+        const loaded = await load(options.stream, from?.challengeId, options.preview === true);
         const info = Context.current().info;
         const runKey = info.workflowExecution?.runId ?? info.activityId;
         const replay = compute(options, from?.challengeId, loaded);
@@ -175,7 +189,7 @@ export function rerateActivities({ dbs, config }: ActivityDeps) {
           throw ApplicationFailure.nonRetryable(`--user-id ${input.userId}: no such member in members."member"`, Failure.InvalidInput);
         const cat = await getCatalog();
         const loaded = await loadStream(dbs, cat, input.stream, config.ratingMissingMetadata);
-        const from = await resolveFrom(input.stream, input.from, loaded);
+        const from = await resolveFrom(input.stream, input.from);
         const tail = eventsFrom(loaded.events, from?.challengeId) ?? [];
         const r = rerateMember(String(input.userId), tail, loaded.stored);
         const written = await dbs.members.transaction().execute((tx) => writeRerateRows(tx, cat, input.stream, r.rows, loaded.challenges));
@@ -197,10 +211,10 @@ export function rerateActivities({ dbs, config }: ActivityDeps) {
       stream: Stream;
       challengeId: string;
     }): Promise<{ challengeId: string; name: string; userIds: number[]; missing: number[] }> {
-      const cat = await getCatalog();
-      const loaded = await loadStream(dbs, cat, input.stream, config.ratingMissingMetadata);
-      const from = (await resolveFrom(input.stream, input.challengeId, loaded))!;
-      const event = loaded.events.find((e) => e.challengeId === from.challengeId)!;
+      const from = (await resolveFrom(input.stream, input.challengeId))!;
+      const [event] = await streamEventsAmong(dbs, await getCatalog(), input.stream, config.ratingMissingMetadata, [from.challengeId]);
+      if (!event)
+        throw new Error(`challenge ${from.challengeId} left the ${input.stream} stream while it was read; the attempt is retried`);
       const all = event.participants.map((p) => Number(p.userId)).sort((a, b) => a - b);
       // participants missing from member are rated against but have no rows of their own to rerate
       const present = new Set(await existingMembers(dbs.members, all));

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventsFrom, rerateStream, STREAM_KEY, type Stream } from '../domain/rerate';
 import type { RatedEvent } from '../domain/rating/replay';
 import { keyIds, loadCatalog } from '../store/catalog';
-import { loadStream, loadStreamFrom, streamEventsAmong } from '../store/rerate/stream';
+import { loadStream, loadStreamFrom, loadStreamFromEvent, streamEventsAmong, streamTail } from '../store/rerate/stream';
 import { runTestBackfill } from './support/backfill';
 import { seededStack } from './support/stack';
 
@@ -29,10 +29,14 @@ describe('rerate: the tail of a stream replays as the whole stream does', () => 
 
   async function compare(stream: Stream, from: RatedEvent, whole: Awaited<ReturnType<typeof loadStream>>) {
     const cat = await loadCatalog(env.stack.dbs.challenges);
+    // the sequencer's refresh (from an end date) and a rerate from an event (from its id) read the same part
     const part = await loadStreamFrom(env.stack.dbs, cat, stream, 'rated', from.endDate);
+    expect(await loadStreamFromEvent(env.stack.dbs, cat, stream, 'rated', from.challengeId)).toEqual(part);
     const wholeTail = eventsFrom(whole.events, from.challengeId)!;
     const partTail = eventsFrom(part.events, from.challengeId)!;
     expect(partTail.map((e) => e.challengeId)).toEqual(wholeTail.map((e) => e.challengeId));
+    // what a rerate from the event records as rated
+    expect(await streamTail(env.stack.dbs, cat, stream, 'rated', from.challengeId)).toEqual(wholeTail);
     const a = rerateStream(wholeTail, whole.stored, whole.rowless);
     const b = rerateStream(partTail, part.stored, part.rowless);
     expect(b.rows.length).toBe(a.rows.length);

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { Catalog } from '../../domain/catalog';
 import { marathonRoundNumber, type MissingRatedPolicy } from '../../domain/rating/participants';
 import type { RatedEvent } from '../../domain/rating/replay';
-import { STREAM_KEY, type Stream, type StoredRow } from '../../domain/rerate';
+import { eventsFrom, STREAM_KEY, type Stream, type StoredRow } from '../../domain/rerate';
 import { keyIds } from '../catalog';
 import { existingMembers } from '../members/find';
 import type { Databases } from '../db';
@@ -187,4 +187,35 @@ export async function streamEventsAmong(
     named = r.rows.map((x) => x.challengeId);
   }
   return (await eventsOf(dbs, catalog, stream, policy, sql`id = ANY(${uuids}::uuid[])`, named)).events;
+}
+
+/**
+ * The stream from one of its events on (`fromId` first), as loadStreamFrom reads it: what a rerate from an event
+ * replays, without reading the events and rows before it (each of the sequencer's out-of-order rerates read the
+ * whole stream, twice, on the large seed). Undefined when `fromId` is not one of the stream's rated events.
+ */
+export async function loadStreamFromEvent(
+  dbs: Databases,
+  catalog: Catalog,
+  stream: Stream,
+  policy: MissingRatedPolicy,
+  fromId: string,
+): Promise<LoadedStream | undefined> {
+  const [first] = await streamEventsAmong(dbs, catalog, stream, policy, [fromId]);
+  return first && loadStreamFrom(dbs, catalog, stream, policy, first.endDate);
+}
+
+/** The stream's events from `fromId` on, in order, without any rows (none when it is not one of the stream's). */
+export async function streamTail(
+  dbs: Databases,
+  catalog: Catalog,
+  stream: Stream,
+  policy: MissingRatedPolicy,
+  fromId: string,
+): Promise<RatedEvent[]> {
+  const [first] = await streamEventsAmong(dbs, catalog, stream, policy, [fromId]);
+  if (!first) return [];
+  const named = stream === 'marathon' ? await namedEndingFrom(dbs, catalog, first.endDate) : [];
+  const tail = await eventsOf(dbs, catalog, stream, policy, sql`"endDate" >= ${first.endDate}`, named);
+  return eventsFrom(tail.events, fromId) ?? [];
 }
