@@ -26,7 +26,7 @@ import { removeOrphans } from '../store/backfill/membership';
 import { hasChallengeResult, memberRanges } from '../store/backfill/plan';
 import { computedRankPartitions } from '../store/backfill/staging';
 import { refreshRanks } from '../store/derived';
-import { analyzeStale } from '../store/planner-stats';
+import { analyzeGrown, analyzeStale } from '../store/planner-stats';
 import { openDatabases } from '../store/db';
 import type { ActivityDeps } from './deps';
 import { catalogCache } from './catalog-cache';
@@ -188,6 +188,7 @@ export function backfillActivities({ dbs, config }: ActivityDeps) {
           if (range) await recordBatch(tx, plan.runKey, range, { ...out, timings: zeroTimings(), ms: 0 });
           return out;
         });
+        if (!input.options.csvOnly) await analyzeGrown(dbs.members);
         return { ...r, timings, ms: performance.now() - started };
       } catch (e) {
         throw giveUpWhenHopeless(e, input, ctx.info.attempt);

@@ -63,6 +63,15 @@ export async function refreshRanks(db: Kysely<any>, partitions?: Array<{ trackId
       : partitions.length === 0
         ? sql`false`
         : sql`(s."trackId", s."typeId") IN (${sql.join(partitions.map((p) => sql`(${p.trackId}::uuid, ${p.typeId}::uuid)`))})`;
+  // the partition's sorts in memory (two over the whole partition: spilled to disk at the default work_mem on large)
+  const inTx = async (tx: Kysely<any>) => {
+    await sql`SELECT set_config('work_mem', '64MB', true)`.execute(tx);
+    return rerank(tx, where);
+  };
+  return db.isTransaction ? inTx(db) : db.transaction().execute(inTx);
+}
+
+async function rerank(db: Kysely<any>, where: RawBuilder<unknown>): Promise<number> {
   const r = await sql`
     WITH base AS (
       SELECT s.id, s."trackId", s."typeId", s."isPrivate", s.rating, ${rankCountry} AS country
