@@ -54,6 +54,14 @@ export const CutoverPlan = z
       .min(CONCURRENCY.min, { error: concurrencyMessage() })
       .max(CONCURRENCY.max, { error: concurrencyMessage() })
       .default(2),
+    /** members per backfill batch; omitted → the backfill's own default (small batches hold members' locks briefly
+     * while the platform is live; large ones cost less per member on a large platform) */
+    batchSize: z
+      .number()
+      .int()
+      .min(1, { error: '--batch-size must be between 1 and 5000' })
+      .max(5000, { error: '--batch-size must be between 1 and 5000' })
+      .optional(),
     /** parity: a full run, or two sampled runs of this many members on different seeds */
     parity: z
       .object({

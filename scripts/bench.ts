@@ -55,6 +55,12 @@ program
     await benchBackfill({ ...rest, sizes: size, json: raw.json === true });
   });
 
+const CutoverBench = z.object({
+  size: Size,
+  batchSize: z.coerce.number().int().min(1).max(5000, { error: '--batch-size must be 1-5000' }).optional(),
+  rerateInBackfill: z.enum(['yes', 'no'], { error: '--rerate-in-backfill must be yes or no' }).optional(),
+});
+
 const ParityBench = z.object({
   size: Size,
   baselineSample: z.coerce.number().int().min(10, { error: '--baseline-sample must be ≥ 10' }),
@@ -176,11 +182,20 @@ program
     'a whole cutover of a seeded platform under autopilot traffic, phase by phase; goal: large under 15 minutes (database cutover_bench_cutover)',
   )
   .option('--size <size>', 'dataset size', 'large')
+  .option('--batch-size <n>', 'members per backfill batch (default: 5000 on large, else the backfill’s 500)')
+  .option('--rerate-in-backfill <yes|no>', 'the backfill rates Development itself (default: no on large, as the runbook advises, else yes)')
   .option('--json', 'print one JSON object')
-  .action(async (raw: { size: string; json?: boolean }) => {
-    const size = Size.safeParse(raw.size);
-    if (!size.success) throw new UsageError(size.error.issues.map((i) => i.message).join('\n'));
-    await benchCutover({ size: size.data, json: raw.json === true });
+  .action(async (raw: Record<string, unknown>) => {
+    const parsed = CutoverBench.safeParse(raw);
+    if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => i.message).join('\n'));
+    const { size, batchSize, rerateInBackfill } = parsed.data;
+    const large = size === 'large';
+    await benchCutover({
+      size,
+      json: raw.json === true,
+      batchSize: batchSize ?? (large ? 5000 : undefined),
+      skipRerateInBackfill: rerateInBackfill === undefined ? large : rerateInBackfill === 'no',
+    });
   });
 
 program.parseAsync(process.argv).catch((e) => {

@@ -19,6 +19,7 @@ const GOAL_SECONDS = 15 * 60;
 export interface CutoverBench {
   size: SeedSize;
   members: number;
+  plan: { batchSize: number | null; skipRerateInBackfill: boolean };
   state: string;
   gatesHolding: number;
   gates: number;
@@ -43,16 +44,25 @@ export function phasesOf(status: CutoverStatus): CutoverBench['phases'] {
   });
 }
 
-export async function benchCutover(opts: { size: SeedSize; json: boolean }): Promise<void> {
+export async function benchCutover(opts: {
+  size: SeedSize;
+  json: boolean;
+  batchSize?: number;
+  skipRerateInBackfill: boolean;
+}): Promise<void> {
   const template = await ensureTemplate(opts.size);
   const { stack, copySeconds } = await freshCopy(template.name, 'cutover_bench_cutover');
   try {
     const members = await sql<{ n: number }>`SELECT count(*)::int AS n FROM members."member"`.execute(stack.dbs.members);
-    stderrLog(`a whole cutover of ${opts.size} (${members.rows[0]!.n} members) under autopilot traffic`);
+    stderrLog(
+      `a whole cutover of ${opts.size} (${members.rows[0]!.n} members) under autopilot traffic; backfill batches of ${opts.batchSize ?? 'the default'}${opts.skipRerateInBackfill ? ', Development rated in phase D only (--skip-rerate-in-backfill)' : ''}`,
+    );
     const { status, autopilot } = await runLiveCutover(stack, {
       plan: {
         name: `bench-${Date.now()}`,
         autoApprove: true,
+        skipRerateInBackfill: opts.skipRerateInBackfill,
+        ...(opts.batchSize === undefined ? {} : { batchSize: opts.batchSize }),
         rollbackWindowSeconds: 20,
         checkEverySeconds: 5,
         refreshWaitSeconds: 300,
@@ -66,6 +76,7 @@ export async function benchCutover(opts: { size: SeedSize; json: boolean }): Pro
     const r: CutoverBench = {
       size: opts.size,
       members: members.rows[0]!.n,
+      plan: { batchSize: opts.batchSize ?? null, skipRerateInBackfill: opts.skipRerateInBackfill },
       state: status.state,
       gatesHolding: status.gates.filter((g) => g.holds).length,
       gates: status.gates.length,
@@ -88,7 +99,7 @@ export async function benchCutover(opts: { size: SeedSize; json: boolean }): Pro
 function format(r: CutoverBench): string {
   const w = Math.max(...r.phases.map((p) => p.step.length));
   return [
-    `cutover bench: ${r.size} (${r.members} members), autopilot ${r.autopilot.ended} endings / ${r.autopilot.requests} calls during the run`,
+    `cutover bench: ${r.size} (${r.members} members; backfill batches of ${r.plan.batchSize ?? 'the default'}${r.plan.skipRerateInBackfill ? ', --skip-rerate-in-backfill' : ''}), autopilot ${r.autopilot.ended} endings / ${r.autopilot.requests} calls during the run`,
     ...r.phases.map(
       (p) =>
         `  ${p.step.padEnd(w)}  ${p.status.padEnd(8)} ${p.seconds.toFixed(1).padStart(7)} s  ${(p.share * 100).toFixed(0).padStart(3)} %  ${p.summary.slice(0, 110)}`,

@@ -10,7 +10,7 @@ import { UsageError, wholeNumber, withStack, withWorker } from '../cli-support';
 import { formatCutover, transitions } from './cutover-view';
 
 /**
- * `start [--name N] [--plan FILE|JSON] [--auto-approve] [--skip-rerate-in-backfill] [--skip STEP=REASON]…
+ * `start [--name N] [--plan FILE|JSON] [--auto-approve] [--skip-rerate-in-backfill] [--batch-size N] [--skip STEP=REASON]…
  * [--rollback-window S] [--concurrency N] [--parity-full] [--detach] [--json]`: starts the cutover workflow and
  * follows it, printing each step as it passes; Ctrl-C (or --detach) leaves it running on the stack's worker.
  */
@@ -49,6 +49,7 @@ export function parseStartFlags(raw: Record<string, unknown>, env: Record<string
   if (skip.length) input.skip = [...((base.skip as unknown[]) ?? []), ...skip];
   if (raw.rollbackWindow !== undefined) input.rollbackWindowSeconds = wholeNumber('--rollback-window', raw.rollbackWindow as string);
   if (raw.concurrency !== undefined) input.concurrency = wholeNumber('--concurrency', raw.concurrency as string);
+  if (raw.batchSize !== undefined) input.batchSize = wholeNumber('--batch-size', raw.batchSize as string);
   if (raw.parityFull) input.parity = { ...(base.parity as object), full: true };
   const parsed = CutoverPlan.safeParse(input);
   if (!parsed.success)
@@ -113,6 +114,7 @@ export function registerCutoverStart(program: Command): void {
     )
     .option('--rollback-window <seconds>', 'how long reads stay unified under watch before the flag may go (default 3600)')
     .option('--concurrency <n>', 'batches in flight in the backfill and the rerates (1-32, default 2)')
+    .option('--batch-size <n>', 'members per backfill batch (1-5000, default 500; larger is faster on a large platform)')
     .option('--parity-full', 'one full parity run instead of two sampled runs of 50')
     .option('--detach', 'start it and return (needs a running `npm run stack` worker)')
     .option('--json', 'print the final status as JSON')

@@ -136,7 +136,16 @@ export const STEP_RUNNERS: Record<Step, (c: StepContext) => Promise<void>> = {
     const capture = await cutoverActs.cutoverEnableCapture();
     const r = await executeChild(backfill, {
       workflowId: child(c),
-      args: [{ options: { concurrency: plan.concurrency, skipRerate: plan.skipRerateInBackfill } }],
+      // batchSize only when the plan sets it: the child's input stays what runs recorded before it existed
+      args: [
+        {
+          options: {
+            concurrency: plan.concurrency,
+            skipRerate: plan.skipRerateInBackfill,
+            ...(plan.batchSize === undefined ? {} : { batchSize: plan.batchSize }),
+          },
+        },
+      ],
     });
     evidenceOf(c, r.evidenceId);
     c.rec.summary = `${r.totals.members} members, ${r.totals.statsRows} stats and ${r.totals.historyRows} history rows written in ${r.seconds.toFixed(0)} s; ${capture}`;
