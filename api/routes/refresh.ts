@@ -101,9 +101,17 @@ export const refreshRoutes: FastifyPluginAsync<RefreshRouteOptions> = async (app
     const handle = await t.client.withDeadline(Date.now() + START_DEADLINE_MS, () => start(t)).catch(asHttp);
     const timeout = Symbol('timeout');
     let timer: NodeJS.Timeout | undefined;
-    const out = await Promise.race([handle.result(), new Promise<typeof timeout>((r) => (timer = setTimeout(() => r(timeout), t.waitMs)))])
+    // the wait for the result ends with the request: a long poll left behind would outlive the API's client (its
+    // retry on a closed connection throws where nothing catches it)
+    const waiting = new AbortController();
+    const result = t.client.withAbortSignal(waiting.signal, () => handle.result());
+    result.catch(() => undefined);
+    const out = await Promise.race([result, new Promise<typeof timeout>((r) => (timer = setTimeout(() => r(timeout), t.waitMs)))])
       .catch(asHttp)
-      .finally(() => clearTimeout(timer));
+      .finally(() => {
+        clearTimeout(timer);
+        waiting.abort();
+      });
     if (out !== timeout) return out as R;
     void reply.code(202);
     return { workflowId: handle.workflowId, runId: handle.firstExecutionRunId, status: 'running' };
