@@ -214,6 +214,11 @@ export interface BatchPlan {
   runKey: string;
   /** identifies this execution's rating replay (computed once per run and process; a continued run computes it anew) */
   replayKey?: string;
+  /**
+   * a refresh's batch (live, between whole re-rankings): a row newly rated in a partition whose ranks we compute gets
+   * the rank it has among the stored ratings now, instead of none until the next re-ranking
+   */
+  provisionalRanks?: boolean;
 }
 
 export interface BackfillPlan extends BatchPlan {

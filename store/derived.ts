@@ -18,7 +18,7 @@ function inScope(column: RawBuilder<unknown>, scope: MemberScope): RawBuilder<un
 }
 
 /** A blank-aware coalesce matching rankCountry(): competition country, else home country, else country. */
-const rankCountry = sql`COALESCE(
+export const rankCountry = sql`COALESCE(
   CASE WHEN btrim(m."competitionCountryCode") <> '' THEN m."competitionCountryCode" END,
   CASE WHEN btrim(m."homeCountryCode") <> '' THEN m."homeCountryCode" END,
   CASE WHEN btrim(m.country) <> '' THEN m.country END)`;

@@ -87,7 +87,13 @@ export async function processBatch(tx: Kysely<any>, ctx: BatchContext): Promise<
     await loadBatchSources(tx, dbs);
     return m;
   });
-  const b: BatchSql = { catalog: cat, trackId: plan.trackId, typeId: plan.typeId, fullRun: plan.fullRun };
+  const b: BatchSql = {
+    catalog: cat,
+    trackId: plan.trackId,
+    typeId: plan.typeId,
+    fullRun: plan.fullRun,
+    provisionalRanks: plan.provisionalRanks === true,
+  };
   const history = !options.skipHistory;
   await lap('aggregate', async () => {
     await stageStats(tx, b);

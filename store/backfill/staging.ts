@@ -2,7 +2,7 @@ import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Catalog } from '../../domain/catalog';
 import { DEVELOP_RATED_KEY, MARATHON_KEY, RERANKED_KEYS, SRM_KEY } from '../../domain/mapping';
 import { challengeKeyMap, developMap, dsHistoryMap, keyIds } from '../catalog';
-import { rerankedPartitions, type Partition } from '../derived';
+import { rankCountry, rerankedPartitions, type Partition } from '../derived';
 import { legacyStatsRelation } from '../legacy-stats';
 import { batchRows } from '../sql';
 
@@ -21,6 +21,8 @@ export interface BatchSql {
   typeId?: string;
   /** the run computes all of a member's rows: rows it no longer produces are removed */
   fullRun: boolean;
+  /** newly rated rows of re-ranked partitions get their rank among the stored ratings (BatchPlan.provisionalRanks) */
+  provisionalRanks?: boolean;
 }
 
 /** The run's key filter (--track-id, --type-id) over a row's track and type columns. */
@@ -213,6 +215,36 @@ export async function carryComputedRanks(db: Kysely<any>, b: BatchSql): Promise<
     UPDATE batch_stats s SET "globalRank" = u."globalRank", "countryRank" = u."countryRank"
     FROM ${batchRows('members.memberStats')} u
     WHERE u."userId" = s."userId" AND u."trackId" = s."trackId" AND u."typeId" = s."typeId"
+      AND (s."trackId", s."typeId") IN (${sql.join(partitions.map((p) => sql`(${p.trackId}::uuid, ${p.typeId}::uuid)`))})`.execute(db);
+  if (b.provisionalRanks) await rankNewlyRated(db, partitions);
+}
+
+/**
+ * A refresh's rows that carry a rating but no rank (a member's first rated event of the key): the rank RANK() gives
+ * them among the stored ratings now (1 + the members rated higher in their partition and, for countryRank, country),
+ * so the row is complete at once. The members below shift by one only at the next re-ranking (the sequencer's after
+ * it rates, or a backfill's finalize): until then a refresh under live traffic left a rated row without a rank,
+ * which parity reports. Counted through the rank index, for the few rows a refresh writes.
+ */
+async function rankNewlyRated(db: Kysely<any>, partitions: Partition[]): Promise<void> {
+  const higher = sql`
+    FROM members."memberStats" u
+    WHERE u."trackId" = s."trackId" AND u."typeId" = s."typeId" AND u."isPrivate" = n."isPrivate"
+      AND u.rating IS NOT NULL AND u.rating > s.rating AND u."userId" <> s."userId"`;
+  await sql`
+    UPDATE batch_stats s
+    SET "globalRank" = 1 + (SELECT count(*) ${higher}),
+        "countryRank" = CASE WHEN n.country IS NULL THEN NULL ELSE 1 + (
+          SELECT count(*) ${higher}
+            AND (SELECT ${rankCountry} FROM members."member" m WHERE m."userId" = u."userId") = n.country) END
+    FROM (
+      SELECT x."userId", x."trackId", x."typeId", COALESCE(stored."isPrivate", false) AS "isPrivate",
+             (SELECT ${rankCountry} FROM members."member" m WHERE m."userId" = x."userId") AS country
+      FROM batch_stats x
+      LEFT JOIN members."memberStats" stored ON stored."userId" = x."userId" AND stored."trackId" = x."trackId" AND stored."typeId" = x."typeId"
+    ) n
+    WHERE n."userId" = s."userId" AND n."trackId" = s."trackId" AND n."typeId" = s."typeId"
+      AND s.rating IS NOT NULL AND s."globalRank" IS NULL
       AND (s."trackId", s."typeId") IN (${sql.join(partitions.map((p) => sql`(${p.trackId}::uuid, ${p.typeId}::uuid)`))})`.execute(db);
 }
 

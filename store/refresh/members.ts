@@ -23,7 +23,7 @@ export async function refreshMembers(
       catalog,
       scope: { userIds },
       options,
-      plan: { fullRun: true, runKey, checkpoint: false },
+      plan: { fullRun: true, runKey, checkpoint: false, provisionalRanks: true },
       lap: untimed,
       replay: () => Promise.reject(new Error('a refresh does not rate: the sequencer does')),
     });
