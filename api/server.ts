@@ -65,6 +65,9 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     frameworkErrors,
   });
   installRouteTable(app);
+  // ends the Temporal calls of requests still running when the API closes (api/temporal-calls.ts)
+  const closing = new AbortController();
+  app.addHook('preClose', async () => closing.abort());
   // the challenges database's own catalogue ids; without it (unreachable, not deployed) the shipped ids serve
   let names: CatalogNames = catalogNames(BUILTIN_CATALOG);
   if (opts.dbs.challenges) {
@@ -98,9 +101,16 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   await app.register(healthRoutes, { db, readSource: opts.readSource });
   await app.register(memberStatsRoutes, { db, readSource: opts.readSource, names, counter });
   const catalog = opts.dbs.challenges ? await loadCatalog(opts.dbs.challenges).catch(() => BUILTIN_CATALOG) : BUILTIN_CATALOG;
-  await app.register(refreshRoutes, { members: db, challenges: opts.dbs.challenges, catalog, auth: opts.auth, temporal: opts.temporal });
+  await app.register(refreshRoutes, {
+    members: db,
+    challenges: opts.dbs.challenges,
+    catalog,
+    auth: opts.auth,
+    temporal: opts.temporal,
+    closing: closing.signal,
+  });
   await app.register(metricsRoutes({ dbs: opts.dbs, readSource: opts.readSource, workerMetricsUrl: opts.workerMetricsUrl }));
-  if (opts.dashboard) await app.register(dashboardRoutes({ sources: opts.dashboard, auth: opts.auth }));
+  if (opts.dashboard) await app.register(dashboardRoutes({ sources: opts.dashboard, auth: opts.auth, closing: closing.signal }));
   return app;
 }
 

@@ -62,6 +62,17 @@ export async function withWorker<T>(stack: Stack, log: (m: string) => void, fn: 
 }
 
 /**
+ * Whether a failed call means Temporal (or a busy worker) did not answer, not that the run failed: the client wraps
+ * the gRPC status in a ServiceError whose own message is generic ("Failed to query Workflow"), so the causes are read too.
+ */
+export function temporalBlinked(e: unknown): boolean {
+  let text = '';
+  for (let c: unknown = e, depth = 0; c !== undefined && c !== null && depth < 5; c = (c as { cause?: unknown }).cause, depth++)
+    text += ` ${c instanceof Error ? c.message : String(c)}`;
+  return /UNAVAILABLE|ECONNREFUSED|DEADLINE_EXCEEDED|Connection refused|transport error|query timed out/i.test(text);
+}
+
+/**
  * A workflow's result, waiting out a Temporal server that is down or restarting (the client gives up after a
  * minute or so): the run goes on without us, so a CLI following it must not report it failed.
  */
@@ -71,8 +82,7 @@ export async function resultThroughOutages<T>(handle: { result(): Promise<T> }, 
     try {
       return await handle.result();
     } catch (e) {
-      const text = e instanceof Error ? `${e.message} ${(e.cause as Error | undefined)?.message ?? ''}` : String(e);
-      if (!/UNAVAILABLE|ECONNREFUSED|DEADLINE_EXCEEDED|Connection refused|transport error/i.test(text)) throw e;
+      if (!temporalBlinked(e)) throw e;
       if (!warned) log('Temporal is unreachable; the run continues on the server — waiting for it to come back');
       warned = true;
       await new Promise((r) => setTimeout(r, 2000));

@@ -1,5 +1,6 @@
+import { ServiceError } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
-import { resultThroughOutages } from '../scripts/cli-support';
+import { resultThroughOutages, temporalBlinked } from '../scripts/cli-support';
 
 describe('following a run through a Temporal outage', () => {
   it('waits out UNAVAILABLE and returns the result; any other failure is the run’s and is raised', async () => {
@@ -18,4 +19,21 @@ describe('following a run through a Temporal outage', () => {
     const failed = { result: async () => Promise.reject(new Error('Workflow execution failed: backfill stopped')) };
     await expect(resultThroughOutages(failed, () => {})).rejects.toThrow(/backfill stopped/);
   }, 20_000);
+});
+
+describe('temporalBlinked', () => {
+  it('reads the gRPC status in the cause of the client’s ServiceError, whose own message is generic', () => {
+    // what handle.query() threw when a busy worker did not answer in time (seen on the large cutover)
+    const busy = new ServiceError('Failed to query Workflow', {
+      cause: Object.assign(new Error('4 DEADLINE_EXCEEDED: query timed out before a worker could process it'), { code: 4 }),
+    });
+    expect(temporalBlinked(busy)).toBe(true);
+    expect(temporalBlinked(new Error('14 UNAVAILABLE: Connection refused'))).toBe(true);
+    expect(temporalBlinked(new ServiceError('Failed to query Workflow', { cause: new Error('3 INVALID_ARGUMENT: bad query') }))).toBe(
+      false,
+    );
+    expect(temporalBlinked(new Error('Workflow execution failed: backfill stopped'))).toBe(false);
+    expect(temporalBlinked('UNAVAILABLE')).toBe(true);
+    expect(temporalBlinked(undefined)).toBe(false);
+  });
 });

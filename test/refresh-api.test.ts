@@ -9,6 +9,7 @@ import { createVerifier, type AuthVerifier } from '../api/auth';
 import { buildApi } from '../api/server';
 import { parseConfig } from '../domain/config';
 import { eventsFrom } from '../domain/rerate';
+import { refreshMemberWorkflowId } from '../workflows/refresh/messages';
 import { localIssuerKeys, mintToken, type AuthKeys } from '../lib/auth-keys';
 import { loadCatalog } from '../store/catalog';
 import { watchReadSource, type ReadSourceReader } from '../store/read-source';
@@ -25,14 +26,14 @@ describe('refresh and rerate routes', () => {
   let dataDir: string;
   const auth = parseConfig({}).auth;
   const apps: FastifyInstance[] = [];
-  const api = async (waitMs: number, client?: Client) => {
+  const api = async (waitMs: number, client?: Client, taskQueue = env.taskQueue) => {
     const app = await buildApi({
       dbs: env.stack.dbs,
       readSource: reader,
       auth: verifier,
       logLevel: false,
       readLatency: false,
-      temporal: { client: client ?? env.stack.client!, taskQueue: env.taskQueue, waitMs },
+      temporal: { client: client ?? env.stack.client!, taskQueue, waitMs },
     });
     apps.push(app);
     return app;
@@ -159,6 +160,44 @@ describe('refresh and rerate routes', () => {
     });
     expect(nobody.statusCode, nobody.body).toBe(404);
   });
+
+  it(
+    'closing the API ends a request’s wait at once with 202 (the workflow runs on): no call outlives the API',
+    { timeout: 30_000 },
+    async () => {
+      // a queue nobody polls: the refresh starts and its result never comes within the wait
+      const app = await api(120_000, undefined, `nobody-polls-${process.pid}`);
+      const m = await sql<{ handle: string }>`SELECT handle FROM members.member ORDER BY "userId" DESC LIMIT 1`.execute(
+        env.stack.dbs.members,
+      );
+      const handle = m.rows[0]!.handle;
+      const pending = app.inject({
+        method: 'POST',
+        url: `/members/${handle}/stats/refresh`,
+        headers: { authorization: await token(['refresh:member_stats']) },
+      });
+      const wf = env.stack.client!.workflow.getHandle(refreshMemberWorkflowId(handle));
+      try {
+        await expect
+          .poll(
+            () =>
+              wf.describe().then(
+                (d) => d.status.name,
+                () => 'none',
+              ),
+            { timeout: 15_000 },
+          )
+          .toBe('RUNNING');
+        await app.close();
+        // without the API's closing signal the wait would run its 120 s, its long poll left on the stack's connection
+        const r = await pending;
+        expect(r.statusCode, r.body).toBe(202);
+        expect(r.json()).toMatchObject({ workflowId: refreshMemberWorkflowId(handle), status: 'running' });
+      } finally {
+        await wf.terminate('test over').catch(() => undefined);
+      }
+    },
+  );
 
   it('Temporal unreachable: 503 and nothing started', async () => {
     const connection = Connection.lazy({ address: '127.0.0.1:1', connectTimeout: '1s' });

@@ -10,6 +10,7 @@ import { callerOf, requireScope, type AuthVerifier } from '../auth';
 import { HttpError } from '../errors';
 import type { StatusSources } from '../status';
 import { NothingToSteer, steerAction, steerTarget } from '../steering';
+import { untilClosed } from '../temporal-calls';
 import { jsonSchema } from '../schemas';
 import { zodValidator } from '../validation';
 import { DASHBOARD_PAGE } from './page';
@@ -23,6 +24,8 @@ import { dashboardState } from './state';
 export interface DashboardOptions {
   sources: StatusSources;
   auth?: AuthVerifier;
+  /** aborted when the API closes: ends the calls of requests still running (api/temporal-calls.ts) */
+  closing?: AbortSignal;
 }
 
 const Reason = z
@@ -98,13 +101,15 @@ async function act(client: Client, sources: StatusSources, a: DashboardAction, a
 export function dashboardRoutes(opts: DashboardOptions): FastifyPluginAsync {
   return async (app) => {
     const read = dashboardState(opts.sources);
+    const closing = opts.closing ?? new AbortController().signal;
+    const bounded = <T>(fn: () => Promise<T>) => (opts.sources.client ? untilClosed(opts.sources.client, closing, fn) : fn());
     app.get('/dashboard', { schema: { hide: true } }, async (_req, reply) => {
       void reply.header('content-type', 'text/html; charset=utf-8').header('cache-control', 'no-store');
       return DASHBOARD_PAGE;
     });
     app.get('/dashboard/state', { schema: { hide: true } }, async (_req, reply) => {
       void reply.header('cache-control', 'no-store');
-      return read();
+      return bounded(read);
     });
     app.get<{ Params: z.infer<typeof EvidenceParams> }>(
       '/dashboard/evidence/:id',
@@ -127,7 +132,7 @@ export function dashboardRoutes(opts: DashboardOptions): FastifyPluginAsync {
       async (req) => {
         const client = opts.sources.client;
         if (!client) throw new HttpError(503, 'this API is not connected to Temporal: actions are unavailable');
-        const said = await act(client, opts.sources, req.body, `dashboard:${callerOf(req).clientId}`);
+        const said = await bounded(() => act(client, opts.sources, req.body, `dashboard:${callerOf(req).clientId}`));
         req.log.info({ action: req.body.action, actor: callerOf(req).clientId }, 'dashboard action');
         return { ok: true, said };
       },

@@ -14,6 +14,7 @@ import { memberRerateWorkflowId, RerateChallenge, RerateMember } from '../../wor
 import { refreshSeconds } from '../../lib/metrics';
 import { callerOf, requireScope, type AuthVerifier } from '../auth';
 import { HttpError } from '../errors';
+import { untilClosed } from '../temporal-calls';
 import { ApiError, HandleParams, jsonSchema } from '../schemas';
 import { zodValidator } from '../validation';
 
@@ -24,6 +25,8 @@ export interface RefreshRouteOptions {
   catalog?: Catalog;
   auth?: AuthVerifier;
   temporal?: { client: Client; taskQueue: string; waitMs: number };
+  /** aborted when the API closes: ends the calls of requests still running (api/temporal-calls.ts) */
+  closing?: AbortSignal;
 }
 
 const errors = Object.fromEntries([400, 401, 403, 404, 409, 500, 503].map((s) => [s, jsonSchema(ApiError)]));
@@ -98,16 +101,23 @@ export const refreshRoutes: FastifyPluginAsync<RefreshRouteOptions> = async (app
   ): Promise<R | z.infer<typeof Accepted>> {
     const t = temporal();
     // an unreachable Temporal is a prompt 503, not a request hanging on the client's own retries
-    const handle = await t.client.withDeadline(Date.now() + START_DEADLINE_MS, () => start(t)).catch(asHttp);
+    const closing = opts.closing ?? new AbortController().signal;
+    const handle = await untilClosed(t.client, closing, () => t.client.withDeadline(Date.now() + START_DEADLINE_MS, () => start(t))).catch(
+      asHttp,
+    );
     const timeout = Symbol('timeout');
     let timer: NodeJS.Timeout | undefined;
-    // the wait for the result ends with the request: a long poll left behind would outlive the API's client (its
-    // retry on a closed connection throws where nothing catches it)
+    // the wait for the result ends with the request (or the API): a long poll left behind would outlive the client
     const waiting = new AbortController();
-    const result = t.client.withAbortSignal(waiting.signal, () => handle.result());
+    const result = untilClosed(t.client, closing, () => handle.result(), waiting.signal);
     result.catch(() => undefined);
-    const out = await Promise.race([result, new Promise<typeof timeout>((r) => (timer = setTimeout(() => r(timeout), t.waitMs)))])
-      .catch(asHttp)
+    const waited = new Promise<typeof timeout>((r) => {
+      timer = setTimeout(() => r(timeout), t.waitMs);
+      closing.addEventListener('abort', () => r(timeout), { once: true });
+    });
+    // closing cancels the wait, not the workflow: the caller learns where it runs, as when the wait runs out
+    const out = await Promise.race([result, waited])
+      .catch((e: unknown) => (closing.aborted ? timeout : asHttp(e)))
       .finally(() => {
         clearTimeout(timer);
         waiting.abort();

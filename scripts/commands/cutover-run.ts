@@ -6,7 +6,7 @@ import { CutoverPlan, cutoverWorkflowId, SKIPPABLE, type CutoverPlanInput, type 
 import { stderrLog, type Stack } from '../../lib/stack';
 import { readCutover } from '../../store/cutover';
 import { Cutover, cutoverStatus } from '../../workflows/cutover/messages';
-import { UsageError, wholeNumber, withStack, withWorker } from '../cli-support';
+import { temporalBlinked, UsageError, wholeNumber, withStack, withWorker } from '../cli-support';
 import { formatCutover, transitions } from './cutover-view';
 
 /**
@@ -84,7 +84,8 @@ export async function followCutover(
   let last: CutoverStatus | undefined;
   for (;;) {
     const now = await handle.query(cutoverStatus).catch((e: Error) => {
-      if (/UNAVAILABLE|ECONNREFUSED|DEADLINE|not found/i.test(e.message)) return last;
+      // a busy worker or a restarting server: the run goes on, ask again
+      if (temporalBlinked(e) || /not found/i.test(e.message)) return last;
       throw e;
     });
     if (now) {
