@@ -55,3 +55,10 @@ export const API_LIMITS = {
   maxHeaderBytes: 16 * 1024,
 } as const;
 export type ApiLimits = { -readonly [K in keyof typeof API_LIMITS]: number };
+
+/**
+ * Members whose derived rows (mostRecent, stats, memberMaxRating) a rerate's finalize rewrites per transaction. One
+ * transaction over a whole stream's members (about 100,000 on a large platform) held their locks for minutes and
+ * deadlocked with live refreshes on every attempt; ranges keep each lock set small and short.
+ */
+export const FINALIZE_MEMBERS = 2_000;

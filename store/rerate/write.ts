@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { Catalog } from '../../domain/catalog';
+import { FINALIZE_MEMBERS } from '../../domain/limits';
 import type { HistoryRow } from '../../domain/rating/replay';
 import { RERATE_CREATED_BY, STREAM_KEY, type Stream } from '../../domain/rerate';
 import { keyIds } from '../catalog';
@@ -89,7 +90,14 @@ export async function finalizeRerate(
   stream: Stream,
   userIds: readonly number[],
 ): Promise<{ statsChanged: number; ranksChanged: number }> {
-  const statsChanged = await db.transaction().execute((tx) => refreshStreamStats(tx, catalog, stream, userIds));
+  const ids = [...new Set(userIds)].sort((a, b) => a - b);
+  let statsChanged = 0;
+  // in ranges, each its own transaction: a range is correct on its own (its members' rows are derived from their
+  // history alone), and a rerun after a crash redoes only what differs
+  for (let i = 0; i < ids.length; i += FINALIZE_MEMBERS) {
+    const range = ids.slice(i, i + FINALIZE_MEMBERS);
+    statsChanged += await db.transaction().execute((tx) => refreshStreamStats(tx, catalog, stream, range));
+  }
   const ranksChanged = await rerankStream(db, catalog, stream);
   return { statsChanged, ranksChanged };
 }
@@ -106,6 +114,9 @@ export async function refreshStreamStats(tx: Kysely<any>, catalog: Catalog, stre
   const [trackId, typeId] = keyIds(catalog, STREAM_KEY[stream]);
   const by = RERATE_CREATED_BY[stream];
   const ids = [...userIds];
+  // the members' rows first, in id order, as backfill batches and refreshes lock them (store/backfill/membership.ts),
+  // then the derived lock: a refresh holding a member and waiting for that lock never waits on us in turn
+  await sql`SELECT 1 FROM members."member" WHERE "userId" = ANY(${ids}::bigint[]) ORDER BY "userId" FOR NO KEY UPDATE`.execute(tx);
   await lockDerived(tx);
   const key = sql`"trackId" = ${trackId}::uuid AND "typeId" = ${typeId}::uuid AND "userId" = ANY(${ids}::bigint[])`;
   const latest = sql`SELECT DISTINCT ON ("userId") id FROM members."memberStatsHistory" WHERE ${key} ORDER BY "userId", "eventDate" DESC, id DESC`;
