@@ -5,7 +5,20 @@ import type { Client } from '@temporalio/client';
  * flight when the stack then closes its connection fails UNAVAILABLE, and the client's retry of it runs on the closed
  * channel inside a timer, where nothing catches it: the process dies. A request whose caller went away keeps running
  * (fastify does not wait for it), so closing must cancel its calls rather than wait for them.
+ * The client adds an abort listener per call and never removes it: each request gets a signal of its own, linked to
+ * the long-lived ones only while it runs.
  */
-export function untilClosed<T>(client: Client, closing: AbortSignal, fn: () => Promise<T>, also?: AbortSignal): Promise<T> {
-  return client.withAbortSignal(also ? AbortSignal.any([closing, also]) : closing, fn);
+export async function untilClosed<T>(client: Client, closing: AbortSignal, fn: () => Promise<T>, also?: AbortSignal): Promise<T> {
+  const mine = new AbortController();
+  const abort = () => mine.abort();
+  const sources = also ? [closing, also] : [closing];
+  for (const s of sources) {
+    if (s.aborted) mine.abort();
+    else s.addEventListener('abort', abort, { once: true });
+  }
+  try {
+    return await client.withAbortSignal(mine.signal, fn);
+  } finally {
+    for (const s of sources) s.removeEventListener('abort', abort);
+  }
 }

@@ -199,6 +199,36 @@ describe('refresh and rerate routes', () => {
     },
   );
 
+  it('requests leave no abort listener behind on the API’s closing signal (the client never removes its own)', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on('warning', onWarning);
+    const app = await api(100, undefined, `nobody-polls-${process.pid}`);
+    const m = await sql<{ handle: string }>`SELECT handle FROM members.member ORDER BY "userId" DESC OFFSET 1 LIMIT 1`.execute(
+      env.stack.dbs.members,
+    );
+    const handle = m.rows[0]!.handle;
+    try {
+      // each joins the same running refresh and answers 202 when its short wait runs out
+      for (let i = 0; i < 15; i++) {
+        const r = await app.inject({
+          method: 'POST',
+          url: `/members/${handle}/stats/refresh`,
+          headers: { authorization: await token(['refresh:member_stats']) },
+        });
+        expect(r.statusCode, r.body).toBe(202);
+      }
+      await new Promise((r) => setImmediate(r));
+      expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning').map((w) => w.message)).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+      await env.stack
+        .client!.workflow.getHandle(refreshMemberWorkflowId(handle))
+        .terminate('test over')
+        .catch(() => undefined);
+    }
+  });
+
   it('Temporal unreachable: 503 and nothing started', async () => {
     const connection = Connection.lazy({ address: '127.0.0.1:1', connectTimeout: '1s' });
     const app = await api(1000, new Client({ connection }));

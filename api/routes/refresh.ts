@@ -111,15 +111,18 @@ export const refreshRoutes: FastifyPluginAsync<RefreshRouteOptions> = async (app
     const waiting = new AbortController();
     const result = untilClosed(t.client, closing, () => handle.result(), waiting.signal);
     result.catch(() => undefined);
+    let onClose = () => {};
     const waited = new Promise<typeof timeout>((r) => {
       timer = setTimeout(() => r(timeout), t.waitMs);
-      closing.addEventListener('abort', () => r(timeout), { once: true });
+      onClose = () => r(timeout);
+      closing.addEventListener('abort', onClose, { once: true });
     });
     // closing cancels the wait, not the workflow: the caller learns where it runs, as when the wait runs out
     const out = await Promise.race([result, waited])
       .catch((e: unknown) => (closing.aborted ? timeout : asHttp(e)))
       .finally(() => {
         clearTimeout(timer);
+        closing.removeEventListener('abort', onClose);
         waiting.abort();
       });
     if (out !== timeout) return out as R;
