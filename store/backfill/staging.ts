@@ -224,28 +224,35 @@ export async function carryComputedRanks(db: Kysely<any>, b: BatchSql): Promise<
  * them among the stored ratings now (1 + the members rated higher in their partition and, for countryRank, country),
  * so the row is complete at once. The members below shift by one only at the next re-ranking (the sequencer's after
  * it rates, or a backfill's finalize): until then a refresh under live traffic left a rated row without a rank,
- * which parity reports. Counted through the rank index, for the few rows a refresh writes.
+ * which parity reports. The partition's rated rows are read once, each joined to its member's country once: a
+ * count per staged row, with the country looked up per higher-rated row, took seconds on a large platform and
+ * held the refresh's locks meanwhile.
  */
 async function rankNewlyRated(db: Kysely<any>, partitions: Partition[]): Promise<void> {
-  const higher = sql`
-    FROM members."memberStats" u
-    WHERE u."trackId" = s."trackId" AND u."typeId" = s."typeId" AND u."isPrivate" = n."isPrivate"
-      AND u.rating IS NOT NULL AND u.rating > s.rating AND u."userId" <> s."userId"`;
+  const inPartitions = sql`(s."trackId", s."typeId") IN (${sql.join(partitions.map((p) => sql`(${p.trackId}::uuid, ${p.typeId}::uuid)`))})`;
+  const waiting = await sql<{ n: number }>`
+    SELECT count(*)::int AS n FROM batch_stats s WHERE s.rating IS NOT NULL AND s."globalRank" IS NULL AND ${inPartitions}`.execute(db);
+  if (waiting.rows[0]!.n === 0) return;
   await sql`
+    WITH need AS MATERIALIZED (
+      SELECT s."userId", s."trackId", s."typeId", s.rating, COALESCE(stored."isPrivate", false) AS "isPrivate",
+             (SELECT ${rankCountry} FROM members."member" m WHERE m."userId" = s."userId") AS country
+      FROM batch_stats s
+      LEFT JOIN members."memberStats" stored ON stored."userId" = s."userId" AND stored."trackId" = s."trackId" AND stored."typeId" = s."typeId"
+      WHERE s.rating IS NOT NULL AND s."globalRank" IS NULL AND ${inPartitions}
+    ), higher AS (
+      SELECT n."userId", n."trackId", n."typeId", n.country,
+             count(u."userId") AS global, count(u."userId") FILTER (WHERE ${rankCountry} = n.country) AS local
+      FROM need n
+      LEFT JOIN members."memberStats" u ON u."trackId" = n."trackId" AND u."typeId" = n."typeId" AND u."isPrivate" = n."isPrivate"
+        AND u.rating IS NOT NULL AND u.rating > n.rating AND u."userId" <> n."userId"
+      LEFT JOIN members."member" m ON m."userId" = u."userId"
+      GROUP BY n."userId", n."trackId", n."typeId", n.country
+    )
     UPDATE batch_stats s
-    SET "globalRank" = 1 + (SELECT count(*) ${higher}),
-        "countryRank" = CASE WHEN n.country IS NULL THEN NULL ELSE 1 + (
-          SELECT count(*) ${higher}
-            AND (SELECT ${rankCountry} FROM members."member" m WHERE m."userId" = u."userId") = n.country) END
-    FROM (
-      SELECT x."userId", x."trackId", x."typeId", COALESCE(stored."isPrivate", false) AS "isPrivate",
-             (SELECT ${rankCountry} FROM members."member" m WHERE m."userId" = x."userId") AS country
-      FROM batch_stats x
-      LEFT JOIN members."memberStats" stored ON stored."userId" = x."userId" AND stored."trackId" = x."trackId" AND stored."typeId" = x."typeId"
-    ) n
-    WHERE n."userId" = s."userId" AND n."trackId" = s."trackId" AND n."typeId" = s."typeId"
-      AND s.rating IS NOT NULL AND s."globalRank" IS NULL
-      AND (s."trackId", s."typeId") IN (${sql.join(partitions.map((p) => sql`(${p.trackId}::uuid, ${p.typeId}::uuid)`))})`.execute(db);
+    SET "globalRank" = 1 + h.global, "countryRank" = CASE WHEN h.country IS NULL THEN NULL ELSE 1 + h.local END
+    FROM higher h
+    WHERE h."userId" = s."userId" AND h."trackId" = s."trackId" AND h."typeId" = s."typeId"`.execute(db);
 }
 
 /** Partitions whose ranks we compute: always RERANKED_KEYS, and any a rerate has re-ranked since (store/derived.ts). */
