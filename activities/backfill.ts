@@ -116,7 +116,7 @@ export function backfillActivities({ dbs, config }: ActivityDeps) {
         // whose completion was lost reports what it wrote instead of the nothing a second pass writes
         const checkpoint = !options.csvOnly;
         const plan: BackfillPlan = { ...base, checkpoint, ranges: [], userIds, membersTotal: userIds.length, unmapped };
-        if (checkpoint) await beginRun(dbs.members, `members:${runKey}`, plan);
+        if (checkpoint) await beginRun(dbs.members, `members:${runKey}`, plan, !options.skipRatings);
         return plan;
       }
       // a run over ranges checkpoints its batches; an unfinished earlier run with the same options is continued
@@ -134,7 +134,7 @@ export function backfillActivities({ dbs, config }: ActivityDeps) {
       // once per run: legacy rows the mapping cannot place (whole tables, or the run's limited members)
       const unmapped = await unmappedUpTo(dbs.members, options.limit === undefined ? undefined : (ranges.at(-1)?.[1] ?? 0));
       const plan: BackfillPlan = { ...base, checkpoint, ranges, userIds: [], membersTotal: total, unmapped };
-      if (checkpoint) await beginRun(dbs.members, resumeKey, plan);
+      if (checkpoint) await beginRun(dbs.members, resumeKey, plan, !options.skipRatings);
       warmReplay(cat, options, plan);
       return plan;
     },
@@ -211,19 +211,23 @@ export function backfillActivities({ dbs, config }: ActivityDeps) {
       const orphansRemoved = everyMember ? await removeOrphans(dbs.members) : 0;
       // only the partitions whose ranks we compute are re-ranked; legacy ranks elsewhere are preserved
       const cat = await getCatalog();
-      const partitions = options.skipRatings
-        ? []
-        : (await computedRankPartitions(dbs.members, cat)).filter(
-            (p) => (plan.trackId ?? p.trackId) === p.trackId && (plan.typeId ?? p.typeId) === p.typeId,
-          );
-      const ranksChanged = await refreshRanks(dbs.members, partitions);
+      // the run is done and its partitions re-ranked in one transaction: a live rating that left its ranks to this
+      // run holds the run's row until it committed (store/backfill/ranks.ts), so this re-rank sees it
+      const ranksChanged = await dbs.members.transaction().execute(async (tx) => {
+        if (plan.checkpoint) await finishRun(tx, plan.runKey);
+        const partitions = options.skipRatings
+          ? []
+          : (await computedRankPartitions(tx, cat)).filter(
+              (p) => (plan.trackId ?? p.trackId) === p.trackId && (plan.typeId ?? p.typeId) === p.typeId,
+            );
+        return refreshRanks(tx, partitions);
+      });
       if (options.processedUserIdsPath) {
         const ids = plan.checkpoint
           ? await processedUserIds(dbs.members, plan.runKey)
           : await existingMembers(dbs.members, options.userIds ?? []);
         await writeIdsFile(options.processedUserIdsPath, ids);
       }
-      if (plan.checkpoint) await finishRun(dbs.members, plan.runKey);
       return { ranksChanged, orphansRemoved, csvFiles: [] };
     },
   };

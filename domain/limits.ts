@@ -62,3 +62,9 @@ export type ApiLimits = { -readonly [K in keyof typeof API_LIMITS]: number };
  * deadlocked with live refreshes on every attempt; ranges keep each lock set small and short.
  */
 export const FINALIZE_MEMBERS = 2_000;
+
+/**
+ * A backfill run that committed no batch for this long is stopped, paused or crashed, not running: live ratings stop
+ * leaving the partition's ranks to its end (store/backfill/ranks.ts) and re-rank again themselves.
+ */
+export const BACKFILL_LIVE_MS = 5 * 60_000;

@@ -11,6 +11,7 @@ import { rerankedPartitions } from './0009-reranked-partitions';
 import { refresh } from './0010-refresh';
 import { cutoverRun } from './0011-cutover-run';
 import { changedMembers } from './0012-changed-members';
+import { backfillRanks } from './0013-backfill-ranks';
 
 /** Our schema, in order. Names sort lexically; never rename or edit an applied migration — add one. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -26,6 +27,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0010-refresh': refresh,
   '0011-cutover-run': cutoverRun,
   '0012-changed-members': changedMembers,
+  '0013-backfill-ranks': backfillRanks,
 };
 
 /** Applies what is pending on the members database; a no-op when up to date. */

@@ -12,15 +12,19 @@ export async function unfinishedRun(db: Kysely<any>, resumeKey: string): Promise
   return r.rows[0];
 }
 
-/** Records a run's plan; earlier unfinished runs with the same options are abandoned (their checkpoints go). */
-export async function beginRun(db: Kysely<any>, resumeKey: string, plan: BackfillPlan): Promise<void> {
+/**
+ * Records a run's plan, and whether it re-ranks the computed partitions at its end (store/backfill/ranks.ts);
+ * earlier unfinished runs with the same options are abandoned (their checkpoints go).
+ */
+export async function beginRun(db: Kysely<any>, resumeKey: string, plan: BackfillPlan, ranksAtEnd: boolean): Promise<void> {
   await db.transaction().execute(async (tx) => {
     await sql`DELETE FROM platform."backfillRun" WHERE "resumeKey" = ${resumeKey} AND status = 'running' AND "runKey" <> ${plan.runKey}`.execute(
       tx,
     );
     await sql`
-      INSERT INTO platform."backfillRun" ("runKey", "resumeKey", plan) VALUES (${plan.runKey}, ${resumeKey}, ${JSON.stringify(plan)}::jsonb)
-      ON CONFLICT ("runKey") DO NOTHING`.execute(tx);
+      INSERT INTO platform."backfillRun" ("runKey", "resumeKey", plan, "ranksAtEnd")
+      VALUES (${plan.runKey}, ${resumeKey}, ${JSON.stringify(plan)}::jsonb, ${ranksAtEnd})
+      ON CONFLICT ("runKey") DO UPDATE SET "ranksAtEnd" = EXCLUDED."ranksAtEnd"`.execute(tx);
   });
 }
 

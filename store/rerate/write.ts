@@ -4,6 +4,7 @@ import { FINALIZE_MEMBERS } from '../../domain/limits';
 import type { HistoryRow } from '../../domain/rating/replay';
 import { RERATE_CREATED_BY, STREAM_KEY, type Stream } from '../../domain/rerate';
 import { keyIds } from '../catalog';
+import { ranksLeftToBackfill } from '../backfill/ranks';
 import { lockDerived, markReranked, refreshMaxRating, refreshRanks } from '../derived';
 import type { StreamChallenge } from '../rated-events';
 
@@ -98,14 +99,23 @@ export async function finalizeRerate(
     const range = ids.slice(i, i + FINALIZE_MEMBERS);
     statsChanged += await db.transaction().execute((tx) => refreshStreamStats(tx, catalog, stream, range));
   }
-  const ranksChanged = await rerankStream(db, catalog, stream);
+  const ranksChanged = await rerankStream(db, catalog, stream, { leaveToBackfill: true });
   return { statsChanged, ranksChanged };
 }
 
-/** The stream's partition re-ranked (relative: all of it), and on record as ours from now on. */
-export async function rerankStream(db: Kysely<any>, catalog: Catalog, stream: Stream): Promise<number> {
+/**
+ * The stream's partition re-ranked (relative: all of it), and on record as ours from now on. With leaveToBackfill
+ * (outside a transaction only), not while a running backfill re-ranks it at its end (store/backfill/ranks.ts).
+ */
+export async function rerankStream(
+  db: Kysely<any>,
+  catalog: Catalog,
+  stream: Stream,
+  opts: { leaveToBackfill?: boolean } = {},
+): Promise<number> {
   const [trackId, typeId] = keyIds(catalog, STREAM_KEY[stream]);
   await markReranked(db, { trackId, typeId }, RERATE_CREATED_BY[stream]);
+  if (opts.leaveToBackfill && (await db.transaction().execute((tx) => ranksLeftToBackfill(tx, { trackId, typeId })))) return 0;
   return refreshRanks(db, [{ trackId, typeId }]);
 }
 
