@@ -12,8 +12,8 @@ export interface DedupeScope {
 
 /**
  * The duplicate rows, one statement: the Marathon Match history rows that have a round (`rounds`), each member's
- * canonical row per round (the latest UUID row with a rating, placement > 0, signed by the rerate), and the numeric
- * rows of a round that has one. Columns: id, "userId", round, "challengeId", "challengeName", "eventDate",
+ * canonical row per round (the latest UUID row with a rating, placement > 0, signed by the rerate; ties by id), and
+ * the numeric rows of a round that has one. Columns: id, "userId", round, "challengeId", "challengeName", "eventDate",
  * "newRating", "mostRecent", "canonicalId", "canonicalChallengeId".
  */
 export function duplicates(catalog: Catalog, rounds: readonly RoundEntry[], scope: DedupeScope): RawBuilder<unknown> {
@@ -27,24 +27,26 @@ export function duplicates(catalog: Catalog, rounds: readonly RoundEntry[], scop
         AS r("challengeId", "challengeName", round, "numeric")
     ),
     h AS (
-      SELECT h.id, h."userId", h."challengeId", h."challengeName", h."eventDate", h."newRating", h.placement, h."mostRecent",
-             h."createdBy", h."updatedBy", r.round, r."numeric"
+      SELECT h.id, h."userId", h."challengeId", h."challengeName", h."eventDate", h."newRating", h."mostRecent", r.round, r."numeric",
+             COALESCE(NOT r."numeric" AND h."newRating" IS NOT NULL AND h.placement > 0
+                      AND ${CANONICAL_SIGNATURE}::text IN (h."createdBy", h."updatedBy"), false) AS "canonical"
       FROM members."memberStatsHistory" h
       JOIN r ON r."challengeId" = h."challengeId" AND r."challengeName" IS NOT DISTINCT FROM h."challengeName"
       WHERE h."trackId" = ${trackId}::uuid AND h."typeId" = ${typeId}::uuid ${members}
     ),
-    canonical AS (
-      SELECT DISTINCT ON ("userId", round) "userId", round, id, "challengeId"
+    -- each (member, round) ordered canonical candidates first, latest first: its first row is the canonical one when
+    -- it has any. One sort, no join: joining the rows to their canonical rows was planned as a nested loop (the
+    -- name match makes the planner expect one row) and ran minutes on a large platform.
+    ranked AS (
+      SELECT h.*, first_value("canonical") OVER w AS "hasCanonical", first_value(id) OVER w AS "canonicalId",
+             first_value("challengeId") OVER w AS "canonicalChallengeId"
       FROM h
-      WHERE NOT "numeric" AND "newRating" IS NOT NULL AND placement > 0
-        AND ${CANONICAL_SIGNATURE}::text IN ("createdBy", "updatedBy")
-      ORDER BY "userId", round, "eventDate" DESC, id DESC
+      WINDOW w AS (PARTITION BY "userId", round ORDER BY "canonical" DESC, "eventDate" DESC, id DESC)
     )
-    SELECT d.id, d."userId", d.round, d."challengeId", d."challengeName", d."eventDate", d."newRating", d."mostRecent",
-           c.id AS "canonicalId", c."challengeId" AS "canonicalChallengeId"
-    FROM h d JOIN canonical c ON c."userId" = d."userId" AND c.round = d.round
-    WHERE d."numeric"
-    ORDER BY d."userId", d.round, d.id
+    SELECT id, "userId", round, "challengeId", "challengeName", "eventDate", "newRating", "mostRecent", "canonicalId", "canonicalChallengeId"
+    FROM ranked
+    WHERE "numeric" AND "hasCanonical"
+    ORDER BY "userId", round, id
     ${limit}`;
 }
 
