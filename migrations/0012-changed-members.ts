@@ -56,6 +56,47 @@ function installBlock(t: (typeof CAPTURED_TABLES)[number], e: (typeof EVENTS)[nu
   END IF;`;
 }
 
+/**
+ * The capture trigger's function. ranksOnlyExempt (migrations/0014): an UPDATE statement marked with the
+ * transaction-local setting cutover.capture = 'ranks-only' (a whole re-ranking) is not captured.
+ */
+export function captureFunction(opts: { ranksOnlyExempt: boolean }): RawBuilder<unknown> {
+  const ranksOnly = opts.ranksOnlyExempt
+    ? sql`IF TG_OP = 'UPDATE' AND current_setting('cutover.capture', true) = 'ranks-only' THEN
+          RETURN NULL;
+        END IF;`
+    : sql``;
+  return sql`
+      CREATE OR REPLACE FUNCTION platform."captureChangedMembers"() RETURNS trigger
+      LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+      DECLARE
+        key text := CASE WHEN TG_NARGS = 0 THEN '"userId"' ELSE quote_ident(TG_ARGV[1]) END;
+        keys text;
+      BEGIN
+        IF NOT EXISTS (SELECT 1 FROM platform."changeCapture" WHERE enabled) THEN
+          RETURN NULL;
+        END IF;
+        ${ranksOnly}
+        IF TG_OP = 'TRUNCATE' THEN
+          UPDATE platform."changeCapture" SET epoch = epoch + 1;
+          RETURN NULL;
+        END IF;
+        keys := CASE TG_OP
+          WHEN 'INSERT' THEN format('SELECT %s AS k FROM new_rows', key)
+          WHEN 'DELETE' THEN format('SELECT %s AS k FROM old_rows', key)
+          ELSE format('SELECT %s AS k FROM new_rows UNION SELECT %s FROM old_rows', key, key) END;
+        IF TG_NARGS = 0 THEN
+          EXECUTE format('INSERT INTO platform."changedMember" ("userId", "table") SELECT DISTINCT r.k, %L FROM (%s) r '
+                         'WHERE r.k IS NOT NULL ON CONFLICT DO NOTHING', TG_TABLE_NAME, keys);
+        ELSE
+          EXECUTE format('INSERT INTO platform."changedMember" ("userId", "table") SELECT DISTINCT p."userId", %L FROM (%s) r '
+                         'JOIN %I.%I p ON p.id = r.k WHERE p."userId" IS NOT NULL ON CONFLICT DO NOTHING',
+                         TG_TABLE_NAME, keys, TG_TABLE_SCHEMA, TG_ARGV[0]);
+        END IF;
+        RETURN NULL;
+      END $fn$`;
+}
+
 export const changedMembers: Migration = {
   async up(db: Kysely<any>) {
     await sql`
@@ -77,34 +118,7 @@ export const changedMembers: Migration = {
         "enabledAt" TIMESTAMPTZ
       )`.execute(db);
     await sql`INSERT INTO platform."changeCapture" (id) VALUES (true) ON CONFLICT DO NOTHING`.execute(db);
-    await sql`
-      CREATE OR REPLACE FUNCTION platform."captureChangedMembers"() RETURNS trigger
-      LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
-      DECLARE
-        key text := CASE WHEN TG_NARGS = 0 THEN '"userId"' ELSE quote_ident(TG_ARGV[1]) END;
-        keys text;
-      BEGIN
-        IF NOT EXISTS (SELECT 1 FROM platform."changeCapture" WHERE enabled) THEN
-          RETURN NULL;
-        END IF;
-        IF TG_OP = 'TRUNCATE' THEN
-          UPDATE platform."changeCapture" SET epoch = epoch + 1;
-          RETURN NULL;
-        END IF;
-        keys := CASE TG_OP
-          WHEN 'INSERT' THEN format('SELECT %s AS k FROM new_rows', key)
-          WHEN 'DELETE' THEN format('SELECT %s AS k FROM old_rows', key)
-          ELSE format('SELECT %s AS k FROM new_rows UNION SELECT %s FROM old_rows', key, key) END;
-        IF TG_NARGS = 0 THEN
-          EXECUTE format('INSERT INTO platform."changedMember" ("userId", "table") SELECT DISTINCT r.k, %L FROM (%s) r '
-                         'WHERE r.k IS NOT NULL ON CONFLICT DO NOTHING', TG_TABLE_NAME, keys);
-        ELSE
-          EXECUTE format('INSERT INTO platform."changedMember" ("userId", "table") SELECT DISTINCT p."userId", %L FROM (%s) r '
-                         'JOIN %I.%I p ON p.id = r.k WHERE p."userId" IS NOT NULL ON CONFLICT DO NOTHING',
-                         TG_TABLE_NAME, keys, TG_TABLE_SCHEMA, TG_ARGV[0]);
-        END IF;
-        RETURN NULL;
-      END $fn$`.execute(db);
+    await captureFunction({ ranksOnlyExempt: false }).execute(db);
     const blocks = CAPTURED_TABLES.flatMap((t) => EVENTS.map((e) => installBlock(t, e)));
     await sql`
       CREATE OR REPLACE FUNCTION platform."installChangeCapture"() RETURNS integer

@@ -12,6 +12,7 @@ import { refresh } from './0010-refresh';
 import { cutoverRun } from './0011-cutover-run';
 import { changedMembers } from './0012-changed-members';
 import { backfillRanks } from './0013-backfill-ranks';
+import { captureRanks } from './0014-capture-ranks';
 
 /** Our schema, in order. Names sort lexically; never rename or edit an applied migration — add one. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -28,6 +29,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0011-cutover-run': cutoverRun,
   '0012-changed-members': changedMembers,
   '0013-backfill-ranks': backfillRanks,
+  '0014-capture-ranks': captureRanks,
 };
 
 /** Applies what is pending on the members database; a no-op when up to date. */

@@ -66,7 +66,11 @@ export async function refreshRanks(db: Kysely<any>, partitions?: Array<{ trackId
   // the partition's sorts in memory (two over the whole partition: spilled to disk at the default work_mem on large)
   const inTx = async (tx: Kysely<any>) => {
     await sql`SELECT set_config('work_mem', '64MB', true)`.execute(tx);
-    return rerank(tx, where);
+    // rank-only updates of computed partitions are left out of parity's change capture (migrations/0014)
+    await sql`SELECT set_config('cutover.capture', 'ranks-only', true)`.execute(tx);
+    const changed = await rerank(tx, where);
+    await sql`SELECT set_config('cutover.capture', '', true)`.execute(tx);
+    return changed;
   };
   return db.isTransaction ? inTx(db) : db.transaction().execute(inTx);
 }

@@ -5,6 +5,8 @@ import { backfillActivities } from '../activities/backfill';
 import { BackfillOptions, type BatchPlan } from '../domain/backfill';
 import { DEVELOP_RATED_KEY } from '../domain/mapping';
 import { ranksLeftToBackfill } from '../store/backfill/ranks';
+import { refreshRanks } from '../store/derived';
+import { enableChangeCapture } from '../store/parity/changes';
 import { keyIds, loadCatalog } from '../store/catalog';
 import { rerankStream } from '../store/rerate/write';
 import { runTestBackfill } from './support/backfill';
@@ -71,6 +73,32 @@ describe('ranks during a backfill', () => {
     expect(await rerankStream(db, await cat(), 'develop', { leaveToBackfill: true })).toBeGreaterThan(0);
     expect(await rankOf(member)).toBe(1); // rated highest of all
     await endRuns();
+  });
+
+  it('parity’s change capture leaves a whole re-ranking out, and still marks the rating that shifted it', async () => {
+    expect(await enableChangeCapture(db)).not.toHaveProperty('off');
+    const rows = await rated();
+    const member = rows[Math.floor(rows.length / 2)]!.userId;
+    const marked = async () =>
+      (await sql<{ userId: number }>`SELECT DISTINCT "userId" FROM platform."changedMember" WHERE "table" = 'memberStats'`.execute(db)).rows
+        .map((r) => r.userId)
+        .sort((a, b) => a - b);
+    await sql`DELETE FROM platform."changedMember"`.execute(db);
+    await rateTop(member);
+    expect(await marked()).toEqual([member]);
+    // every member rated higher than the member was shifts down by one: none of them is marked
+    const shifted = rows.filter((r) => r.rating > rows.find((x) => x.userId === member)!.rating).length;
+    expect(shifted).toBeGreaterThan(3);
+    expect(await refreshRanks(db, [{ trackId, typeId }])).toBeGreaterThanOrEqual(shifted);
+    expect(await marked()).toEqual([member]);
+    // the setting is the re-ranking's alone: a later write in the same transaction is captured
+    await db.transaction().execute(async (tx) => {
+      await refreshRanks(tx, [{ trackId, typeId }]);
+      await sql`UPDATE members."memberStats" s SET rating = rating + 1 WHERE ${partition()} AND s."userId" = ${rows[0]!.userId}`.execute(
+        tx,
+      );
+    });
+    expect(await marked()).toEqual([member, rows[0]!.userId].sort((a, b) => a - b));
   });
 
   it('the backfill’s end waits for a rating that asked, then ranks what it committed', async () => {

@@ -30,6 +30,8 @@ describe('migrations', () => {
       '0010-refresh',
       '0011-cutover-run',
       '0012-changed-members',
+      '0013-backfill-ranks',
+      '0014-capture-ranks',
     ]);
     expect(await migrateToLatest(dbs.members)).toEqual([]);
     const tables = await sql<{ t: string }>`
