@@ -1,4 +1,5 @@
 import type { Client } from '@temporalio/client';
+import { setMaxListeners } from 'node:events';
 
 /**
  * A request's Temporal calls end when the API closes (and with `also`, e.g. the request's own wait). A call still in
@@ -10,6 +11,8 @@ import type { Client } from '@temporalio/client';
  */
 export async function untilClosed<T>(client: Client, closing: AbortSignal, fn: () => Promise<T>, also?: AbortSignal): Promise<T> {
   const mine = new AbortController();
+  // its listeners (one per call, e.g. each long poll of a result) go with it when the request ends: no limit to warn at
+  setMaxListeners(0, mine.signal);
   const abort = () => mine.abort();
   const sources = also ? [closing, also] : [closing];
   for (const s of sources) {
