@@ -1,5 +1,6 @@
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { setMaxListeners } from 'node:events';
 import { BUILTIN_CATALOG, catalogNames, type CatalogNames } from '../domain/catalog';
 import { API_LIMITS, type ApiLimits } from '../domain/limits';
 import { loadCatalog, loadCatalogNames } from '../store/catalog';
@@ -67,6 +68,8 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   installRouteTable(app);
   // ends the Temporal calls of requests still running when the API closes (api/temporal-calls.ts)
   const closing = new AbortController();
+  // each request in flight links to it for a while (api/temporal-calls.ts): many at once are not a leak
+  setMaxListeners(0, closing.signal);
   app.addHook('preClose', async () => closing.abort());
   // the challenges database's own catalogue ids; without it (unreachable, not deployed) the shipped ids serve
   let names: CatalogNames = catalogNames(BUILTIN_CATALOG);

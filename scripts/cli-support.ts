@@ -1,4 +1,4 @@
-import { WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
+import { TemporalFailure, WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
 import { ConfigError } from '../domain/config';
 import { INPUT_FAILURES } from '../domain/failures';
 import { bringUp, stderrLog, type Stack } from '../lib/stack';
@@ -63,12 +63,16 @@ export async function withWorker<T>(stack: Stack, log: (m: string) => void, fn: 
 
 /**
  * Whether a failed call means Temporal (or a busy worker) did not answer, not that the run failed: the client wraps
- * the gRPC status in a ServiceError whose own message is generic ("Failed to query Workflow"), so the causes are read too.
+ * the gRPC status in a ServiceError whose own message is generic ("Failed to query Workflow"), so its causes are
+ * read too. A workflow's own failure (WorkflowFailedError, or any failure carried in history) is never a blink,
+ * whatever its causes say: an activity that gave up on an unreachable database fails the run for good.
  */
 export function temporalBlinked(e: unknown): boolean {
   let text = '';
-  for (let c: unknown = e, depth = 0; c !== undefined && c !== null && depth < 5; c = (c as { cause?: unknown }).cause, depth++)
+  for (let c: unknown = e, depth = 0; c !== undefined && c !== null && depth < 5; c = (c as { cause?: unknown }).cause, depth++) {
+    if (c instanceof WorkflowFailedError || c instanceof TemporalFailure) return false;
     text += ` ${c instanceof Error ? c.message : String(c)}`;
+  }
   return /UNAVAILABLE|ECONNREFUSED|DEADLINE_EXCEEDED|Connection refused|transport error|query timed out/i.test(text);
 }
 

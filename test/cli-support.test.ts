@@ -1,4 +1,5 @@
-import { ServiceError } from '@temporalio/client';
+import { ActivityFailure, ApplicationFailure, ServiceError, WorkflowFailedError } from '@temporalio/client';
+import { RetryState } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
 import { resultThroughOutages, temporalBlinked } from '../scripts/cli-support';
 
@@ -18,6 +19,17 @@ describe('following a run through a Temporal outage', () => {
     expect(logs).toHaveLength(1); // said once, not on every retry
     const failed = { result: async () => Promise.reject(new Error('Workflow execution failed: backfill stopped')) };
     await expect(resultThroughOutages(failed, () => {})).rejects.toThrow(/backfill stopped/);
+    const unreachableDb = {
+      result: async () =>
+        Promise.reject(
+          new WorkflowFailedError(
+            'Workflow execution failed',
+            ApplicationFailure.create({ message: 'connect ECONNREFUSED' }),
+            RetryState.RETRY_POLICY_NOT_SET,
+          ),
+        ),
+    };
+    await expect(resultThroughOutages(unreachableDb, () => {})).rejects.toThrow(/Workflow execution failed/);
   }, 20_000);
 });
 
@@ -35,5 +47,19 @@ describe('temporalBlinked', () => {
     expect(temporalBlinked(new Error('Workflow execution failed: backfill stopped'))).toBe(false);
     expect(temporalBlinked('UNAVAILABLE')).toBe(true);
     expect(temporalBlinked(undefined)).toBe(false);
+    // a run that failed because an activity could not reach its database failed for good: not a blink
+    const gaveUp = new WorkflowFailedError(
+      'Workflow execution failed',
+      new ActivityFailure(
+        'Activity task failed',
+        'switchGate',
+        'a1',
+        RetryState.MAXIMUM_ATTEMPTS_REACHED,
+        undefined,
+        ApplicationFailure.create({ message: 'connect ECONNREFUSED 10.0.0.5:5432' }),
+      ),
+      RetryState.RETRY_POLICY_NOT_SET,
+    );
+    expect(temporalBlinked(gaveUp)).toBe(false);
   });
 });
