@@ -11,9 +11,12 @@ import { batchRows, ofBatch } from '../sql';
 
 const SIGNATURES = Object.values(RERATE_CREATED_BY);
 
-/** A stored history row (alias `x`) a phase D rerate wrote or rewrote. */
+/**
+ * A stored history row (alias `x`) a phase D rerate wrote or rewrote. Never null: "updatedBy" mostly is, and a null
+ * here made NOT (kept) null too, so a full run never removed a stale history row (a challenge no longer completed).
+ */
 export const reratedRow = (x: string) =>
-  sql`(${sql.ref(`${x}.createdBy`)} = ANY(${SIGNATURES}::text[]) OR ${sql.ref(`${x}.updatedBy`)} = ANY(${SIGNATURES}::text[]))`;
+  sql`(${sql.ref(`${x}.createdBy`)} = ANY(${SIGNATURES}::text[]) OR COALESCE(${sql.ref(`${x}.updatedBy`)} = ANY(${SIGNATURES}::text[]), false))`;
 
 export async function keepRerated(tx: Kysely<any>, opts: { history: boolean }): Promise<void> {
   if (opts.history) {
