@@ -36,9 +36,10 @@ export function readOnly<T>(db: Kysely<any>, fn: (tx: Kysely<any>) => Promise<T>
  * The batch's members' rows of a unified table (pg_temp.batch_members: a backfill batch, a refresh), read member by
  * member through the table's userId-leading index — OFFSET 0 keeps the planner from flattening the LATERAL into a
  * join it could plan as a hash of the whole table, every batch, growing with the table. Cost ∝ the batch.
+ * `members`: a temp table of some of the batch's members ("userId") instead.
  */
-export const batchRows = (table: string): RawBuilder<unknown> =>
-  sql`(SELECT t.* FROM batch_members p CROSS JOIN LATERAL (SELECT * FROM ${sql.table(table)} t WHERE t."userId" = p."userId" OFFSET 0) t)`;
+export const batchRows = (table: string, members = 'batch_members'): RawBuilder<unknown> =>
+  sql`(SELECT t.* FROM ${sql.table(members)} p CROSS JOIN LATERAL (SELECT * FROM ${sql.table(table)} t WHERE t."userId" = p."userId" OFFSET 0) t)`;
 
 /**
  * `col` is one of the batch's members, as an array probe. Only where the table is read alone (no join partner):

@@ -11,9 +11,13 @@ export interface Written {
   perMember: Map<number, number>;
 }
 
-function perMember(rows: Array<{ userId: number }>): Map<number, number> {
+/** Rows written per member, counted where they are written: a batch returns thousands of counts, not its rows. */
+const countedPerMember = (write: RawBuilder<unknown>) =>
+  sql<{ userId: number; n: number }>`WITH w AS (${write} RETURNING "userId") SELECT "userId", count(*)::int AS n FROM w GROUP BY 1`;
+
+function perMember(rows: Array<{ userId: number; n: number }>): Map<number, number> {
   const m = new Map<number, number>();
-  for (const row of rows) m.set(row.userId, (m.get(row.userId) ?? 0) + 1);
+  for (const row of rows) m.set(row.userId, (m.get(row.userId) ?? 0) + row.n);
   return m;
 }
 
@@ -26,6 +30,8 @@ interface StagedTarget {
   key: readonly string[];
   /** rows a full run keeps even when the staged rows lack them */
   keep?: RawBuilder<unknown>;
+  /** members whose stored rows may be stale (a temp table of "userId"; default: the batch's) */
+  staleAmong?: string;
   /** insert order (so new rows' ids follow it: the mostRecent tie-break reads ids) */
   order?: readonly string[];
   /**
@@ -51,30 +57,28 @@ async function upsertStaged(db: Kysely<any>, b: BatchSql, t: StagedTarget): Prom
         sql` AND `,
       )})`
     : sql`false`;
-  let fresh: Array<{ userId: number }> = [];
+  let fresh: Array<{ userId: number; n: number }> = [];
   if (g) {
     const extra = g.insertOnly;
-    const f = await sql<{ userId: number }>`
+    const f = await countedPerMember(sql`
       INSERT INTO ${sql.table(t.table)} (${ids(t.columns)}${extra ? sql`, ${sql.id(extra.column)}` : sql``})
       SELECT ${cols}${extra ? sql`, ${extra.value}` : sql``}
       FROM (SELECT *${extra ? sql`, ${extra.window}` : sql``} FROM ${sql.table(t.staged)}) s
-      WHERE ${inNewGroup} ${order}
-      RETURNING "userId"`.execute(db);
+      WHERE ${inNewGroup} ${order}`).execute(db);
     fresh = f.rows;
   }
-  const r = await sql<{ userId: number }>`
+  const r = await countedPerMember(sql`
     INSERT INTO ${sql.table(t.table)} (${ids(t.columns)})
     SELECT ${cols} FROM ${sql.table(t.staged)} s WHERE NOT ${inNewGroup} ${order}
     ON CONFLICT (${ids(t.key)}) DO UPDATE SET ${excluded(t.updated)}, "updatedAt" = now()
-    WHERE ${changed(t.table, t.updated)}
-    RETURNING "userId"`.execute(db);
+    WHERE ${changed(t.table, t.updated)}`).execute(db);
   const written = [...fresh, ...r.rows];
   let stale = 0;
   if (b.fullRun) {
     const d = await sql`
       DELETE FROM ${sql.table(t.table)} x
       WHERE ${byIds(sql`
-        SELECT x.id FROM ${batchRows(t.table)} x
+        SELECT x.id FROM ${batchRows(t.table, t.staleAmong)} x
         WHERE NOT (${t.keep ?? sql`false`})
           AND NOT EXISTS (SELECT 1 FROM ${sql.table(t.staged)} s WHERE ${sql.join(
             t.key.map((k) => sql`s.${sql.id(k)} = x.${sql.id(k)}`),
@@ -82,7 +86,7 @@ async function upsertStaged(db: Kysely<any>, b: BatchSql, t: StagedTarget): Prom
           )})`)}`.execute(db);
     stale = Number(d.numAffectedRows ?? 0);
   }
-  return { written: written.length, stale, perMember: perMember(written) };
+  return { written: written.reduce((a, x) => a + x.n, 0), stale, perMember: perMember(written) };
 }
 
 export function upsertStats(db: Kysely<any>, b: BatchSql): Promise<Written> {
@@ -103,6 +107,13 @@ export function upsertStats(db: Kysely<any>, b: BatchSql): Promise<Written> {
  * admits no other order.
  */
 export async function upsertHistory(db: Kysely<any>, b: BatchSql): Promise<Written> {
+  // the members with history stored before this batch: only their rows can be stale or need mostRecent moved (a
+  // member new to the table gets exactly the staged rows, mostRecent set as they are inserted); on a first backfill
+  // there are none, and the batch does not read back the rows it just wrote
+  await sql`
+    CREATE TEMP TABLE batch_prior_members ON COMMIT DROP AS
+    SELECT p."userId" FROM batch_members p
+    WHERE (SELECT x.id FROM members."memberStatsHistory" x WHERE x."userId" = p."userId" LIMIT 1) IS NOT NULL`.execute(db);
   // the staged keys the table holds no row of yet; probed key by key through the unique index (a scalar subquery
   // with LIMIT stays a per-key probe: as NOT EXISTS it was planned as a hash of the whole table, every batch)
   await sql`
@@ -117,6 +128,7 @@ export async function upsertHistory(db: Kysely<any>, b: BatchSql): Promise<Writt
     updated: HISTORY_UPDATED,
     key: ['userId', 'trackId', 'typeId', 'challengeId'],
     keep: sql`x."createdBy" = 'rerate' OR ${reratedRow('x')}`,
+    staleAmong: 'batch_prior_members',
     order: ['userId', 'trackId', 'typeId', 'eventDate', 'challengeId'],
     // a member's track/type new to the table gets its mostRecent row as it is inserted (the latest; among equal
     // dates the highest challengeId, inserted last, so the highest id): resetMostRecent then finds it right and
@@ -126,12 +138,13 @@ export async function upsertHistory(db: Kysely<any>, b: BatchSql): Promise<Writt
       columns: ['userId', 'trackId', 'typeId'],
       insertOnly: {
         column: 'mostRecent',
-        window: sql`row_number() OVER (PARTITION BY "userId", "trackId", "typeId" ORDER BY "eventDate" DESC, "challengeId" DESC) AS latest`,
-        value: sql`s.latest = 1`,
+        // the last in insert order: the same sort serves the window and the insert
+        window: sql`(lead(true) OVER (PARTITION BY "userId", "trackId", "typeId" ORDER BY "eventDate", "challengeId")) IS NULL AS latest`,
+        value: sql`s.latest`,
       },
     },
   });
-  await resetMostRecent(db, b);
+  await resetMostRecent(db, b, 'batch_prior_members');
   return w;
 }
 
@@ -140,19 +153,19 @@ export async function upsertHistory(db: Kysely<any>, b: BatchSql): Promise<Writt
  * real script does (rows are inserted in eventDate, challengeId order, so among one run's rows that is challengeId;
  * a row added by a later run wins a tie).
  */
-export async function resetMostRecent(db: Kysely<any>, b: Pick<BatchSql, 'trackId' | 'typeId'>): Promise<void> {
+export async function resetMostRecent(db: Kysely<any>, b: Pick<BatchSql, 'trackId' | 'typeId'>, members = 'batch_members'): Promise<void> {
   const scope = keyFilter(b, sql`h."trackId"`, sql`h."typeId"`);
   await sql`
     CREATE TEMP TABLE batch_latest ON COMMIT DROP AS
     SELECT DISTINCT ON (h."userId", h."trackId", h."typeId") h.id, h."mostRecent"
-    FROM ${batchRows('members.memberStatsHistory')} h
+    FROM ${batchRows('members.memberStatsHistory', members)} h
     WHERE ${scope}
     ORDER BY h."userId", h."trackId", h."typeId", h."eventDate" DESC, h.id DESC`.execute(db);
   // clear first, then set: the partial unique index is checked row by row
   await sql`
     UPDATE members."memberStatsHistory" x SET "mostRecent" = false
     WHERE ${byIds(sql`
-      SELECT h.id FROM ${batchRows('members.memberStatsHistory')} h
+      SELECT h.id FROM ${batchRows('members.memberStatsHistory', members)} h
       WHERE h."mostRecent" AND ${scope} AND NOT EXISTS (SELECT 1 FROM batch_latest l WHERE l.id = h.id)`)}`.execute(db);
   await sql`
     UPDATE members."memberStatsHistory" x SET "mostRecent" = true
