@@ -8,7 +8,7 @@ import type { HistoryRow, MemberState } from '../../domain/rating/replay';
 import { keyIds } from '../catalog';
 import { currentStreamItem } from '../legacy-stats';
 import type { Databases } from '../db';
-import { developmentEvents, type StreamChallenge } from '../rated-events';
+import { developmentContinuation, type StreamChallenge } from '../rated-events';
 import { batchRows } from '../sql';
 
 /**
@@ -55,32 +55,14 @@ export async function legacyDevelopStates(members: Kysely<any>): Promise<Map<str
   );
 }
 
-/** The old system's outcomes: challengeResult rows of these challenges that carry a newRating. */
-async function recordedOutcomes(reviews: Kysely<any>, challengeIds: string[]): Promise<Map<string, Map<string, number>>> {
-  const r = await sql<{ challengeId: string; userId: string; newRating: number }>`
-    SELECT "challengeId", "userId", "newRating" FROM reviews."challengeResult"
-    WHERE "challengeId" = ANY(${challengeIds}::text[]) AND "newRating" IS NOT NULL`.execute(reviews);
-  const out = new Map<string, Map<string, number>>();
-  for (const x of r.rows) {
-    let m = out.get(x.challengeId);
-    if (!m) out.set(x.challengeId, (m = new Map()));
-    m.set(x.userId, x.newRating);
-  }
-  return out;
-}
-
 export async function developReplay(
   dbs: Databases,
   catalog: Catalog,
   policy: MissingRatedPolicy = DEFAULT_MISSING_RATED_POLICY,
 ): Promise<DevelopReplay> {
-  const stream = await developmentEvents(dbs, catalog, policy);
-  const [recorded, legacy] = await Promise.all([
-    recordedOutcomes(dbs.reviews, [...stream.challenges.keys()]),
-    legacyDevelopStates(dbs.members),
-  ]);
+  const [stream, legacy] = await Promise.all([developmentContinuation(dbs, catalog, policy), legacyDevelopStates(dbs.members)]);
   // in slices: the engine's work on a large stream must not hold the worker's event loop for seconds
-  const { history, states } = await drainYielding(continueFromLegacySteps(stream.events, recorded, legacy));
+  const { history, states } = await drainYielding(continueFromLegacySteps(stream.events, stream.recorded, legacy));
   const byMember = new Map<string, HistoryRow[]>();
   for (const h of history) {
     const list = byMember.get(h.userId);
