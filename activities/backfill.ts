@@ -23,6 +23,7 @@ import { existingMembers } from '../store/members/find';
 import { unmappedOfMembers, unmappedUpTo } from '../store/unmapped';
 import { developReplay, type DevelopReplay } from '../store/backfill/develop-replay';
 import { removeOrphans } from '../store/backfill/membership';
+import { dropChallengeSnapshot, takeChallengeSnapshot } from '../store/backfill/challenge-snapshot';
 import { hasChallengeResult, memberRanges } from '../store/backfill/plan';
 import { computedRankPartitions } from '../store/backfill/staging';
 import { refreshRanks } from '../store/derived';
@@ -126,16 +127,22 @@ export function backfillActivities({ dbs, config }: ActivityDeps) {
         const earlier = await unfinishedRun(dbs.members, resumeKey);
         // the source data may have moved since: the rating replay is this run's own, not the stopped run's
         if (earlier) {
-          warmReplay(cat, options, { ...earlier.plan, replayKey: runKey });
-          return { ...earlier.plan, replayKey: runKey, resumedBatches: earlier.committed };
+          const resumed = { ...earlier.plan, replayKey: runKey, challengeSnapshot: dbs.sameDatabase };
+          warmReplay(cat, options, resumed);
+          // read anew: the stopped run's reading missed what changed while no batch ran
+          if (resumed.challengeSnapshot) await takeChallengeSnapshot(dbs.members, resumed.runKey);
+          return { ...resumed, resumedBatches: earlier.committed };
         }
       }
       const { ranges, total } = await memberRanges(dbs.members, options.batchSize, options.limit);
       // once per run: legacy rows the mapping cannot place (whole tables, or the run's limited members)
       const unmapped = await unmappedUpTo(dbs.members, options.limit === undefined ? undefined : (ranges.at(-1)?.[1] ?? 0));
-      const plan: BackfillPlan = { ...base, checkpoint, ranges, userIds: [], membersTotal: total, unmapped };
+      // a checkpointed run's batches join one reading of Challenge, taken once its row is in (challenge-snapshot.ts)
+      const challengeSnapshot = checkpoint && dbs.sameDatabase;
+      const plan: BackfillPlan = { ...base, checkpoint, ranges, userIds: [], membersTotal: total, unmapped, challengeSnapshot };
       if (checkpoint) await beginRun(dbs.members, resumeKey, plan, !options.skipRatings);
       warmReplay(cat, options, plan);
+      if (challengeSnapshot) await takeChallengeSnapshot(dbs.members, runKey);
       return plan;
     },
 
@@ -215,6 +222,7 @@ export function backfillActivities({ dbs, config }: ActivityDeps) {
       // run holds the run's row until it committed (store/backfill/ranks.ts), so this re-rank sees it
       const ranksChanged = await dbs.members.transaction().execute(async (tx) => {
         if (plan.checkpoint) await finishRun(tx, plan.runKey);
+        if (plan.challengeSnapshot) await dropChallengeSnapshot(tx, plan.runKey);
         const partitions = options.skipRatings
           ? []
           : (await computedRankPartitions(tx, cat)).filter(

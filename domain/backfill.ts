@@ -219,6 +219,8 @@ export interface BatchPlan {
    * the rank it has among the stored ratings now, instead of none until the next re-ranking
    */
   provisionalRanks?: boolean;
+  /** the batches join the run's reading of Challenge, taken when it began (store/backfill/challenge-snapshot.ts) */
+  challengeSnapshot?: boolean;
 }
 
 export interface BackfillPlan extends BatchPlan {
@@ -235,7 +237,15 @@ export interface BackfillPlan extends BatchPlan {
 
 /** The part of a run's plan each batch needs. */
 export function batchPlanOf(p: BatchPlan): BatchPlan {
-  return { trackId: p.trackId, typeId: p.typeId, fullRun: p.fullRun, runKey: p.runKey, replayKey: p.replayKey, checkpoint: p.checkpoint };
+  return {
+    trackId: p.trackId,
+    typeId: p.typeId,
+    fullRun: p.fullRun,
+    runKey: p.runKey,
+    replayKey: p.replayKey,
+    checkpoint: p.checkpoint,
+    challengeSnapshot: p.challengeSnapshot,
+  };
 }
 
 export interface BatchInput {

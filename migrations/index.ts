@@ -13,6 +13,7 @@ import { cutoverRun } from './0011-cutover-run';
 import { changedMembers } from './0012-changed-members';
 import { backfillRanks } from './0013-backfill-ranks';
 import { captureRanks } from './0014-capture-ranks';
+import { backfillChallenges } from './0015-backfill-challenges';
 
 /** Our schema, in order. Names sort lexically; never rename or edit an applied migration — add one. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -30,6 +31,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0012-changed-members': changedMembers,
   '0013-backfill-ranks': backfillRanks,
   '0014-capture-ranks': captureRanks,
+  '0015-backfill-challenges': backfillChallenges,
 };
 
 /** Applies what is pending on the members database; a no-op when up to date. */

@@ -32,6 +32,7 @@ describe('migrations', () => {
       '0012-changed-members',
       '0013-backfill-ranks',
       '0014-capture-ranks',
+      '0015-backfill-challenges',
     ]);
     expect(await migrateToLatest(dbs.members)).toEqual([]);
     const tables = await sql<{ t: string }>`
@@ -50,6 +51,7 @@ describe('migrations', () => {
         'platform.legacyRead',
         'platform.backfillRun',
         'platform.backfillCheckpoint',
+        'platform.backfillChallenge',
         'platform.readLatency',
       ]),
     );

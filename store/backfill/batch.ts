@@ -84,7 +84,7 @@ export async function processBatch(tx: Kysely<any>, ctx: BatchContext): Promise<
       set_config('lock_timeout', ${`${DB_LIMITS.lockTimeoutMs}ms`}, true),
       set_config('statement_timeout', ${`${DB_LIMITS.statementTimeoutMs}ms`}, true)`.execute(tx);
     const m = await loadBatchMembers(tx, scope, dbs.sameDatabase);
-    await loadBatchSources(tx, dbs);
+    await loadBatchSources(tx, dbs, cat, plan.challengeSnapshot ? plan.runKey : undefined);
     return m;
   });
   const b: BatchSql = {

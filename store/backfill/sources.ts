@@ -1,12 +1,18 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
+import type { Catalog } from '../../domain/catalog';
+import { challengeKeyMap } from '../catalog';
 import type { Databases } from '../db';
 import { explicitlyUnratedSql } from '../metadata';
+import { challengeColumns, keepSnapshotsFresh } from './challenge-snapshot';
 
 /**
  * The batch's members' slice of the challenges and review databases, as two temp tables on the members
- * connection: batch_results (challengeResult + its Challenge) and batch_winners (ChallengeWinner + its Challenge).
- * Materialized once per batch, read by every statement after. One database → one set-based statement each,
- * driven from batch_members through the userId indexes; separate databases → indexed reads there, then unnest here.
+ * connection: batch_results (challengeResult + its Challenge) and batch_winners (ChallengeWinner + its Challenge,
+ * only where the member has no challengeResult row for that challenge: the statements after read winner rows only
+ * as the fallback for a missing result). Materialized once per batch, read by every statement after. One database →
+ * set-based statements driven from batch_members through the userId indexes, joined to the run's reading of
+ * Challenge (challenge-snapshot.ts) or, without one, to the challenges looked up for the batch; separate
+ * databases → indexed reads there, then unnest here.
  */
 
 export const UUID_TEXT = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
@@ -19,21 +25,59 @@ export const uuidShaped = (x: RawBuilder<unknown>) =>
   sql`(length(${x}) = 36 AND substr(${x}, 9, 1) = '-' AND substr(${x}, 14, 1) = '-' AND substr(${x}, 19, 1) = '-'
        AND substr(${x}, 24, 1) = '-' AND ${x} ~ '^[0-9a-fA-F]+-[0-9a-fA-F]+-[0-9a-fA-F]+-[0-9a-fA-F]+-[0-9a-fA-F]+$')`;
 
-const RESULT_COLUMNS = sql`"userId" bigint, "challengeId" text, placement int, "newRating" int, "trackId" uuid, "typeId" uuid, status text, "endDate" timestamptz, name text, "legacyId" bigint, unrated boolean`;
-const WINNER_COLUMNS = sql`"userId" bigint, "challengeId" text, placement int, type text, "trackId" uuid, "typeId" uuid, status text, "endDate" timestamptz, name text, "legacyId" bigint, unrated boolean`;
+// track_id, type_id: the unified key the challenge counts towards (store/catalog.ts challengeKeyMap), resolved as the
+// rows are loaded (a challenge of a track and type the catalogue lacks counts nowhere: not loaded); every statement
+// after groups by it, and a key mapped per statement was misestimated into sorts and merge joins of the whole batch
+const RESULT_COLUMNS = sql`"userId" bigint, "challengeId" text, placement int, "newRating" int, track_id uuid, type_id uuid, status text, "endDate" timestamptz, name text, "legacyId" bigint, unrated boolean`;
+const WINNER_COLUMNS = sql`"userId" bigint, "challengeId" text, placement int, type text, track_id uuid, type_id uuid, status text, "endDate" timestamptz, name text, "legacyId" bigint, unrated boolean`;
 
-export async function loadBatchSources(tx: Kysely<any>, dbs: Databases): Promise<void> {
+/** The unified key of a challenge row `c` (its "trackId", "typeId"), joined as k(track_id, type_id). */
+const keyOf = (catalog: Catalog, c: RawBuilder<unknown>) =>
+  sql`JOIN ${challengeKeyMap(catalog)} AS k(track_id_in, type_id_in, track_id, type_id) ON k.track_id_in = ${c}."trackId" AND k.type_id_in = ${c}."typeId"`;
+
+/** `snapshotOf`: the run whose reading of Challenge the batch joins (one database only); none: looked up live. */
+export async function loadBatchSources(tx: Kysely<any>, dbs: Databases, catalog: Catalog, snapshotOf?: string): Promise<void> {
   await sql`CREATE TEMP TABLE batch_results (${RESULT_COLUMNS}) ON COMMIT DROP`.execute(tx);
   await sql`CREATE TEMP TABLE batch_winners (${WINNER_COLUMNS}) ON COMMIT DROP`.execute(tx);
-  if (dbs.sameDatabase) {
-    await fromOneDatabase(tx);
+  if (dbs.sameDatabase && snapshotOf !== undefined) {
+    await fromSnapshot(tx, catalog, snapshotOf);
+  } else if (dbs.sameDatabase) {
+    await fromOneDatabase(tx, catalog);
+    await keepSnapshotsFresh(tx);
   } else {
-    await copyFromOtherDatabases(tx, dbs); // its rows come marked
+    await copyFromOtherDatabases(tx, dbs, catalog); // its rows come marked
   }
-  // after the unrated marking: statistics taken before it say nothing is unrated, and the history statement's
-  // anti-join over unrated winners then became a nested loop over every result of the batch
-  await sql`ANALYZE batch_results`.execute(tx);
+  // analyzed once filled (results before the winners' anti-join reads them): unanalyzed, they look empty, and
+  // statistics taken before the unrated marking said nothing is unrated, so the planner looped over every result
   await sql`ANALYZE batch_winners`.execute(tx);
+}
+
+/** Winner rows are read only where the member has no result row for the challenge (the `w` of a winners query). */
+const withoutResult = sql`NOT EXISTS (SELECT 1 FROM batch_results r WHERE r."userId" = w."userId" AND r."challengeId" = w."challengeId")`;
+
+/** The bounds let the userId index scan of ChallengeWinner start at the batch instead of the table's first row. */
+const winnersOfBatch = sql`
+  FROM batch_members p
+  JOIN challenges."ChallengeWinner" w ON w."userId" = p."userId"
+    AND w."userId" BETWEEN (SELECT min("userId") FROM batch_members) AND (SELECT max("userId") FROM batch_members)`;
+
+/** The batch's rows joined to the run's reading of Challenge (probed by key: cost ∝ the batch, not the table). */
+async function fromSnapshot(tx: Kysely<any>, catalog: Catalog, runKey: string): Promise<void> {
+  await sql`
+    INSERT INTO batch_results
+    SELECT p."userId", cr."challengeId", cr.placement, cr."newRating", k.track_id, k.type_id, c.status, c."endDate", c.name, c."legacyId", c.unrated
+    FROM batch_members p
+    JOIN reviews."challengeResult" cr ON cr."userId" = p."userId"::text
+    JOIN platform."backfillChallenge" c ON c."runKey" = ${runKey} AND c.id = cr."challengeId" COLLATE "C"
+    ${keyOf(catalog, sql`c`)}`.execute(tx);
+  await sql`ANALYZE batch_results`.execute(tx);
+  await sql`
+    INSERT INTO batch_winners
+    SELECT w."userId", w."challengeId", w.placement, w.type, k.track_id, k.type_id, c.status, c."endDate", c.name, c."legacyId", c.unrated
+    FROM (SELECT p."userId", w."challengeId"::text AS "challengeId", w.placement, w.type ${winnersOfBatch}) w
+    JOIN platform."backfillChallenge" c ON c."runKey" = ${runKey} AND c.id = w."challengeId" COLLATE "C"
+    ${keyOf(catalog, sql`c`)}
+    WHERE ${withoutResult}`.execute(tx);
 }
 
 /**
@@ -42,22 +86,17 @@ export async function loadBatchSources(tx: Kysely<any>, dbs: Databases): Promise
  * challengeResult's text ids to Challenge directly hashed the whole Challenge table per batch (2.8 s of every batch
  * on large), and an unrated lookup planned inside one statement became a nested loop.
  */
-async function fromOneDatabase(tx: Kysely<any>): Promise<void> {
+async function fromOneDatabase(tx: Kysely<any>, catalog: Catalog): Promise<void> {
   await sql`
     CREATE TEMP TABLE batch_cr ON COMMIT DROP AS
     SELECT p."userId", cr."challengeId", cr.placement, cr."newRating"
     FROM batch_members p JOIN reviews."challengeResult" cr ON cr."userId" = p."userId"::text`.execute(tx);
   await sql`
     CREATE TEMP TABLE batch_cw ON COMMIT DROP AS
-    SELECT p."userId", w."challengeId"::text AS "challengeId", w.placement, w.type
-    FROM batch_members p
-    -- the bounds let the userId index scan start at the batch instead of the table's first row
-    JOIN challenges."ChallengeWinner" w ON w."userId" = p."userId"
-      AND w."userId" BETWEEN (SELECT min("userId") FROM batch_members) AND (SELECT max("userId") FROM batch_members)`.execute(tx);
+    SELECT p."userId", w."challengeId"::text AS "challengeId", w.placement, w.type ${winnersOfBatch}`.execute(tx);
   await sql`
     CREATE TEMP TABLE batch_challenges ON COMMIT DROP AS
-    SELECT ch.id::text AS id, ch."trackId", ch."typeId", ch.status, ch."endDate", ch.name, ch."legacyId",
-           ${explicitlyUnratedSql(sql`ch.id`)} AS unrated
+    SELECT ${challengeColumns(sql`ch`)}
     FROM challenges."Challenge" ch
     -- an array: probed through the primary key whatever the (unanalyzed) temp tables' size; each distinct id checked
     -- once, and a legacy numeric id (it names no Challenge) never cast
@@ -67,15 +106,17 @@ async function fromOneDatabase(tx: Kysely<any>): Promise<void> {
   await sql`ANALYZE batch_challenges`.execute(tx);
   await sql`
     INSERT INTO batch_results
-    SELECT r."userId", r."challengeId", r.placement, r."newRating", c."trackId", c."typeId", c.status, c."endDate", c.name, c."legacyId", c.unrated
-    FROM batch_cr r JOIN batch_challenges c ON c.id = r."challengeId"`.execute(tx);
+    SELECT r."userId", r."challengeId", r.placement, r."newRating", k.track_id, k.type_id, c.status, c."endDate", c.name, c."legacyId", c.unrated
+    FROM batch_cr r JOIN batch_challenges c ON c.id = r."challengeId" ${keyOf(catalog, sql`c`)}`.execute(tx);
+  await sql`ANALYZE batch_results`.execute(tx);
   await sql`
     INSERT INTO batch_winners
-    SELECT w."userId", w."challengeId", w.placement, w.type, c."trackId", c."typeId", c.status, c."endDate", c.name, c."legacyId", c.unrated
-    FROM batch_cw w JOIN batch_challenges c ON c.id = w."challengeId"`.execute(tx);
+    SELECT w."userId", w."challengeId", w.placement, w.type, k.track_id, k.type_id, c.status, c."endDate", c.name, c."legacyId", c.unrated
+    FROM batch_cw w JOIN batch_challenges c ON c.id = w."challengeId" ${keyOf(catalog, sql`c`)}
+    WHERE ${withoutResult}`.execute(tx);
 }
 
-async function copyFromOtherDatabases(tx: Kysely<any>, dbs: Databases): Promise<void> {
+async function copyFromOtherDatabases(tx: Kysely<any>, dbs: Databases, catalog: Catalog): Promise<void> {
   const ids = (await sql<{ userId: number }>`SELECT "userId" FROM batch_members`.execute(tx)).rows.map((r) => r.userId);
   const results = await sql<{ userId: string; challengeId: string; placement: number | null; newRating: number | null }>`
     SELECT "userId", "challengeId", placement, "newRating" FROM reviews."challengeResult"
@@ -105,20 +146,28 @@ async function copyFromOtherDatabases(tx: Kysely<any>, dbs: Databases): Promise<
     const c = byId.get(x.challengeId.toLowerCase());
     return c && /^\d+$/.test(x.userId) ? [{ ...x, c }] : [];
   });
+  const resulted = new Set(r.map((x) => `${Number(x.userId)} ${x.challengeId}`));
   const w = winners.rows.flatMap((x) => {
     const c = byId.get(x.challengeId.toLowerCase());
-    return c ? [{ ...x, c }] : [];
+    return c && !resulted.has(`${x.userId} ${x.challengeId}`) ? [{ ...x, c }] : [];
   });
   await sql`
     INSERT INTO batch_results
-    SELECT * FROM unnest(${r.map((x) => Number(x.userId))}::bigint[], ${r.map((x) => x.challengeId)}::text[], ${r.map((x) => x.placement)}::int[],
+    SELECT c."userId", c."challengeId", c.placement, c."newRating", k.track_id, k.type_id, c.status, c."endDate", c.name, c."legacyId", c.unrated
+    FROM unnest(${r.map((x) => Number(x.userId))}::bigint[], ${r.map((x) => x.challengeId)}::text[], ${r.map((x) => x.placement)}::int[],
       ${r.map((x) => x.newRating)}::int[], ${r.map((x) => x.c.trackId)}::uuid[], ${r.map((x) => x.c.typeId)}::uuid[], ${r.map((x) => x.c.status)}::text[],
       ${r.map((x) => x.c.endDate)}::timestamptz[], ${r.map((x) => x.c.name)}::text[], ${r.map((x) => x.c.legacyId)}::bigint[],
-      ${r.map((x) => x.c.unrated)}::boolean[])`.execute(tx);
+      ${r.map((x) => x.c.unrated)}::boolean[])
+      AS c("userId", "challengeId", placement, "newRating", "trackId", "typeId", status, "endDate", name, "legacyId", unrated)
+    ${keyOf(catalog, sql`c`)}`.execute(tx);
+  await sql`ANALYZE batch_results`.execute(tx);
   await sql`
     INSERT INTO batch_winners
-    SELECT * FROM unnest(${w.map((x) => x.userId)}::bigint[], ${w.map((x) => x.challengeId)}::text[], ${w.map((x) => x.placement)}::int[],
+    SELECT c."userId", c."challengeId", c.placement, c.type, k.track_id, k.type_id, c.status, c."endDate", c.name, c."legacyId", c.unrated
+    FROM unnest(${w.map((x) => x.userId)}::bigint[], ${w.map((x) => x.challengeId)}::text[], ${w.map((x) => x.placement)}::int[],
       ${w.map((x) => x.type)}::text[], ${w.map((x) => x.c.trackId)}::uuid[], ${w.map((x) => x.c.typeId)}::uuid[], ${w.map((x) => x.c.status)}::text[],
       ${w.map((x) => x.c.endDate)}::timestamptz[], ${w.map((x) => x.c.name)}::text[], ${w.map((x) => x.c.legacyId)}::bigint[],
-      ${w.map((x) => x.c.unrated)}::boolean[])`.execute(tx);
+      ${w.map((x) => x.c.unrated)}::boolean[])
+      AS c("userId", "challengeId", placement, type, "trackId", "typeId", status, "endDate", name, "legacyId", unrated)
+    ${keyOf(catalog, sql`c`)}`.execute(tx);
 }

@@ -1,7 +1,7 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Catalog } from '../../domain/catalog';
 import { DEVELOP_RATED_KEY, MARATHON_KEY, RERANKED_KEYS, SRM_KEY } from '../../domain/mapping';
-import { challengeKeyMap, developMap, dsHistoryMap, keyIds } from '../catalog';
+import { developMap, dsHistoryMap, keyIds } from '../catalog';
 import { rankCountry, rerankedPartitions, type Partition } from '../derived';
 import { legacyStatsRelation } from '../legacy-stats';
 import { batchRows } from '../sql';
@@ -40,29 +40,28 @@ export function statsRowsQuery(b: BatchSql): RawBuilder<unknown> {
   return sql`
     WITH legacy_keyed AS (${legacyStatsRelation(c, sql`SELECT "userId" FROM batch_members`)}),
     results AS (
-      SELECT "userId", "challengeId", placement, "newRating", "trackId", "typeId", "endDate" FROM batch_results WHERE status = 'COMPLETED'
+      SELECT "userId", "challengeId", placement, "newRating", track_id, type_id, "endDate" FROM batch_results WHERE status = 'COMPLETED'
     ),
     events AS (
-      SELECT r."userId", r."challengeId", r.placement = 1 AS win, r."newRating", r."endDate", r."trackId", r."typeId"
+      SELECT r."userId", r."challengeId", r.placement = 1 AS win, r."newRating", r."endDate", r.track_id, r.type_id
       FROM results r
       UNION ALL
-      SELECT w."userId", w."challengeId", w.type = 'PLACEMENT' AND w.placement = 1, NULL::int, w."endDate", w."trackId", w."typeId"
+      SELECT w."userId", w."challengeId", w.type = 'PLACEMENT' AND w.placement = 1, NULL::int, w."endDate", w.track_id, w.type_id
       FROM batch_winners w
+      -- (batch_winners holds only challenges the member has no result row for)
       WHERE w.status = 'COMPLETED' AND w.type IN ('PLACEMENT', 'PASSED_REVIEW')
-        AND NOT EXISTS (SELECT 1 FROM batch_results r WHERE r."userId" = w."userId" AND r."challengeId" = w."challengeId")
     ),
     supplement AS (
-      SELECT e."userId", k.track_id, k.type_id,
+      SELECT e."userId", e.track_id, e.type_id,
              count(DISTINCT e."challengeId")::int AS challenges,
              count(DISTINCT e."challengeId") FILTER (WHERE e.win)::int AS wins,
              (array_agg(e."newRating" ORDER BY e."endDate" DESC, e."challengeId" DESC) FILTER (WHERE e."newRating" IS NOT NULL))[1] AS rating,
              max(e."endDate") AS "mostRecentEventDate"
       FROM events e
-      JOIN ${challengeKeyMap(c)} AS k(track_id_in, type_id_in, track_id, type_id) ON k.track_id_in = e."trackId" AND k.type_id_in = e."typeId"
-      LEFT JOIN legacy_keyed l ON l."userId" = e."userId" AND l.track_id = k.track_id AND l.type_id = k.type_id
+      LEFT JOIN legacy_keyed l ON l."userId" = e."userId" AND l.track_id = e.track_id AND l.type_id = e.type_id
       -- the legacy row counted everything of its key up to its mostRecentEventDate (all of it when that is unknown)
       WHERE l."userId" IS NULL OR (l."mostRecentEventDate" IS NOT NULL AND e."endDate" > l."mostRecentEventDate")
-      GROUP BY e."userId", k.track_id, k.type_id
+      GROUP BY e."userId", e.track_id, e.type_id
     )
     SELECT COALESCE(l."userId", s."userId") AS "userId",
            COALESCE(l.track_id, s.track_id) AS "trackId",
@@ -110,24 +109,21 @@ export function historyRowsQuery(b: BatchSql): RawBuilder<unknown> {
     -- rating streams also the explicitly unrated ones, from results or else winners, with null ratings (parity
     -- warns about those). Rated ones without an outcome are the rating continuation's (develop-replay.ts).
     completed AS (
-      SELECT r."userId", k.track_id, k.type_id, r."challengeId", r.name AS "challengeName",
+      SELECT r."userId", r.track_id, r.type_id, r."challengeId", r.name AS "challengeName",
              r."newRating", r.placement, NULL::float8 AS percentile, r."endDate" AS "eventDate"
       FROM batch_results r
-      JOIN ${challengeKeyMap(c)} AS k(track_id_in, type_id_in, track_id, type_id) ON k.track_id_in = r."trackId" AND k.type_id_in = r."typeId"
       WHERE r.status = 'COMPLETED' AND r."endDate" IS NOT NULL
-        AND (r."newRating" IS NOT NULL OR (r.unrated AND (k.track_id, k.type_id) IN (${streamKeys(c)})))
+        AND (r."newRating" IS NOT NULL OR (r.unrated AND (r.track_id, r.type_id) IN (${streamKeys(c)})))
         AND NOT EXISTS (
           SELECT 1 FROM legacy l
-          WHERE l."userId" = r."userId" AND l.track_id = k.track_id AND l.type_id = k.type_id AND l."challengeId" = r."legacyId"::text)
+          WHERE l."userId" = r."userId" AND l.track_id = r.track_id AND l.type_id = r.type_id AND l."challengeId" = r."legacyId"::text)
       UNION ALL
-      SELECT w."userId", k.track_id, k.type_id, w."challengeId", w.name, NULL::int, w.placement, NULL::float8, w."endDate"
+      SELECT w."userId", w.track_id, w.type_id, w."challengeId", w.name, NULL::int, w.placement, NULL::float8, w."endDate"
       FROM batch_winners w
-      JOIN ${challengeKeyMap(c)} AS k(track_id_in, type_id_in, track_id, type_id) ON k.track_id_in = w."trackId" AND k.type_id_in = w."typeId"
-      WHERE w.status = 'COMPLETED' AND w."endDate" IS NOT NULL AND w.unrated AND (k.track_id, k.type_id) IN (${streamKeys(c)})
-        AND NOT EXISTS (SELECT 1 FROM batch_results r WHERE r."userId" = w."userId" AND r."challengeId" = w."challengeId")
+      WHERE w.status = 'COMPLETED' AND w."endDate" IS NOT NULL AND w.unrated AND (w.track_id, w.type_id) IN (${streamKeys(c)})
         AND NOT EXISTS (
           SELECT 1 FROM legacy l
-          WHERE l."userId" = w."userId" AND l.track_id = k.track_id AND l.type_id = k.type_id AND l."challengeId" = w."legacyId"::text)
+          WHERE l."userId" = w."userId" AND l.track_id = w.track_id AND l.type_id = w.type_id AND l."challengeId" = w."legacyId"::text)
     ),
     rows AS (
       SELECT DISTINCT ON ("userId", track_id, type_id, "challengeId") *
