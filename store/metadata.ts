@@ -14,3 +14,8 @@ const unratedMetadata = () => {
 export function explicitlyUnratedSql(challengeId: RawBuilder<unknown>): RawBuilder<unknown> {
   return sql`EXISTS (SELECT 1 FROM challenges."ChallengeMetadata" md WHERE md."challengeId" = ${challengeId} AND ${unratedMetadata()})`;
 }
+
+/** The same over every challenge at once: the explicitly unrated ids, for `id IN (…)` (one pass over the metadata). */
+export function explicitlyUnratedIds(): RawBuilder<unknown> {
+  return sql`SELECT md."challengeId" FROM challenges."ChallengeMetadata" md WHERE ${unratedMetadata()}`;
+}

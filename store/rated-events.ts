@@ -11,6 +11,7 @@ import {
 import type { Catalog } from '../domain/catalog';
 import type { RatedEvent } from '../domain/rating/replay';
 import type { Databases } from './db';
+import { eachYielding } from './yielding';
 
 /**
  * A rating stream's rated events as the engine replays them, read from the source databases with a few indexed
@@ -145,24 +146,25 @@ export async function developmentContinuation(dbs: Databases, catalog: Catalog, 
   const events: RatedEvent[] = [];
   const info = new Map<string, StreamChallenge>();
   const met = new Set<string>();
-  for (const c of challenges) {
+  // in slices: the worker's event loop (its workflow tasks, heartbeats) goes on meanwhile
+  await eachYielding(challenges, (c) => {
     const s = byId.get(c.challengeId);
-    if (!s?.participants) continue;
+    if (!s?.participants) return;
     const participants = s.open ? developmentParticipants(c.challengeId, results.get(c.challengeId) ?? []) : [];
-    if (s.open && participants.length === 0) continue;
+    if (s.open && participants.length === 0) return;
     for (const p of participants) met.add(p.userId);
     events.push({ challengeId: c.challengeId, endDate: c.endDate, participants });
     info.set(c.challengeId, { challengeId: c.challengeId, legacyId: c.legacyId, typeId: c.typeId, name: c.name });
-  }
+  });
   const r = await sql<{ challengeId: string; userId: string; newRating: number }>`
     SELECT "challengeId", "userId", "newRating" FROM reviews."challengeResult"
     WHERE "userId" = ANY(${[...met]}::text[]) AND "newRating" IS NOT NULL AND "challengeId" = ANY(${ids}::text[])`.execute(dbs.reviews);
   const recorded = new Map<string, Map<string, number>>();
-  for (const x of r.rows) {
+  await eachYielding(r.rows, (x) => {
     let m = recorded.get(x.challengeId);
     if (!m) recorded.set(x.challengeId, (m = new Map()));
     m.set(x.userId, x.newRating);
-  }
+  });
   return { events, challenges: info, recorded };
 }
 

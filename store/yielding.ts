@@ -14,3 +14,15 @@ export async function drainYielding<T>(steps: Steps<T>, sliceMs = 25): Promise<T
     }
   }
 }
+
+/** Calls `fn` on each item, handing the event loop a turn every `sliceMs` of work (a loop over a large result). */
+export async function eachYielding<T>(items: readonly T[], fn: (item: T) => void, sliceMs = 25): Promise<void> {
+  let until = performance.now() + sliceMs;
+  for (const item of items) {
+    fn(item);
+    if (performance.now() >= until) {
+      await setImmediate();
+      until = performance.now() + sliceMs;
+    }
+  }
+}

@@ -58,6 +58,8 @@ export function* continueFromLegacySteps(
       legacyEnd.set(userId, Math.max(legacyEnd.get(userId) ?? -Infinity, e.endDate.getTime()));
       recordedCount.set(userId, (recordedCount.get(userId) ?? 0) + 1);
     }
+    // a step per event here too: on a large stream this walk alone held a worker's event loop for a third of a second
+    yield;
   }
   const states = new Map<string, MemberState>();
   const stateOf = (userId: string): MemberState => {

@@ -1,5 +1,5 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
-import { explicitlyUnratedSql } from '../metadata';
+import { explicitlyUnratedIds, explicitlyUnratedSql } from '../metadata';
 import { changed, excluded, ids } from '../sql';
 
 /**
@@ -15,10 +15,13 @@ import { changed, excluded, ids } from '../sql';
  * refresh followed are read as they were when the run began, as if the batch had run then.
  */
 
-/** The Challenge columns the batches read, from `ch` (a Challenge row). */
-export const challengeColumns = (ch: RawBuilder<unknown>) =>
+/**
+ * The Challenge columns the batches read, from `ch` (a Challenge row). `every`: all challenges are read, and the
+ * unrated flag comes from one pass over the metadata instead of a probe per challenge.
+ */
+export const challengeColumns = (ch: RawBuilder<unknown>, every = false) =>
   sql`${ch}.id::text AS id, ${ch}."trackId", ${ch}."typeId", ${ch}.status, ${ch}."endDate", ${ch}.name, ${ch}."legacyId",
-      ${explicitlyUnratedSql(sql`${ch}.id`)} AS unrated`;
+      ${every ? sql`${ch}.id IN (${explicitlyUnratedIds()})` : explicitlyUnratedSql(sql`${ch}.id`)} AS unrated`;
 
 const UPDATED = ['trackId', 'typeId', 'status', 'endDate', 'name', 'legacyId', 'unrated'] as const;
 
@@ -40,8 +43,10 @@ export async function takeChallengeSnapshot(db: Kysely<any>, runKey: string): Pr
          OR NOT EXISTS (SELECT 1 FROM platform."backfillRun" r WHERE r."runKey" = b."runKey" AND r.status = 'running')`.execute(tx);
     const r = await sql`
       INSERT INTO platform."backfillChallenge" ("runKey", ${ids(['id', ...UPDATED])})
-      SELECT ${runKey}, ${challengeColumns(sql`ch`)} FROM challenges."Challenge" ch ORDER BY ch.id
+      SELECT ${runKey}, ${challengeColumns(sql`ch`, true)} FROM challenges."Challenge" ch ORDER BY ch.id
       ON CONFLICT ("runKey", id) DO NOTHING`.execute(tx);
+    // for row counts and the join's estimate, not histograms: a small sample
+    await sql`SELECT set_config('default_statistics_target', '10', true)`.execute(tx);
     await sql`ANALYZE platform."backfillChallenge"`.execute(tx);
     return Number(r.numAffectedRows ?? 0);
   });
