@@ -39,11 +39,10 @@ const keyOf = (catalog: Catalog, c: RawBuilder<unknown>) =>
 export async function loadBatchSources(tx: Kysely<any>, dbs: Databases, catalog: Catalog, snapshotOf?: string): Promise<void> {
   await sql`CREATE TEMP TABLE batch_results (${RESULT_COLUMNS}) ON COMMIT DROP`.execute(tx);
   await sql`CREATE TEMP TABLE batch_winners (${WINNER_COLUMNS}) ON COMMIT DROP`.execute(tx);
-  if (dbs.sameDatabase && snapshotOf !== undefined) {
-    await fromSnapshot(tx, catalog, snapshotOf);
-  } else if (dbs.sameDatabase) {
-    await fromOneDatabase(tx, catalog);
-    await keepSnapshotsFresh(tx);
+  if (dbs.sameDatabase) {
+    await fromOneDatabase(tx, catalog, snapshotOf);
+    // a writer that read Challenge itself keeps the readings of the runs going on as fresh as what it wrote
+    if (snapshotOf === undefined) await keepSnapshotsFresh(tx);
   } else {
     await copyFromOtherDatabases(tx, dbs, catalog); // its rows come marked
   }
@@ -61,32 +60,14 @@ const winnersOfBatch = sql`
   JOIN challenges."ChallengeWinner" w ON w."userId" = p."userId"
     AND w."userId" BETWEEN (SELECT min("userId") FROM batch_members) AND (SELECT max("userId") FROM batch_members)`;
 
-/** The batch's rows joined to the run's reading of Challenge (probed by key: cost ∝ the batch, not the table). */
-async function fromSnapshot(tx: Kysely<any>, catalog: Catalog, runKey: string): Promise<void> {
-  await sql`
-    INSERT INTO batch_results
-    SELECT p."userId", cr."challengeId", cr.placement, cr."newRating", k.track_id, k.type_id, c.status, c."endDate", c.name, c."legacyId", c.unrated
-    FROM batch_members p
-    JOIN reviews."challengeResult" cr ON cr."userId" = p."userId"::text
-    JOIN platform."backfillChallenge" c ON c."runKey" = ${runKey} AND c.id = cr."challengeId" COLLATE "C"
-    ${keyOf(catalog, sql`c`)}`.execute(tx);
-  await sql`ANALYZE batch_results`.execute(tx);
-  await sql`
-    INSERT INTO batch_winners
-    SELECT w."userId", w."challengeId", w.placement, w.type, k.track_id, k.type_id, c.status, c."endDate", c.name, c."legacyId", c.unrated
-    FROM (SELECT p."userId", w."challengeId"::text AS "challengeId", w.placement, w.type ${winnersOfBatch}) w
-    JOIN platform."backfillChallenge" c ON c."runKey" = ${runKey} AND c.id = w."challengeId" COLLATE "C"
-    ${keyOf(catalog, sql`c`)}
-    WHERE ${withoutResult}`.execute(tx);
-}
-
 /**
- * The batch's results and winner rows first (userId indexes), then the challenges they name, looked up by primary
- * key with their explicitly-unrated flag (metadata index) into a small analyzed table, then joined. Joining
- * challengeResult's text ids to Challenge directly hashed the whole Challenge table per batch (2.8 s of every batch
- * on large), and an unrated lookup planned inside one statement became a nested loop.
+ * The batch's results and winner rows first (userId indexes), then the challenges they name — each distinct id once,
+ * probed through the primary key of the run's reading (challenge-snapshot.ts) or, without one, of Challenge with
+ * its explicitly-unrated flag (metadata index) — into a small analyzed table, then joined. Cost ∝ the batch: a join
+ * of the rows to Challenge or to the run's reading directly was planned as a hash of the whole table per batch (2.8 s
+ * of every batch on large), and an unrated lookup planned inside one statement became a nested loop.
  */
-async function fromOneDatabase(tx: Kysely<any>, catalog: Catalog): Promise<void> {
+async function fromOneDatabase(tx: Kysely<any>, catalog: Catalog, snapshotOf?: string): Promise<void> {
   await sql`
     CREATE TEMP TABLE batch_cr ON COMMIT DROP AS
     SELECT p."userId", cr."challengeId", cr.placement, cr."newRating"
@@ -94,25 +75,32 @@ async function fromOneDatabase(tx: Kysely<any>, catalog: Catalog): Promise<void>
   await sql`
     CREATE TEMP TABLE batch_cw ON COMMIT DROP AS
     SELECT p."userId", w."challengeId"::text AS "challengeId", w.placement, w.type ${winnersOfBatch}`.execute(tx);
-  await sql`
-    CREATE TEMP TABLE batch_challenges ON COMMIT DROP AS
-    SELECT ${challengeColumns(sql`ch`)}
-    FROM challenges."Challenge" ch
-    -- an array: probed through the primary key whatever the (unanalyzed) temp tables' size; each distinct id checked
-    -- once, and a legacy numeric id (it names no Challenge) never cast
-    WHERE ch.id = ANY(ARRAY(
-      SELECT CASE WHEN ${uuidShaped(sql`x.id`)} THEN x.id::uuid END
-      FROM (SELECT "challengeId" AS id FROM batch_cr UNION SELECT "challengeId" FROM batch_cw) x))`.execute(tx);
+  // an array: probed through the primary key whatever the (unanalyzed) temp tables' size
+  const named = sql`SELECT "challengeId" AS id FROM batch_cr UNION SELECT "challengeId" FROM batch_cw`;
+  if (snapshotOf !== undefined) {
+    await sql`
+      CREATE TEMP TABLE batch_challenges ON COMMIT DROP AS
+      SELECT c.id, c."trackId", c."typeId", c.status, c."endDate", c.name, c."legacyId", c.unrated
+      FROM platform."backfillChallenge" c
+      WHERE c."runKey" = ${snapshotOf} AND c.id = ANY(ARRAY(SELECT x.id COLLATE "C" FROM (${named}) x))`.execute(tx);
+  } else {
+    // a legacy numeric id (it names no Challenge) is never cast
+    await sql`
+      CREATE TEMP TABLE batch_challenges ON COMMIT DROP AS
+      SELECT ${challengeColumns(sql`ch`)}
+      FROM challenges."Challenge" ch
+      WHERE ch.id = ANY(ARRAY(SELECT CASE WHEN ${uuidShaped(sql`x.id`)} THEN x.id::uuid END FROM (${named}) x))`.execute(tx);
+  }
   await sql`ANALYZE batch_challenges`.execute(tx);
   await sql`
     INSERT INTO batch_results
     SELECT r."userId", r."challengeId", r.placement, r."newRating", k.track_id, k.type_id, c.status, c."endDate", c.name, c."legacyId", c.unrated
-    FROM batch_cr r JOIN batch_challenges c ON c.id = r."challengeId" ${keyOf(catalog, sql`c`)}`.execute(tx);
+    FROM batch_cr r JOIN batch_challenges c ON c.id = r."challengeId" COLLATE "C" ${keyOf(catalog, sql`c`)}`.execute(tx);
   await sql`ANALYZE batch_results`.execute(tx);
   await sql`
     INSERT INTO batch_winners
     SELECT w."userId", w."challengeId", w.placement, w.type, k.track_id, k.type_id, c.status, c."endDate", c.name, c."legacyId", c.unrated
-    FROM batch_cw w JOIN batch_challenges c ON c.id = w."challengeId" ${keyOf(catalog, sql`c`)}
+    FROM batch_cw w JOIN batch_challenges c ON c.id = w."challengeId" COLLATE "C" ${keyOf(catalog, sql`c`)}
     WHERE ${withoutResult}`.execute(tx);
 }
 
