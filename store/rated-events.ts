@@ -81,7 +81,7 @@ function build(
 /** Narrows a stream's challenges (by end date, ids, legacy ids): a refresh reads the part it rates, not the stream. */
 const ALL: Where = sql`true`;
 
-/** Development: DEVELOPMENT track, type Challenge or legacy CODE. */
+/** The Development stream's challenges (a Challenge filter): the one place its track and types are named. */
 const developmentTyped = (catalog: Catalog): Where => {
   const dev = catalog.tracks.find((t) => t.track === 'DEVELOPMENT')!.id;
   const types = catalog.types.filter((t) => t.name === 'Challenge' || t.name === 'CODE').map((t) => t.id);

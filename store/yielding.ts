@@ -15,14 +15,13 @@ export async function drainYielding<T>(steps: Steps<T>, sliceMs = 25): Promise<T
   }
 }
 
-/** Calls `fn` on each item, handing the event loop a turn every `sliceMs` of work (a loop over a large result). */
-export async function eachYielding<T>(items: readonly T[], fn: (item: T) => void, sliceMs = 25): Promise<void> {
-  let until = performance.now() + sliceMs;
-  for (const item of items) {
-    fn(item);
-    if (performance.now() >= until) {
-      await setImmediate();
-      until = performance.now() + sliceMs;
+/** Calls `fn` on each item in the same slices (a loop over a large result). */
+export function eachYielding<T>(items: readonly T[], fn: (item: T) => void, sliceMs = 25): Promise<void> {
+  function* each(): Steps<void> {
+    for (const item of items) {
+      fn(item);
+      yield;
     }
   }
+  return drainYielding(each(), sliceMs);
 }
