@@ -42,6 +42,20 @@ class Stubs {
   raceAfterSwitchFails = false;
   windowOk = true;
   mirrored = 0;
+  /** the mirror of this step's start waits for `release` (a signal arriving while a step is being recorded) */
+  holdBeginOf?: Step;
+  /** the rollback of reads waits for `release` (an abort arriving while a rollback runs) */
+  holdRollback = false;
+  held?: () => void;
+  release?: () => void;
+  /** holds the calling activity until the test calls `release` (once per cutover) */
+  hold(): Promise<void> | undefined {
+    if (this.release) return undefined;
+    return new Promise<void>((resolve) => {
+      this.release = resolve;
+      this.held?.();
+    });
+  }
   /** a phase type's next behaviours, consumed one per start */
   on(type: string, ...b: Behaviour[]) {
     this.behaviour.set(type, b);
@@ -108,8 +122,11 @@ describe.concurrent('cutover workflow: operator signals (stubbed phases)', { tim
         async stubEvent({ type, event, workflowId }: { type: string; event: string; workflowId: string }) {
           stubsOf(workflowId).events.push(`${type}:${event}`);
         },
-        async mirrorCutover() {
-          caller().mirrored++;
+        async mirrorCutover({ status }: { status: CutoverStatus }) {
+          const stubs = caller();
+          stubs.mirrored++;
+          const rec = status.steps.find((r) => r.step === status.step);
+          if (stubs.holdBeginOf && status.step === stubs.holdBeginOf && rec?.status === 'running') await stubs.hold();
         },
         async cutoverParityGate() {
           const stubs = caller();
@@ -136,6 +153,7 @@ describe.concurrent('cutover workflow: operator signals (stubbed phases)', { tim
           return caller().windowOk ? { ok: true, problems: [] } : { ok: false, problems: ['member 7: two mostRecent rows'] };
         },
         async cutoverRollbackReads({ reason }: { reason: string }) {
+          if (caller().holdRollback) await caller().hold();
           caller().rollbacks.push(reason);
           return { changed: true, auditId: caller().rollbacks.length };
         },
@@ -393,5 +411,42 @@ describe.concurrent('cutover workflow: operator signals (stubbed phases)', { tim
     expect(s.blockedReason).toContain('business said no');
     expect(stubs.rollbacks).toEqual(['abort: business said no']);
     expect(stubs.events).toContain('reports:cancelled');
+  });
+
+  it('an abort that arrives while a step is being recorded as started stops that step before it starts', async () => {
+    let held!: () => void;
+    const reached = new Promise<void>((resolve) => (held = resolve));
+    const { h, stubs } = await start({}, (s) => {
+      s.holdBeginOf = 'dedupe';
+      s.held = held;
+    });
+    await reached;
+    await h.signal(cutoverAbort, { actor: 'tester', reason: 'stop now' });
+    await until(h, 'the abort on record', (s) => s.actions.some((a) => a.action === 'abort'));
+    stubs.release!();
+    const s: CutoverStatus = await h.result();
+    expect(s.state).toBe('aborted');
+    expect(s.steps.find((r) => r.step === 'dedupe')?.status).toBe('stopped');
+    expect(stubs.started).not.toContain('dedupe-dry-run');
+    await keep(h, 'cutover-abort-while-step-begins');
+  });
+
+  it('an abort that arrives while a rollback runs is not lost: the cutover ends aborted', async () => {
+    let held!: () => void;
+    const reached = new Promise<void>((resolve) => (held = resolve));
+    const { h, stubs } = await start({ autoApprove: false }, (s) => {
+      s.holdRollback = true;
+      s.held = held;
+    });
+    await until(h, 'switch approval', (x) => x.awaiting === 'switch');
+    await h.signal(cutoverRollback, { actor: 'tester', reason: 'not today' });
+    await reached;
+    await h.signal(cutoverAbort, { actor: 'tester', reason: 'enough' });
+    await until(h, 'the abort on record', (s) => s.actions.some((a) => a.action === 'abort'));
+    stubs.release!();
+    const s = await until(h, 'aborted', (x) => x.state === 'aborted' || x.state === 'rolled-back');
+    expect(s.state).toBe('aborted');
+    expect((await h.result()).blockedReason).toContain('enough');
+    await keep(h, 'cutover-abort-while-rolling-back');
   });
 });

@@ -194,6 +194,8 @@ export async function cutover(input: CutoverInput): Promise<CutoverStatus> {
       run.setState('aborted', `aborted by ${it.actor}: ${it.reason}`);
       return true;
     }
+    // an abort that came while reads were rolled back ends the cutover (clearing the interrupt below would lose it)
+    if (run.interrupt?.kind === 'abort' && patched('abort-while-rolling-back')) return interrupted(at);
     resetAfterRollback(run.status.steps, at);
     run.approved.clear();
     run.forced.clear();
@@ -226,6 +228,8 @@ export async function cutover(input: CutoverInput): Promise<CutoverStatus> {
     run.begin(rec);
     await mirror();
     scope = new CancellationScope();
+    // a rollback or abort that came while the start was mirrored stops the step before it starts anything
+    if (run.interrupt && patched('interrupt-while-step-begins')) scope.cancel();
     const ctx: StepContext = { run, rec, approval, rerateAnswers };
     const outcome = await scope
       .run(() => STEP_RUNNERS[rec.step](ctx))
