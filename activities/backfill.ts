@@ -81,7 +81,7 @@ export function backfillActivities({ dbs, config }: ActivityDeps) {
     return r;
   };
 
-  /** Starts the run's replay in this process while the workflow schedules the first batches (they await it). */
+  /** Starts the run's replay in this process while prepare goes on and the first batches are scheduled (they await it). */
   const warmReplay = (cat: Catalog, options: BackfillOptions, plan: BatchPlan) => {
     if (reratesDevelop(cat, options, plan)) void getReplay(plan.replayKey ?? plan.runKey);
   };
@@ -120,6 +120,9 @@ export function backfillActivities({ dbs, config }: ActivityDeps) {
         if (checkpoint) await beginRun(dbs.members, `members:${runKey}`, plan, !options.skipRatings);
         return plan;
       }
+      // this execution's replay (a continued run's too) starts now, beside the rest of prepare: on large its reading
+      // is long enough that the first batches waited for it
+      warmReplay(cat, options, base);
       // a run over ranges checkpoints its batches; an unfinished earlier run with the same options is continued
       const checkpoint = !options.csvOnly;
       const resumeKey = resumeKeyOf(options);
@@ -128,7 +131,6 @@ export function backfillActivities({ dbs, config }: ActivityDeps) {
         // the source data may have moved since: the rating replay is this run's own, not the stopped run's
         if (earlier) {
           const resumed = { ...earlier.plan, replayKey: runKey, challengeSnapshot: dbs.sameDatabase };
-          warmReplay(cat, options, resumed);
           // read anew: the stopped run's reading missed what changed while no batch ran
           if (resumed.challengeSnapshot) await takeChallengeSnapshot(dbs.members, resumed.runKey);
           return { ...resumed, resumedBatches: earlier.committed };
@@ -141,7 +143,6 @@ export function backfillActivities({ dbs, config }: ActivityDeps) {
       const challengeSnapshot = checkpoint && dbs.sameDatabase;
       const plan: BackfillPlan = { ...base, checkpoint, ranges, userIds: [], membersTotal: total, unmapped, challengeSnapshot };
       if (checkpoint) await beginRun(dbs.members, resumeKey, plan, !options.skipRatings);
-      warmReplay(cat, options, plan);
       if (challengeSnapshot) await takeChallengeSnapshot(dbs.members, runKey);
       return plan;
     },
