@@ -67,7 +67,7 @@ export function backfillActivities({ dbs, config }: ActivityDeps) {
       if (replays.size >= 2) replays.delete(replays.keys().next().value!);
       r = getCatalog().then(async (cat) => {
         // on connections of its own: batches await it inside their transactions, each holding one of the worker's
-        const own = openDatabases(config, { size: 2, name: 'cutover-replay' });
+        const own = openDatabases(config, { size: 3, name: 'cutover-replay' });
         try {
           return await developReplay(own, cat, config.ratingMissingMetadata);
         } finally {

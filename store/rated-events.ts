@@ -130,17 +130,20 @@ export interface ContinuationStream extends RatedStream {
  */
 export async function developmentContinuation(dbs: Databases, catalog: Catalog, policy: MissingRatedPolicy): Promise<ContinuationStream> {
   const all = await completedChallenges(dbs, developmentTyped(catalog));
-  const meta = await metadataOf(
-    dbs,
-    all.map((c) => c.challengeId),
-  );
+  const allIds = all.map((c) => c.challengeId);
+  // the metadata and each challenge's summary at once (one query each: on large they took 3 and 9 s one after the
+  // other); the summary of a challenge the policy leaves unrated is simply not used
+  const [meta, summary] = await Promise.all([
+    metadataOf(dbs, allIds),
+    sql<{ challengeId: string; open: boolean; participants: boolean }>`
+      SELECT "challengeId", bool_or("newRating" IS NULL) AS open, bool_or(${developmentParticipation}) AS participants
+      FROM reviews."challengeResult" WHERE "challengeId" = ANY(${allIds}::text[]) GROUP BY "challengeId"`.execute(dbs.reviews),
+  ]);
   const challenges = all.filter((c) => isChallengeRated(meta.get(c.challengeId) ?? [], policy));
   const ids = challenges.map((c) => c.challengeId);
-  const summary = await sql<{ challengeId: string; open: boolean; participants: boolean }>`
-    SELECT "challengeId", bool_or("newRating" IS NULL) AS open, bool_or(${developmentParticipation}) AS participants
-    FROM reviews."challengeResult" WHERE "challengeId" = ANY(${ids}::text[]) GROUP BY "challengeId"`.execute(dbs.reviews);
-  const byId = new Map(summary.rows.map((r) => [r.challengeId, r]));
-  const openIds = summary.rows.filter((r) => r.open).map((r) => r.challengeId);
+  const rated = new Set(ids);
+  const byId = new Map(summary.rows.filter((r) => rated.has(r.challengeId)).map((r) => [r.challengeId, r]));
+  const openIds = [...byId.values()].filter((r) => r.open).map((r) => r.challengeId);
   const results = await resultsOf(dbs, openIds);
   // build()'s inclusion: an event with participants; an open event's are read, a recorded one's only counted
   const events: RatedEvent[] = [];
