@@ -141,9 +141,8 @@ export async function developmentContinuation(dbs: Databases, catalog: Catalog, 
   ]);
   const challenges = all.filter((c) => isChallengeRated(meta.get(c.challengeId) ?? [], policy));
   const ids = challenges.map((c) => c.challengeId);
-  const rated = new Set(ids);
-  const byId = new Map(summary.rows.filter((r) => rated.has(r.challengeId)).map((r) => [r.challengeId, r]));
-  const openIds = [...byId.values()].filter((r) => r.open).map((r) => r.challengeId);
+  const byId = new Map(summary.rows.map((r) => [r.challengeId, r]));
+  const openIds = ids.filter((id) => byId.get(id)?.open);
   const results = await resultsOf(dbs, openIds);
   // build()'s inclusion: an event with participants; an open event's are read, a recorded one's only counted
   const events: RatedEvent[] = [];
